@@ -1,0 +1,52 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let package = Package(
+    name: "cnn",
+    products: [
+        .executable(name: "cnn-train", targets: ["cnn-train"]),
+        .executable(name: "cnn-eval", targets: ["cnn-eval"]),
+        .library(name: "CNN", targets: ["CNN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        // MARK: System libraries (module map + shim header)
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib",
+                       providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
+                       providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: Libraries
+        /// The core layer module: tensors, layers (reference and fast), loss, SGD.
+        .target(name: "CNN", dependencies: [
+            .product(name: "RealModule", package: "swift-numerics"),
+            .target(name: "CBLAS", condition: .when(platforms: [.linux])),
+        ]),
+        /// IDX files, raw or gzipped (through zlib); no other dependency, so it can be fuzzed alone.
+        .target(name: "IDX", dependencies: ["CZlib"]),
+        /// The safetensors container format; pure Swift, so it can be fuzzed alone.
+        .target(name: "SafeTensors"),
+        /// Architectures, datasets, checkpoints, the training loop and evaluation.
+        .target(name: "Training", dependencies: ["CNN", "IDX", "SafeTensors", "CZlib"]),
+        /// The command-line front ends, as a library so tests can parse and validate in-process.
+        .target(name: "CLI", dependencies: [
+            "Training",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Executables (thin)
+        .executableTarget(name: "cnn-train", dependencies: ["CLI"]),
+        .executableTarget(name: "cnn-eval", dependencies: ["CLI"]),
+
+        // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["CNN"], path: "Tests/TestSupport"),
+        .testTarget(name: "CNNTests", dependencies: ["CNN", "TestSupport"]),
+        .testTarget(name: "IDXTests", dependencies: ["IDX", "CZlib"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Training"]),
+    ]
+)

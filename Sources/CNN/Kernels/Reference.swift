@@ -1,0 +1,8 @@
+//  Reference.swift
+//
+//  The namespace of the reference kernels: plain loops written straight from the derivations, generic over the
+//  scalar type so gradient checks run in Double. They are the specification and the oracle; the fast kernels
+//  are tested against them. One file per layer family: Reference+Conv2D.swift, Reference+Pooling.swift, ...
+
+/// Index-by-index implementations of every op, generic over `TensorScalar` (Float and Double).
+public enum Reference {}
