@@ -4,5 +4,7 @@
 //  scalar type so gradient checks run in Double. They are the specification and the oracle; the fast kernels
 //  are tested against them. One file per layer family: Reference+Conv2D.swift, Reference+Pooling.swift, ...
 
+import RealModule
+
 /// Index-by-index implementations of every op, generic over `TensorScalar` (Float and Double).
 public enum Reference {}

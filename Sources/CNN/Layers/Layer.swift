@@ -2,6 +2,8 @@
 //
 //  The Layer abstraction: forward and backward side by side.
 
+import RealModule
+
 /// Whether a forward pass is part of training (batch statistics, dropout, caches for backward) or evaluation.
 public enum Mode: Sendable {
     case training
@@ -73,4 +75,7 @@ public protocol Layer: AnyObject {
 extension Layer {
     public var parameters: [Parameter] { [] }
     public var buffers: [BufferReference] { [] }
+
+    /// The output shape for an input of `inputShape`, from the layer's `spec`.
+    public func outputShape(for inputShape: [Int]) -> [Int]? { spec.outputShape(for: inputShape) }
 }

@@ -3,6 +3,8 @@
 //  A layer described by PyTorch's constructor arguments. This is what a checkpoint's "architecture" metadata
 //  stores, one JSON object per layer, and what `Sequential(specs:)` builds a network from.
 
+import RealModule
+
 /// A layer, described by the arguments PyTorch's constructor takes.
 public enum LayerSpec: Equatable, Sendable {
     /// `nn.Conv2d(inChannels, outChannels, kernelSize, stride, padding)`; square kernels.

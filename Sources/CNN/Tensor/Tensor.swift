@@ -15,7 +15,7 @@ public typealias TensorScalar = BinaryFloatingPoint & Real
 ///
 /// A value type backed by one Swift array. Layers keep their outputs and workspaces as stored tensors and
 /// write into them in place, so a steady-state training step does not allocate.
-public struct Tensor<Scalar: TensorScalar>: Equatable {
+public struct Tensor<Scalar: BinaryFloatingPoint>: Equatable {
     /// The extent of each dimension, outermost first, e.g. `[N, C, H, W]`.
     public var shape: [Int]
     /// `shape.reduce(1, *)` scalars in row-major order.
@@ -61,7 +61,7 @@ public struct Tensor<Scalar: TensorScalar>: Equatable {
     }
 
     /// Converts every scalar to another floating-point type.
-    public func converted<T: TensorScalar>(to: T.Type = T.self) -> Tensor<T> {
+    public func converted<T: BinaryFloatingPoint>(to: T.Type = T.self) -> Tensor<T> {
         Tensor<T>(shape: shape, scalars: scalars.map { T($0) })
     }
 }

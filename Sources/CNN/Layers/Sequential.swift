@@ -1,0 +1,109 @@
+//  Sequential.swift
+//
+//  A chain of layers: forward runs them in order, backward in reverse.
+
+import RealModule
+
+/// `nn.Sequential`: layers applied in order. Layer `i` owns the checkpoint names `"<i>.weight"`, `"<i>.bias"`, ...
+public final class Sequential {
+    public let layers: [Layer]
+
+    public init(_ layers: [Layer]) {
+        self.layers = layers
+    }
+
+    /// Builds and initialises the network `specs` describes, drawing every random number from `generator`
+    /// in layer order (weight before bias), so the same seed gives the same network.
+    public convenience init(specs: [LayerSpec], initialization: Initialization = .pytorchDefault,
+                            generator: inout RandomGenerator, backend: Backend = .fast) {
+        var layers: [Layer] = []
+        for spec in specs {
+            switch spec {
+            case let .conv2d(c, f, k, s, p):
+                let conv = Conv2D(inChannels: c, outChannels: f, kernelSize: k, stride: s, padding: p, backend: backend)
+                initialization.initialize(weight: conv.weight, bias: conv.bias, fanIn: c * k * k, generator: &generator)
+                layers.append(conv)
+            case .relu:
+                layers.append(ReLU(backend: backend))
+            case let .maxPool2d(k, s):
+                layers.append(MaxPool2D(kernelSize: k, stride: s, backend: backend))
+            case let .avgPool2d(k, s):
+                layers.append(AvgPool2D(kernelSize: k, stride: s, backend: backend))
+            case let .batchNorm2d(n, eps, momentum):
+                layers.append(BatchNorm2D(numFeatures: n, eps: Float(eps), momentum: Float(momentum), backend: backend))
+            case let .dropout(p):
+                layers.append(Dropout(p: p, generator: RandomGenerator(seed: generator.next()), backend: backend))
+            case .flatten:
+                layers.append(Flatten())
+            case let .linear(d, m):
+                let linear = Linear(inFeatures: d, outFeatures: m, backend: backend)
+                initialization.initialize(weight: linear.weight, bias: linear.bias, fanIn: d, generator: &generator)
+                layers.append(linear)
+            }
+        }
+        self.init(layers)
+    }
+
+    /// The layer descriptions, in order.
+    public var specs: [LayerSpec] { layers.map(\.spec) }
+
+    /// Every learnable parameter, in checkpoint order: layer by layer, weight before bias.
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+
+    /// The output shape for `inputShape`, or `nil` if some layer cannot take what the previous one gives.
+    public func outputShape(for inputShape: [Int]) -> [Int]? {
+        var shape = inputShape
+        for layer in layers {
+            guard let next = layer.outputShape(for: shape) else { return nil }
+            shape = next
+        }
+        return shape
+    }
+
+    public func forward(_ input: Tensor<Float>, mode: Mode) -> Tensor<Float> {
+        var x = input
+        for layer in layers { x = layer.forward(x, mode: mode) }
+        return x
+    }
+
+    /// Backpropagates dLoss/dOutput through every layer, accumulating parameter gradients.
+    @discardableResult
+    public func backward(_ dOutput: Tensor<Float>) -> Tensor<Float> {
+        var d = dOutput
+        for layer in layers.reversed() { d = layer.backward(d) }
+        return d
+    }
+
+    /// Sets every parameter gradient to zero.
+    public func zeroGradients() {
+        for p in parameters { p.gradient.zero() }
+    }
+
+    /// Switches every layer to `backend`.
+    public func setBackend(_ backend: Backend) {
+        for layer in layers {
+            switch layer {
+            case let l as Conv2D: l.backend = backend
+            case let l as ReLU: l.backend = backend
+            case let l as MaxPool2D: l.backend = backend
+            case let l as AvgPool2D: l.backend = backend
+            case let l as BatchNorm2D: l.backend = backend
+            case let l as Linear: l.backend = backend
+            case let l as Dropout: l.backend = backend
+            default: break
+            }
+        }
+    }
+}
+
+extension Sequential {
+    /// Whether `specs` chain from `input` without a shape mismatch (and without building anything).
+    public static func validate(_ specs: [LayerSpec], input: [Int]) -> Bool {
+        var shape = input
+        for spec in specs {
+            guard let next = spec.outputShape(for: shape) else { return false }
+            shape = next
+        }
+        return true
+    }
+}

@@ -1,0 +1,48 @@
+//  SoftmaxCrossEntropy.swift
+//
+//  Dimension legend: N batch, K classes; logits z (N, K), labels y (N).
+//
+//  p[n,k] = exp(z[n,k] − max_k z[n,:]) / Σ_k exp(z[n,k] − max_k z[n,:])      (stable: no overflow)
+//  loss   = (1/N) Σ_n −log p[n, y[n]]  =  (1/N) Σ_n (log Σ_k exp(z[n,k] − zmax) − (z[n,y[n]] − zmax))
+//  dz     = (p − onehot(y)) / N
+
+import RealModule
+
+/// Softmax followed by cross-entropy, fused: `nn.CrossEntropyLoss()` with mean reduction.
+public final class SoftmaxCrossEntropy {
+    private var dLogits = Tensor<Float>(shape: [0])
+
+    public init() {}
+
+    /// The mean loss, dLoss/dLogits, and how many rows have their label as the (first) largest logit.
+    ///
+    /// logits (N, K), labels N values in 0..<K.
+    public func callAsFunction(logits: Tensor<Float>, labels: [Int]) -> (loss: Float, dLogits: Tensor<Float>, correct: Int) {
+        precondition(logits.rank == 2 && logits.shape[0] == labels.count,
+                     "SoftmaxCrossEntropy: logits \(logits.shape) for \(labels.count) labels")
+        let (N, K) = (logits.shape[0], logits.shape[1])
+        dLogits.resize(to: logits.shape)
+        var total: Double = 0
+        var correct = 0
+        let invN = 1 / Float(N)
+        logits.scalars.withUnsafeBufferPointer { zp in
+            dLogits.scalars.withUnsafeMutableBufferPointer { dp in
+                for n in 0..<N {
+                    let z = zp.baseAddress! + n * K, d = dp.baseAddress! + n * K
+                    let label = labels[n]
+                    precondition(label >= 0 && label < K, "label \(label) outside 0..<\(K)")
+                    var zmax = z[0], argmax = 0
+                    for k in 1..<K where z[k] > zmax { zmax = z[k]; argmax = k }
+                    if argmax == label { correct += 1 }
+                    var sum: Float = 0
+                    for k in 0..<K { let e = Float.exp(z[k] - zmax); d[k] = e; sum += e }
+                    total += Double(Float.log(sum) - (z[label] - zmax))
+                    let scale = invN / sum
+                    for k in 0..<K { d[k] *= scale }
+                    d[label] -= invN
+                }
+            }
+        }
+        return (Float(total / Double(N)), dLogits, correct)
+    }
+}

@@ -1,0 +1,190 @@
+//  Architecture.swift
+//
+//  Named presets and the spec syntax for everything else.
+//
+//  Spec syntax: layers joined by "-", e.g. "conv32k5p2-relu-pool2-fc100-relu-fc10".
+//    conv<F>k<K>[s<S>][p<P>]   Conv2d with F filters of K×K, stride S (default 1), padding P (default 0)
+//    relu                      ReLU
+//    pool<K>[s<S>]             MaxPool2d, kernel K, stride S (default K); also maxpool<K>[s<S>]
+//    avgpool<K>[s<S>]          AvgPool2d
+//    bn                        BatchNorm2d over the current channels (eps 1e-5, momentum 0.1)
+//    drop<P>                   Dropout with probability P, e.g. drop0.5
+//    flatten                   Flatten; inserted automatically before the first fc
+//    fc<M>                     Linear with M outputs; its input size comes from the previous layer
+//  Channel counts and the first fc's input size are worked out from the data's image size.
+
+import CNN
+import Foundation
+
+/// The shape and normalisation of one input image.
+public struct InputDescriptor: Equatable, Sendable {
+    public var channels: Int
+    public var height: Int
+    public var width: Int
+    /// Pixels are scaled to [0, 1], then normalised as (x − mean) / std.
+    public var mean: Double
+    public var std: Double
+
+    public init(channels: Int = 1, height: Int = 28, width: Int = 28, mean: Double = 0.1307, std: Double = 0.3081) {
+        self.channels = channels; self.height = height; self.width = width; self.mean = mean; self.std = std
+    }
+}
+
+/// Network descriptions: presets and the spec language.
+public enum Architecture {
+    /// The presets, by name. The first three are those of the PyTorch benchmark script.
+    public static let presets: [(name: String, spec: String, summary: String)] = [
+        ("default", "conv32k5p2-bn-relu-pool2-conv64k5p2-bn-relu-pool2-fc10",
+         "two conv-bn-relu-pool blocks and a linear classifier; the no-flag run"),
+        ("cs231n", "conv32k7p3-relu-pool2-flatten-fc100-relu-fc10",
+         "the CS231n three-layer convnet"),
+        ("lenet5", "conv6k5p2-relu-pool2-conv16k5-relu-pool2-flatten-fc120-relu-fc84-relu-fc10",
+         "LeCun et al. 1998, with ReLU and max pooling"),
+        ("pytorch-example", "conv32k3-relu-conv64k3-relu-pool2-flatten-fc128-relu-fc10",
+         "the PyTorch MNIST example without dropout"),
+    ]
+
+    /// The spec string of a preset, or the text itself if it is not a preset name.
+    public static func specString(for nameOrSpec: String) -> String {
+        presets.first { $0.name == nameOrSpec }?.spec ?? nameOrSpec
+    }
+
+    /// Resolves a preset name or a spec into layers for `input`, ending in `classes` outputs.
+    ///
+    /// Throws `ArchitectureError` naming the offending token when the text is malformed, a layer does not fit
+    /// the shape it receives, or the network does not end in (N, classes).
+    public static func resolve(_ nameOrSpec: String, input: InputDescriptor, classes: Int = 10) throws -> [LayerSpec] {
+        let text = specString(for: nameOrSpec).trimmingCharacters(in: .whitespaces).lowercased()
+        guard !text.isEmpty else { throw ArchitectureError.empty }
+        var shape = [1, input.channels, input.height, input.width]
+        var specs: [LayerSpec] = []
+
+        func append(_ spec: LayerSpec, token: String) throws {
+            guard let next = spec.outputShape(for: shape) else {
+                throw ArchitectureError.doesNotFit(token: token, shape: Array(shape.dropFirst()))
+            }
+            specs.append(spec)
+            shape = next
+        }
+
+        for token in text.split(separator: "-", omittingEmptySubsequences: false).map(String.init) {
+            guard let layer = try parse(token: token) else { throw ArchitectureError.unknownToken(token) }
+            switch layer {
+            case let .conv(f, k, s, p):
+                guard shape.count == 4 else { throw ArchitectureError.doesNotFit(token: token, shape: Array(shape.dropFirst())) }
+                try append(.conv2d(inChannels: shape[1], outChannels: f,
+                                   kernelSize: k, stride: s, padding: p), token: token)
+            case .relu: try append(.relu, token: token)
+            case let .maxPool(k, s): try append(.maxPool2d(kernelSize: k, stride: s), token: token)
+            case let .avgPool(k, s): try append(.avgPool2d(kernelSize: k, stride: s), token: token)
+            case .batchNorm:
+                guard shape.count == 4 else { throw ArchitectureError.doesNotFit(token: token, shape: Array(shape.dropFirst())) }
+                try append(.batchNorm2d(numFeatures: shape[1], eps: 1e-5, momentum: 0.1), token: token)
+            case let .dropout(p): try append(.dropout(p: p), token: token)
+            case .flatten: try append(.flatten, token: token)
+            case let .fc(m):
+                if shape.count != 2 { try append(.flatten, token: "flatten") }
+                try append(.linear(inFeatures: shape[1], outFeatures: m), token: token)
+            }
+        }
+        guard shape == [1, classes] else {
+            throw ArchitectureError.wrongOutput(shape: Array(shape.dropFirst()), classes: classes)
+        }
+        return specs
+    }
+
+    private enum Token {
+        case conv(Int, Int, Int, Int), relu, maxPool(Int, Int), avgPool(Int, Int), batchNorm
+        case dropout(Double), flatten, fc(Int)
+    }
+
+    /// One token, or nil if it is not one of the forms above.
+    private static func parse(token: String) throws -> Token? {
+        switch token {
+        case "relu": return .relu
+        case "bn": return .batchNorm
+        case "flatten": return .flatten
+        default: break
+        }
+        if let rest = token.dropPrefix("conv") {
+            guard let (f, fields) = numberAndFields(rest, allowed: ["k", "s", "p"]), let k = fields["k"] else { return nil }
+            let s = fields["s"] ?? 1, p = fields["p"] ?? 0
+            guard f > 0, k > 0, s > 0, p >= 0, p <= k else { throw ArchitectureError.badValue(token) }
+            return .conv(f, k, s, p)
+        }
+        for (prefix, isMax) in [("maxpool", true), ("avgpool", false), ("pool", true)] {
+            if let rest = token.dropPrefix(prefix) {
+                guard let (k, fields) = numberAndFields(rest, allowed: ["s"]) else { return nil }
+                let s = fields["s"] ?? k
+                guard k > 0, s > 0 else { throw ArchitectureError.badValue(token) }
+                return isMax ? .maxPool(k, s) : .avgPool(k, s)
+            }
+        }
+        if let rest = token.dropPrefix("dropout") ?? token.dropPrefix("drop") {
+            guard let p = Double(rest) else { return nil }
+            guard p >= 0, p < 1 else { throw ArchitectureError.badValue(token) }
+            return .dropout(p)
+        }
+        if let rest = token.dropPrefix("fc") {
+            guard let m = Int(rest) else { return nil }
+            guard m > 0 else { throw ArchitectureError.badValue(token) }
+            return .fc(m)
+        }
+        return nil
+    }
+
+    /// "32k5s1p2" → (32, ["k": 5, "s": 1, "p": 2]); nil if malformed.
+    private static func numberAndFields(_ text: Substring, allowed: Set<Character>) -> (Int, [Character: Int])? {
+        var fields: [Character: Int] = [:]
+        var key: Character? = nil, digits = "", first: Int? = nil
+        func flush() -> Bool {
+            guard !digits.isEmpty, let v = Int(digits), v < 1_000_000 else { return false }
+            if let k = key {
+                guard fields[k] == nil else { return false }
+                fields[k] = v
+            } else {
+                first = v
+            }
+            digits = ""
+            return true
+        }
+        for ch in text {
+            if ch.isASCII, ch.isNumber { digits.append(ch); continue }
+            guard allowed.contains(ch), flush() else { return nil }
+            key = ch
+        }
+        guard flush(), let number = first else { return nil }
+        return (number, fields)
+    }
+}
+
+/// Why a preset name or spec could not be turned into a network.
+public enum ArchitectureError: Error, LocalizedError, Equatable {
+    case empty
+    case unknownToken(String)
+    case badValue(String)
+    case doesNotFit(token: String, shape: [Int])
+    case wrongOutput(shape: [Int], classes: Int)
+
+    public var errorDescription: String? {
+        let presets = Architecture.presets.map(\.name).joined(separator: ", ")
+        switch self {
+        case .empty:
+            return "empty architecture; give a preset (\(presets)) or a spec such as conv32k5p2-relu-pool2-fc10"
+        case let .unknownToken(t):
+            return "unknown architecture or layer '\(t)'; presets are \(presets), and spec layers are conv<F>k<K>[s<S>][p<P>], relu, pool<K>[s<S>], avgpool<K>[s<S>], bn, drop<P>, flatten, fc<M>"
+        case let .badValue(t):
+            return "layer '\(t)' has an impossible value (sizes must be positive, padding at most the kernel, dropout in [0, 1))"
+        case let .doesNotFit(t, s):
+            return "layer '\(t)' cannot take an input of shape \(s.map(String.init).joined(separator: "×"))"
+        case let .wrongOutput(s, c):
+            return "the network ends in shape \(s.map(String.init).joined(separator: "×")), but must end in \(c) class scores (e.g. with fc\(c))"
+        }
+    }
+}
+
+extension String {
+    fileprivate func dropPrefix(_ prefix: String) -> Substring? {
+        hasPrefix(prefix) ? dropFirst(prefix.count) : nil
+    }
+}
