@@ -26,9 +26,9 @@ let package = Package(
             .target(name: "CBLAS", condition: .when(platforms: [.linux])),
         ]),
         /// IDX files, raw or gzipped (through zlib); no other dependency, so it can be fuzzed alone.
-        .target(name: "IDX", dependencies: ["CZlib"]),
+        .target(name: "IDX", dependencies: ["CZlib"], exclude: ["README.md"]),
         /// The safetensors container format; pure Swift, so it can be fuzzed alone.
-        .target(name: "SafeTensors"),
+        .target(name: "SafeTensors", exclude: ["README.md"]),
         /// Architectures, datasets, checkpoints, the training loop and evaluation.
         .target(name: "Training", dependencies: ["CNN", "IDX", "SafeTensors", "CZlib"]),
         /// The command-line front ends, as a library so tests can parse and validate in-process.

@@ -1,0 +1,98 @@
+//  EvalCommand.swift
+//
+//  cnn-eval: rebuild a network from a checkpoint alone and evaluate it.
+
+import ArgumentParser
+import CNN
+import Foundation
+import IDX
+import Training
+
+/// `cnn-eval CHECKPOINT`: accuracy, loss, per-class figures, confusion matrix.
+public struct EvalCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "cnn-eval",
+        abstract: "Evaluate a checkpoint: accuracy, loss, per-class accuracy, precision and recall, confusion matrix.")
+
+    @Argument(help: "A .safetensors checkpoint written by cnn-train.")
+    public var checkpoint: String
+
+    @Option(name: .long, help: "Directory with the IDX files.")
+    public var data = "Data"
+
+    @Option(name: .long, help: "Which split: test or train.")
+    public var split: SplitName = .test
+
+    @Option(name: .long, help: "Images per forward pass.")
+    public var batchSize = 1000
+
+    @Option(name: .long, help: "Threads for the kernels and BLAS.")
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(name: .long, help: "Print one JSON object instead of tables.")
+    public var json = false
+
+    public init() {}
+
+    public func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256 (got \(threads))") }
+    }
+
+    public func run() throws {
+        do {
+            let result = try evaluate()
+            print(json ? Self.json(result, checkpoint: checkpoint) : Self.text(result))
+        } catch {
+            throw report(error, command: "cnn-eval")
+        }
+    }
+
+    /// Loads the checkpoint and the data, checks that they fit, and evaluates.
+    public func evaluate() throws -> EvaluationResult {
+        Parallel.setThreads(threads)
+        let model = try Checkpoint.read(contentsOf: checkpoint)
+        let data = try Dataset.load(directory: self.data, split: split == .test ? .test : .train,
+                                    mean: model.input.mean, std: model.input.std)
+        let want = (model.input.channels, model.input.height, model.input.width)
+        let have = (data.input.channels, data.input.height, data.input.width)
+        guard want == have else {
+            throw RunError.inputMismatch(checkpoint: checkpoint, expected: "\(want.0)×\(want.1)×\(want.2)",
+                                         data: "\(have.0)×\(have.1)×\(have.2)")
+        }
+        return Evaluator.evaluate(model.network, on: data, batchSize: batchSize)
+    }
+
+    static func text(_ r: EvaluationResult) -> String {
+        var out = String(format: "accuracy %.2f%% (%d/%d)  loss %.4f\n\n", r.accuracy * 100, r.correct, r.total, r.loss)
+        out += "class  accuracy  precision  recall   images\n"
+        let precision = r.perClassPrecision, recall = r.perClassAccuracy
+        for k in 0..<r.confusion.count {
+            out += String(format: "%5d  %7.2f%%  %8.2f%%  %6.2f%%  %7d\n", k, recall[k] * 100, precision[k] * 100,
+                          recall[k] * 100, r.confusion[k].reduce(0, +))
+        }
+        out += "\nconfusion matrix (rows: true class, columns: predicted)\n      "
+        out += (0..<r.confusion.count).map { String(format: "%6d", $0) }.joined() + "\n"
+        for (k, row) in r.confusion.enumerated() {
+            out += String(format: "%5d ", k) + row.map { String(format: "%6d", $0) }.joined() + "\n"
+        }
+        out += "\nmost confused (true → predicted: count)\n"
+        out += r.mostConfused.prefix(5).map { "  \($0.truth) → \($0.predicted): \($0.count)" }.joined(separator: "\n")
+        return out
+    }
+
+    static func json(_ r: EvaluationResult, checkpoint: String) -> String {
+        func list<T>(_ a: [T], _ f: (T) -> String) -> String { "[" + a.map(f).joined(separator: ",") + "]" }
+        let pairs = list(r.mostConfused.prefix(10).map { $0 }) { "{\"true\":\($0.truth),\"predicted\":\($0.predicted),\"count\":\($0.count)}" }
+        let name = checkpoint.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        return "{\"checkpoint\":\"\(name)\",\"accuracy\":\(r.accuracy),\"correct\":\(r.correct),\"total\":\(r.total),\"loss\":\(r.loss),"
+            + "\"per_class_accuracy\":\(list(r.perClassAccuracy) { "\($0)" }),"
+            + "\"per_class_precision\":\(list(r.perClassPrecision) { "\($0)" }),"
+            + "\"confusion_matrix\":\(list(r.confusion) { list($0) { "\($0)" } }),\"most_confused\":\(pairs)}"
+    }
+}
+
+/// `--split` values.
+public enum SplitName: String, CaseIterable, ExpressibleByArgument {
+    case test, train
+}

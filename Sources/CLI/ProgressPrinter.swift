@@ -1,0 +1,90 @@
+//  ProgressPrinter.swift
+//
+//  What cnn-train shows: on a terminal, a progress bar redrawn in place; otherwise (or with --quiet or
+//  --log-format json) plain lines, one per epoch, with no escape codes.
+
+import Foundation
+import Training
+
+final class ProgressPrinter {
+    let format: LogFormat
+    let quiet: Bool
+    let isTerminal: Bool
+    private var lastDraw = Date.distantPast
+    private var lineOpen = false
+    private var epochs = 0
+
+    init(format: LogFormat, quiet: Bool, isTerminal: Bool = isatty(STDOUT_FILENO) == 1) {
+        self.format = format
+        self.quiet = quiet
+        self.isTerminal = isTerminal
+    }
+
+    func handle(_ event: TrainingEvent) {
+        switch event {
+        case let .started(network, train, test, directory, resumedFrom):
+            guard !quiet, format == .text else { return }
+            let params = network.parameters.reduce(0) { $0 + $1.value.count }
+            if let r = resumedFrom { say("resuming from \(r)") }
+            say("network: \(network.layers.count) layers, \(params) parameters; \(train) training and \(test) test images; writing to \(directory)")
+        case let .progress(epoch, step, steps, loss, accuracy, ips, eta):
+            guard !quiet, format == .text, isTerminal else { return }
+            let now = Date()
+            guard step == steps || now.timeIntervalSince(lastDraw) > 0.1 else { return }
+            lastDraw = now
+            let width = 24, filled = width * step / max(steps, 1)
+            let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
+            let line = String(format: "epoch %d [%@] %d/%d loss %.4f acc %.2f%% %.0f img/s ETA %@",
+                              epoch, bar, step, steps, loss, accuracy * 100, ips, Self.clock(eta))
+            write("\r\u{1B}[2K" + line)
+            lineOpen = true
+        case let .epochFinished(m):
+            guard !quiet else { return }
+            finishLine()
+            if format == .json {
+                say(m.jsonLine)
+            } else {
+                say(String(format: "epoch %d  step %d  lr %.4g  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.1fs  %.0f img/s",
+                           m.epoch, m.step, m.lr, m.trainLoss, m.trainAccuracy * 100, m.testLoss, m.testAccuracy * 100,
+                           m.seconds, m.imagesPerSecond))
+            }
+        case .checkpointWritten:
+            break
+        case let .targetReached(accuracy, seconds):
+            guard !quiet, format == .text else { return }
+            say(String(format: "target reached: test accuracy %.2f%% after %.1fs", accuracy * 100, seconds))
+        }
+    }
+
+    func summary(_ s: TrainingSummary, epochs: Int) {
+        finishLine()
+        guard format == .text else { return }
+        if let best = s.best, let last = s.metrics.last {
+            say(String(format: "done: test accuracy %.2f%% (best %.2f%% at epoch %d) in %.1fs",
+                       last.testAccuracy * 100, best.testAccuracy * 100, best.epoch, s.seconds))
+        }
+        if !s.interrupted { say("model:       \(s.modelPath)") }
+        say("checkpoints: \(s.directory)/checkpoints/")
+        say("metrics:     \(s.directory)/metrics.jsonl, \(s.directory)/metrics.csv")
+        say("config:      \(s.directory)/config.json")
+    }
+
+    func finishLine() {
+        if lineOpen { write("\n"); lineOpen = false }
+    }
+
+    private func say(_ line: String) {
+        finishLine()
+        write(line + "\n")
+    }
+
+    private func write(_ s: String) {
+        FileHandle.standardOutput.write(Data(s.utf8))
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "--:--" }
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}

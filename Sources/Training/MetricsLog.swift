@@ -1,0 +1,81 @@
+//  MetricsLog.swift
+//
+//  metrics.jsonl and metrics.csv: one row per epoch, appended as whole lines and flushed, so both files
+//  always parse, even after a crash.
+
+import Foundation
+
+/// One epoch's figures. Accuracies are fractions in [0, 1].
+public struct EpochMetrics: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var step: Int
+    public var lr: Double
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var testLoss: Double
+    public var testAccuracy: Double
+    /// Wall time of this epoch's training steps and evaluation.
+    public var seconds: Double
+    /// Wall time since the run started (across resumes).
+    public var elapsedSeconds: Double
+    /// Training images per second in this epoch.
+    public var imagesPerSecond: Double
+
+    static let columns = ["epoch", "step", "lr", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
+                          "seconds", "elapsed_seconds", "images_per_second"]
+
+    var values: [String] {
+        [String(epoch), String(step), fmt(lr), fmt(trainLoss), fmt(trainAccuracy), fmt(testLoss), fmt(testAccuracy),
+         fmt(seconds, 3), fmt(elapsedSeconds, 3), fmt(imagesPerSecond, 1)]
+    }
+
+    public var jsonLine: String {
+        "{" + zip(Self.columns, values).map { "\"\($0)\":\($1)" }.joined(separator: ",") + "}"
+    }
+
+    public var csvLine: String { values.joined(separator: ",") }
+
+    private func fmt(_ v: Double, _ digits: Int = 6) -> String {
+        v.isFinite ? String(format: "%.\(digits)g", v) : "null"
+    }
+}
+
+/// Appends epoch rows to metrics.jsonl and metrics.csv in a run directory.
+public struct MetricsLog {
+    public let jsonlPath: String
+    public let csvPath: String
+
+    public init(directory: String) {
+        jsonlPath = directory + "/metrics.jsonl"
+        csvPath = directory + "/metrics.csv"
+    }
+
+    /// Creates both files with no rows (the CSV with its header), replacing what was there.
+    public func start() throws {
+        try AtomicWrite.text("", to: jsonlPath)
+        try AtomicWrite.text(EpochMetrics.columns.joined(separator: ",") + "\n", to: csvPath)
+    }
+
+    /// Appends one row to each file, each as a single write of a whole line.
+    public func append(_ m: EpochMetrics) throws {
+        try AtomicWrite.appendLine(m.jsonLine, to: jsonlPath)
+        try AtomicWrite.appendLine(m.csvLine, to: csvPath)
+    }
+
+    /// The rows of metrics.jsonl, skipping lines that do not parse (a torn last line cannot occur, but a
+    /// hand-edited file might).
+    public func rows() -> [EpochMetrics] {
+        guard let text = try? String(contentsOfFile: jsonlPath, encoding: .utf8) else { return [] }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return text.split(separator: "\n").compactMap { try? decoder.decode(EpochMetrics.self, from: Data($0.utf8)) }
+    }
+
+    /// Keeps only the rows of epochs ≤ `epoch` (used when resuming from a checkpoint taken at that epoch).
+    public func truncate(toEpoch epoch: Int) throws {
+        let kept = rows().filter { $0.epoch <= epoch }
+        try AtomicWrite.text(kept.map { $0.jsonLine + "\n" }.joined(), to: jsonlPath)
+        try AtomicWrite.text(([EpochMetrics.columns.joined(separator: ",")] + kept.map(\.csvLine)).joined(separator: "\n") + "\n",
+                             to: csvPath)
+    }
+}

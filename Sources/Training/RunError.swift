@@ -1,0 +1,33 @@
+//  RunError.swift
+//
+//  Errors of a training run that are not about a data file or a checkpoint's contents.
+
+import Foundation
+
+/// What stops a run, as one line for the user.
+public enum RunError: Error, LocalizedError, Equatable {
+    case invalidConfiguration([String])
+    case cannotWrite(String, String)
+    case diverged(epoch: Int, step: Int, lr: Double, checkpoint: String?)
+    case nothingToResume(String)
+    case badRunDirectory(String, String)
+    case inputMismatch(checkpoint: String, expected: String, data: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .invalidConfiguration(problems):
+            return problems.joined(separator: "; ")
+        case let .cannotWrite(path, why):
+            return "\(path): cannot write: \(why)"
+        case let .diverged(epoch, step, lr, checkpoint):
+            let kept = checkpoint.map { "; the last good checkpoint is \($0)" } ?? ""
+            return "training diverged (loss is NaN or infinite) at epoch \(epoch), step \(step), learning rate \(lr); try a lower --lr\(kept)"
+        case let .nothingToResume(dir):
+            return "\(dir): no complete checkpoint to resume from (looked in \(dir)/checkpoints)"
+        case let .badRunDirectory(dir, why):
+            return "\(dir): \(why)"
+        case let .inputMismatch(checkpoint, expected, data):
+            return "\(checkpoint): the network takes \(expected) images, but the data has \(data) images"
+        }
+    }
+}
