@@ -13,7 +13,8 @@ public enum LearningRateSchedule: Equatable, Sendable {
     case constant
     /// Multiply by `gamma` every `epochs` epochs.
     case step(epochs: Int, gamma: Double)
-    /// Cosine annealing from the base rate down to `minimum` at the last step.
+    /// Cosine annealing from the base rate (at the end of warm-up) down to `minimum`, reached at t = `totalSteps`
+    /// (PyTorch's CosineAnnealingLR with T_max = T − w); the last step of a run, T − 1, is just above it.
     case cosine(minimum: Double)
 }
 

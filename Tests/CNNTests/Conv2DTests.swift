@@ -1,0 +1,101 @@
+//  Conv2DTests.swift
+//
+//  The fast convolution (im2col + sgemm + col2im) against the reference loops, forward and backward, over a
+//  table of geometries. Tolerance: BackendTolerance (rtol 1e-4, atol 1e-5 of the largest value), see
+//  BackendComparison.swift.
+//
+//  Dimension legend: N batch, C channels, H×W input, F filters, K kernel (K×K), S stride, P padding,
+//  Ho = 1 + ⌊(H + 2P − K) / S⌋, Wo = 1 + ⌊(W + 2P − K) / S⌋.
+
+import CNN
+import RealModule
+import TestSupport
+import XCTest
+
+final class Conv2DTests: XCTestCase {
+    private struct Case: CustomStringConvertible {
+        var n, c, h, w, f, k, s, p: Int
+        var description: String { "Conv2D N\(n) C\(c) \(h)×\(w) F\(f) k\(k) s\(s) p\(p)" }
+    }
+
+    /// Kernels 1, 3, 5, 7; strides 1, 2, 3; paddings 0 … 3 (also with stride 2 and 3); batch 1 and > 1;
+    /// C = 1 and C > 1; F = 1 and F > 1; square, non-square (7×5, 11×7) and one-row (1×9) inputs;
+    /// kernels larger than the input (padding makes them fit) and outputs that round down.
+    private let cases: [Case] = [
+        Case(n: 1, c: 1, h: 5, w: 5, f: 1, k: 1, s: 1, p: 0),
+        Case(n: 2, c: 3, h: 7, w: 5, f: 4, k: 1, s: 2, p: 0),
+        Case(n: 2, c: 2, h: 4, w: 6, f: 3, k: 1, s: 1, p: 1),     // k1 with padding: a border of bias-only outputs
+        Case(n: 3, c: 1, h: 7, w: 5, f: 2, k: 3, s: 1, p: 1),
+        Case(n: 2, c: 3, h: 9, w: 9, f: 4, k: 3, s: 2, p: 1),
+        Case(n: 1, c: 2, h: 1, w: 9, f: 3, k: 3, s: 1, p: 1),     // 1×9
+        Case(n: 2, c: 2, h: 1, w: 9, f: 2, k: 1, s: 3, p: 0),     // 1×9, stride 3
+        Case(n: 1, c: 1, h: 1, w: 9, f: 1, k: 3, s: 2, p: 2),     // 1×9, padding 2 with stride 2
+        Case(n: 3, c: 2, h: 6, w: 6, f: 5, k: 3, s: 3, p: 0),     // (6 − 3)/3 + 1 = 2
+        Case(n: 2, c: 4, h: 7, w: 5, f: 1, k: 3, s: 2, p: 3),     // P ≥ K: outputs entirely in the padding
+        Case(n: 2, c: 1, h: 8, w: 8, f: 3, k: 5, s: 1, p: 2),
+        Case(n: 1, c: 3, h: 11, w: 7, f: 2, k: 5, s: 2, p: 2),
+        Case(n: 2, c: 2, h: 10, w: 10, f: 2, k: 5, s: 3, p: 3),
+        Case(n: 1, c: 1, h: 2, w: 2, f: 1, k: 5, s: 1, p: 2),     // kernel larger than the input
+        Case(n: 1, c: 1, h: 7, w: 7, f: 2, k: 7, s: 1, p: 3),
+        Case(n: 2, c: 2, h: 9, w: 11, f: 3, k: 7, s: 2, p: 0),
+        Case(n: 1, c: 2, h: 5, w: 5, f: 1, k: 7, s: 3, p: 3),
+        Case(n: 2, c: 3, h: 14, w: 14, f: 8, k: 5, s: 1, p: 2),   // MNIST-like, reduced
+    ]
+
+    private func pair(_ cc: Case, generator: inout RandomGenerator) -> BackendPair<Conv2D> {
+        BackendPair({ Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, stride: cc.s,
+                             padding: cc.p, backend: $0) }, generator: &generator)
+    }
+
+    /// Every case, then the same layers again with another batch size (workspaces must resize).
+    func testFastMatchesReference() {
+        var rng = RandomGenerator(seed: 101)
+        for cc in cases {
+            let layers = pair(cc, generator: &rng)
+            let other = cc.n == 1 ? 3 : 1
+            assertBackendsAgree("\(cc)", pair: layers,
+                                inputShapes: [[cc.n, cc.c, cc.h, cc.w], [other, cc.c, cc.h, cc.w]],
+                                generator: &rng)
+        }
+    }
+
+    /// The same with the kernels split over two threads (images are spread across threads).
+    func testFastMatchesReferenceWithTwoThreads() {
+        var rng = RandomGenerator(seed: 102)
+        withThreads(2) {
+            for cc in cases where cc.n > 1 {
+                let layers = pair(cc, generator: &rng)
+                assertBackendsAgree("\(cc), 2 threads", pair: layers,
+                                    inputShapes: [[cc.n, cc.c, cc.h, cc.w], [cc.n + 3, cc.c, cc.h, cc.w]],
+                                    generator: &rng)
+            }
+        }
+    }
+
+    /// A larger input first, then a smaller one, then the larger one again: stale workspace contents must not leak.
+    func testWorkspacesShrinkAndGrow() {
+        var rng = RandomGenerator(seed: 103)
+        let cc = Case(n: 4, c: 2, h: 9, w: 7, f: 3, k: 3, s: 2, p: 1)
+        let layers = pair(cc, generator: &rng)
+        assertBackendsAgree("\(cc), 4 → 1 → 2 → 4 images", pair: layers,
+                            inputShapes: [[4, 2, 9, 7], [1, 2, 9, 7], [2, 2, 9, 7], [4, 2, 9, 7]],
+                            generator: &rng)
+        // Another spatial size through the same layer: cols and product change shape, not just length.
+        assertBackendsAgree("\(cc), other image sizes", pair: layers,
+                            inputShapes: [[2, 2, 5, 11], [2, 2, 11, 5]], generator: &rng)
+    }
+
+    /// y for a 1×1×3×3 input of 1 … 9 and an all-ones 3×3 kernel with padding 1 and bias 0.5: each output is
+    /// its 3×3 neighbourhood sum plus 0.5, e.g. the centre 45.5 and the corner 1 + 2 + 4 + 5 + 0.5 = 12.5.
+    func testFastForwardHandComputed() {
+        let conv = Conv2D(inChannels: 1, outChannels: 1, kernelSize: 3, padding: 1)
+        conv.weight.value = Tensor(shape: [1, 1, 3, 3], repeating: 1)
+        conv.bias.value = Tensor(shape: [1], scalars: [0.5])
+        let x = Tensor<Float>(shape: [1, 1, 3, 3], scalars: (1...9).map(Float.init))
+        let y = conv.forward(x, mode: .evaluation)
+        let expected: [Float] = [12, 21, 16,
+                                 27, 45, 33,
+                                 24, 39, 28].map { $0 + 0.5 }
+        XCTAssertEqual(y, Tensor(shape: [1, 1, 3, 3], scalars: expected))
+    }
+}

@@ -1,0 +1,147 @@
+//  PoolingTests.swift
+//
+//  Fast max and average pooling against the reference loops, forward and backward, over a table of windows:
+//  overlapping (S < K) and not, odd sizes whose last rows and columns no window reaches, K = 1, one-row inputs.
+//  Max pooling is compared on inputs without ties (all scalars distinct), and separately on inputs full of ties,
+//  where the fast path must send the gradient to the window's first maximum in row-major order, as the
+//  reference and PyTorch do. Tolerance: BackendTolerance (see BackendComparison.swift).
+//
+//  Dimension legend: N batch, C channels, H×W input, K window (K×K), S stride,
+//  Ho = 1 + ⌊(H − K) / S⌋, Wo = 1 + ⌊(W − K) / S⌋.
+
+import CNN
+import RealModule
+import TestSupport
+import XCTest
+
+final class PoolingTests: XCTestCase {
+    private struct Case: CustomStringConvertible {
+        var n, c, h, w, k, s: Int
+        var description: String { "N\(n) C\(c) \(h)×\(w) k\(k) s\(s)" }
+    }
+
+    private let cases: [Case] = [
+        Case(n: 1, c: 1, h: 4, w: 4, k: 2, s: 2),
+        Case(n: 2, c: 3, h: 7, w: 5, k: 2, s: 2),     // odd: last row and column dropped
+        Case(n: 2, c: 2, h: 7, w: 7, k: 3, s: 2),     // overlapping
+        Case(n: 1, c: 3, h: 5, w: 9, k: 3, s: 1),     // overlapping, stride 1
+        Case(n: 3, c: 1, h: 9, w: 9, k: 3, s: 3),
+        Case(n: 2, c: 2, h: 1, w: 9, k: 1, s: 2),     // 1×9, K = 1
+        Case(n: 1, c: 2, h: 8, w: 6, k: 4, s: 3),
+        Case(n: 2, c: 1, h: 6, w: 6, k: 2, s: 1),
+        Case(n: 1, c: 1, h: 3, w: 3, k: 3, s: 1),     // one window covering everything
+        Case(n: 2, c: 4, h: 28, w: 28, k: 2, s: 2),   // MNIST-like
+    ]
+
+    private static func distinct(_ shape: [Int], _ rng: inout RandomGenerator) -> Tensor<Float> {
+        randomDistinctTensor(shape, spacing: 0.01, using: &rng)
+    }
+
+    // MARK: - Max pooling
+
+    func testMaxPoolFastMatchesReference() {
+        var rng = RandomGenerator(seed: 201)
+        for cc in cases {
+            let layers = BackendPair({ MaxPool2D(kernelSize: cc.k, stride: cc.s, backend: $0) }, generator: &rng)
+            let other = cc.n == 1 ? 3 : 1
+            assertBackendsAgree("MaxPool2D \(cc)", pair: layers,
+                                inputShapes: [[cc.n, cc.c, cc.h, cc.w], [other, cc.c, cc.h, cc.w]],
+                                generator: &rng, makeInput: Self.distinct)
+        }
+    }
+
+    func testMaxPoolFastMatchesReferenceWithTwoThreads() {
+        var rng = RandomGenerator(seed: 202)
+        withThreads(2) {
+            for cc in cases {
+                let layers = BackendPair({ MaxPool2D(kernelSize: cc.k, stride: cc.s, backend: $0) }, generator: &rng)
+                assertBackendsAgree("MaxPool2D \(cc), 2 threads", pair: layers,
+                                    inputShapes: [[cc.n + 1, cc.c, cc.h, cc.w]], generator: &rng,
+                                    makeInput: Self.distinct)
+            }
+        }
+    }
+
+    /// Inputs drawn from {0, 1, 2} (and one all-equal input): most windows have several maxima. The fast path
+    /// records an argmax per output; it must pick the same (first) one as the reference.
+    func testMaxPoolTiesGoToFirstMaximumLikeReference() {
+        var rng = RandomGenerator(seed: 203)
+        let fewValues = { (shape: [Int], rng: inout RandomGenerator) -> Tensor<Float> in
+            var t = Tensor<Float>(shape: shape)
+            for i in 0..<t.count { t.scalars[i] = Float(rng.next() % 3) }
+            return t
+        }
+        for cc in cases {
+            let layers = BackendPair({ MaxPool2D(kernelSize: cc.k, stride: cc.s, backend: $0) }, generator: &rng)
+            assertBackendsAgree("MaxPool2D with ties \(cc)", pair: layers,
+                                inputShapes: [[cc.n, cc.c, cc.h, cc.w]], generator: &rng, makeInput: fewValues)
+            assertBackendsAgree("MaxPool2D all equal \(cc)", pair: layers,
+                                inputShapes: [[cc.n, cc.c, cc.h, cc.w]], generator: &rng,
+                                makeInput: { shape, _ in Tensor(shape: shape, repeating: -3) })
+        }
+    }
+
+    /// A 1×1×2×4 input [[5, 5, 1, 7], [5, 2, 7, 7]] with 2×2 windows, stride 2: window 0 has its maximum 5 at
+    /// (0, 0), (0, 1) and (1, 0), window 1 has 7 at (0, 3), (1, 2) and (1, 3). The gradient goes to the first in
+    /// row-major order: (0, 0) and (0, 3).
+    func testMaxPoolTieHandComputed() {
+        let pool = MaxPool2D(kernelSize: 2, stride: 2)
+        let x = Tensor<Float>(shape: [1, 1, 2, 4], scalars: [5, 5, 1, 7,
+                                                             5, 2, 7, 7])
+        let y = pool.forward(x, mode: .training)
+        XCTAssertEqual(y.scalars, [5, 7])
+        let dx = pool.backward(Tensor(shape: [1, 1, 1, 2], scalars: [10, 20]))
+        XCTAssertEqual(dx.scalars, [10, 0, 0, 20,
+                                    0, 0, 0, 0])
+    }
+
+    /// Overlapping windows (k3, s1) on a 1×1×3×4 input whose maximum 9 sits at (1, 2): both windows pick it,
+    /// so it receives the sum of their gradients, 1 + 2.
+    func testMaxPoolOverlappingWindowsAccumulate() {
+        let pool = MaxPool2D(kernelSize: 3, stride: 1)
+        let x = Tensor<Float>(shape: [1, 1, 3, 4], scalars: [1, 2, 3, 4,
+                                                             5, 6, 9, 8,
+                                                             0, 1, 2, 3])
+        XCTAssertEqual(pool.forward(x, mode: .training).scalars, [9, 9])
+        let dx = pool.backward(Tensor(shape: [1, 1, 1, 2], scalars: [1, 2]))
+        XCTAssertEqual(dx.scalars, [0, 0, 0, 0,
+                                    0, 0, 3, 0,
+                                    0, 0, 0, 0])
+    }
+
+    // MARK: - Average pooling
+
+    func testAvgPoolFastMatchesReference() {
+        var rng = RandomGenerator(seed: 204)
+        for cc in cases {
+            let layers = BackendPair({ AvgPool2D(kernelSize: cc.k, stride: cc.s, backend: $0) }, generator: &rng)
+            let other = cc.n == 1 ? 3 : 1
+            assertBackendsAgree("AvgPool2D \(cc)", pair: layers,
+                                inputShapes: [[cc.n, cc.c, cc.h, cc.w], [other, cc.c, cc.h, cc.w]],
+                                generator: &rng)
+        }
+    }
+
+    func testAvgPoolFastMatchesReferenceWithTwoThreads() {
+        var rng = RandomGenerator(seed: 205)
+        withThreads(2) {
+            for cc in cases {
+                let layers = BackendPair({ AvgPool2D(kernelSize: cc.k, stride: cc.s, backend: $0) }, generator: &rng)
+                assertBackendsAgree("AvgPool2D \(cc), 2 threads", pair: layers,
+                                    inputShapes: [[cc.n + 1, cc.c, cc.h, cc.w]], generator: &rng)
+            }
+        }
+    }
+
+    /// 2×2 windows, stride 2, on a 1×1×3×3 input of 1 … 9: one window, mean (1 + 2 + 4 + 5)/4 = 3; its gradient
+    /// 4 is spread as 1 over those four positions and the dropped last row and column get 0.
+    func testAvgPoolHandComputed() {
+        let pool = AvgPool2D(kernelSize: 2, stride: 2)
+        let x = Tensor<Float>(shape: [1, 1, 3, 3], scalars: (1...9).map(Float.init))
+        XCTAssertEqual(pool.forward(x, mode: .training).scalars, [3])
+        XCTAssertEqual(pool.backward(Tensor(shape: [1, 1, 1, 1], scalars: [4])).scalars,
+                       [1, 1, 0,
+                        1, 1, 0,
+                        0, 0, 0])
+    }
+}
