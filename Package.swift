@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "cnn-train", targets: ["cnn-train"]),
         .executable(name: "cnn-eval", targets: ["cnn-eval"]),
+        .executable(name: "cnn-bench", targets: ["cnn-bench"]),
         .library(name: "CNN", targets: ["CNN"]),
     ],
     dependencies: [
@@ -40,6 +41,7 @@ let package = Package(
         // MARK: Executables (thin)
         .executableTarget(name: "cnn-train", dependencies: ["CLI"]),
         .executableTarget(name: "cnn-eval", dependencies: ["CLI"]),
+        .executableTarget(name: "cnn-bench", dependencies: ["CLI"]),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["CNN"], path: "Tests/TestSupport"),

@@ -7,12 +7,12 @@
 import CNN
 import Foundation
 
-enum ArchitectureJSON {
+public enum ArchitectureJSON {
     static func encode(_ specs: [LayerSpec]) -> String {
         "[" + specs.map(encode).joined(separator: ",") + "]"
     }
 
-    static func encode(_ spec: LayerSpec) -> String {
+    public static func encode(_ spec: LayerSpec) -> String {
         let fields: [(String, String)]
         switch spec {
         case let .conv2d(c, f, k, s, p):

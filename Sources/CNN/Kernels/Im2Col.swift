@@ -29,37 +29,56 @@ public struct ConvGeometry: Equatable {
     @inlinable public var positions: Int { ho * wo }
     /// Columns of the column matrix: N·Ho·Wo.
     @inlinable public var columns: Int { n * ho * wo }
+
+    /// The same convolution on one image.
+    public var single: ConvGeometry {
+        ConvGeometry(n: 1, c: c, h: h, w: w, kh: kh, kw: kw, stride: stride, padding: padding)
+    }
 }
 
 /// im2col and col2im over a whole batch, split across threads by image.
+///
+/// For kernel column l, output column j reads input column j·S − P + l, which lies inside the image for
+/// j in [jLo(l), jHi(l)); both bounds are computed once per l, so the inner loops are plain copies.
 public enum Im2Col {
+    /// The output columns j whose input column j·S − P + l lies in [0, W).
+    @inline(__always)
+    static func validColumns(_ g: ConvGeometry, _ l: Int) -> (Int, Int) {
+        let lo = min(g.wo, max(0, (g.padding - l + g.stride - 1) / g.stride))
+        let hi = max(lo, min(g.wo, (g.w + g.padding - l + g.stride - 1) / g.stride))
+        return (lo, hi)
+    }
+
     /// x (N, C, H, W) → cols (C·HH·WW, N·Ho·Wo).
     public static func forward(_ x: UnsafePointer<Float>, _ g: ConvGeometry, into cols: UnsafeMutablePointer<Float>) {
         let L = g.positions, NL = g.columns
+        let (S, P, W, H, Wo) = (g.stride, g.padding, g.w, g.h, g.wo)
         Parallel.forEach(g.n) { n in
             for c in 0..<g.c {
-                let plane = x + (n * g.c + c) * g.h * g.w
+                let planeIndex: Int = (n &* g.c &+ c) &* H &* W
+                let plane = x + planeIndex
                 for k in 0..<g.kh {
                     for l in 0..<g.kw {
-                        let row = cols + ((c * g.kh + k) * g.kw + l) * NL + n * L
+                        let (jLo, jHi) = validColumns(g, l)
+                        let rowIndex: Int = ((c &* g.kh &+ k) &* g.kw &+ l) &* NL &+ n &* L
+                        let row = cols + rowIndex
                         for i in 0..<g.ho {
-                            let y = i * g.stride - g.padding + k
-                            let out = row + i * g.wo
-                            if y < 0 || y >= g.h {
-                                out.update(repeating: 0, count: g.wo)
+                            let y = i &* S &- P &+ k
+                            let out = row + (i &* Wo)
+                            if y < 0 || y >= H {
+                                out.update(repeating: 0, count: Wo)
                                 continue
                             }
-                            let src = plane + y * g.w
-                            // j·S − P + l must lie in [0, W): j in [jLo, jHi).
-                            let jLo = min(g.wo, max(0, (g.padding - l + g.stride - 1) / g.stride))
-                            let jHi = max(jLo, min(g.wo, (g.w + g.padding - l + g.stride - 1) / g.stride))
-                            for j in 0..<jLo { out[j] = 0 }
-                            if g.stride == 1 {
-                                (out + jLo).update(from: src + (jLo - g.padding + l), count: jHi - jLo)
+                            let offset: Int = y &* W &- P &+ l
+                            let src = plane + offset
+                            if jLo > 0 { out.update(repeating: 0, count: jLo) }
+                            if S == 1 {
+                                (out + jLo).update(from: src + jLo, count: jHi &- jLo)
                             } else {
-                                for j in jLo..<jHi { out[j] = src[j * g.stride - g.padding + l] }
+                                var j = jLo
+                                while j < jHi { out[j] = src[j &* S]; j &+= 1 }
                             }
-                            for j in jHi..<g.wo { out[j] = 0 }
+                            if jHi < Wo { (out + jHi).update(repeating: 0, count: Wo &- jHi) }
                         }
                     }
                 }
@@ -70,21 +89,29 @@ public enum Im2Col {
     /// cols (C·HH·WW, N·Ho·Wo) → dx (N, C, H, W), overwriting dx: the adjoint of `forward`.
     public static func backward(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, into dx: UnsafeMutablePointer<Float>) {
         let L = g.positions, NL = g.columns
+        let (S, P, W, H, Wo) = (g.stride, g.padding, g.w, g.h, g.wo)
         Parallel.forEach(g.n) { n in
-            (dx + n * g.c * g.h * g.w).update(repeating: 0, count: g.c * g.h * g.w)
+            (dx + n &* g.c &* H &* W).update(repeating: 0, count: g.c &* H &* W)
             for c in 0..<g.c {
-                let plane = dx + (n * g.c + c) * g.h * g.w
+                let planeIndex: Int = (n &* g.c &+ c) &* H &* W
+                let plane = dx + planeIndex
                 for k in 0..<g.kh {
                     for l in 0..<g.kw {
-                        let row = cols + ((c * g.kh + k) * g.kw + l) * NL + n * L
+                        let (jLo, jHi) = validColumns(g, l)
+                        let rowIndex: Int = ((c &* g.kh &+ k) &* g.kw &+ l) &* NL &+ n &* L
+                        let row = cols + rowIndex
                         for i in 0..<g.ho {
-                            let y = i * g.stride - g.padding + k
-                            if y < 0 || y >= g.h { continue }
-                            let src = row + i * g.wo
-                            let dst = plane + y * g.w
-                            let jLo = min(g.wo, max(0, (g.padding - l + g.stride - 1) / g.stride))
-                            let jHi = max(jLo, min(g.wo, (g.w + g.padding - l + g.stride - 1) / g.stride))
-                            for j in jLo..<jHi { dst[j * g.stride - g.padding + l] += src[j] }
+                            let y = i &* S &- P &+ k
+                            if y < 0 || y >= H { continue }
+                            let src = row + (i &* Wo)
+                            let offset: Int = y &* W &- P &+ l
+                            let dst = plane + offset
+                            var j = jLo
+                            if S == 1 {
+                                while j < jHi { dst[j] += src[j]; j &+= 1 }
+                            } else {
+                                while j < jHi { dst[j &* S] += src[j]; j &+= 1 }
+                            }
                         }
                     }
                 }

@@ -48,7 +48,12 @@ public final class BatchNorm2D: Layer {
         runningVariance = Tensor(shape: [numFeatures], repeating: 1)
     }
 
-    public var spec: LayerSpec { .batchNorm2d(numFeatures: numFeatures, eps: Double(eps), momentum: Double(momentum)) }
+    /// eps and momentum as the decimals that were given (Float's shortest round-trip form), e.g. 1e-05, not
+    /// 9.99999974738e-06.
+    public var spec: LayerSpec {
+        .batchNorm2d(numFeatures: numFeatures, eps: Double("\(eps)") ?? Double(eps),
+                     momentum: Double("\(momentum)") ?? Double(momentum))
+    }
     public var parameters: [Parameter] { [weight, bias] }
     public var buffers: [BufferReference] {
         [BufferReference(name: "running_mean", get: { self.runningMean }, set: { self.runningMean = $0 }),

@@ -7,8 +7,13 @@
 //  Backward:  db[f]      = Σ_n Σ_i Σ_j dy[n,f,i,j]
 //             dw[f,c,k,l] = Σ_n Σ_i Σ_j dy[n,f,i,j] · x[n, c, i·S − P + k, j·S − P + l]
 //             dx[n,c,h,w] = Σ_f Σ_{i,j,k,l: i·S−P+k=h, j·S−P+l=w} dy[n,f,i,j] · w[f,c,k,l]
-//  Fast path, with cols = im2col(x) of shape (C·HH·WW, N·L) and W as an (F, C·HH·WW) matrix:
-//             Y = W · cols (+ b),   dW += dY · colsᵀ,   dcols = Wᵀ · dY,   dx = col2im(dcols).
+//  Fast path, image by image, with cols = im2col(x[n]) of shape (C·HH·WW, L) and W as an (F, C·HH·WW) matrix:
+//             y[n] = W · cols + b,   dW += dy[n] · colsᵀ,   dcols = Wᵀ · dy[n],   dx[n] = col2im(dcols).
+//  The images of a batch are split across threads; each thread runs single-threaded sgemm on its own
+//  images with its own cols (small enough to stay in cache) and its own partial dW and db, which are added
+//  up in thread order at the end. Measured here, a (32, 400)·(400, 196) product in cache runs at about
+//  75 GFLOP/s on one core, while one (32, 400)·(400, 12544) product over the whole batch reaches only
+//  31–41 GFLOP/s on two, because the batch-wide cols matrix (20 MB) streams through memory.
 
 import RealModule
 
@@ -21,11 +26,14 @@ public final class Conv2D: Layer {
     /// (F)
     public let bias: Parameter
 
-    private var input: Tensor<Float>?          // reference backend: x for backward
-    private var cols: [Float] = []             // fast backend: im2col(x), (C·HH·WW, N·L)
-    private var geometry: ConvGeometry?
-    private var product: [Float] = []          // (F, N·L) workspace for forward and backward
-    private var dCols: [Float] = []
+    /// When false, `backward` skips dInput (for the first layer, whose input gradient nobody needs)
+    /// and returns an empty tensor.
+    public var computesInputGradient = true
+
+    private var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
+    private let cols = Workspace()             // per thread: im2col of one image, (C·HH·WW, L)
+    private let dCols = Workspace()            // per thread: (C·HH·WW, L)
+    private let partials = Workspace()         // per thread: dW (F, C·HH·WW) then db (F)
     private var output = Tensor<Float>(shape: [0])
     private var dInput = Tensor<Float>(shape: [0])
 
@@ -51,100 +59,106 @@ public final class Conv2D: Layer {
         guard let outShape = outputShape(for: x.shape) else {
             preconditionFailure("Conv2D(\(inChannels)→\(outChannels), k\(kernelSize)) cannot take input \(x.shape)")
         }
+        input = mode == .training ? x : nil
         if backend == .reference {
-            if mode == .training { input = x }
             return Reference.conv2DForward(input: x, weight: weight.value, bias: bias.value, stride: stride, padding: padding)
         }
-        let g = ConvGeometry(n: x.shape[0], c: inChannels, h: x.shape[2], w: x.shape[3],
-                             kh: kernelSize, kw: kernelSize, stride: stride, padding: padding)
-        geometry = g
-        let K = g.patchSize, NL = g.columns, L = g.positions, F = outChannels
-        if cols.count != K * NL { cols = [Float](repeating: 0, count: K * NL) }
-        if product.count != F * NL { product = [Float](repeating: 0, count: F * NL) }
+        let g = geometry(of: x)
+        let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
+        let threads = min(Parallel.threads, g.n)
+        let colsBase = cols.reserve(threads * K * L)
         output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
-            cols.withUnsafeMutableBufferPointer { Im2Col.forward(xp.baseAddress!, g, into: $0.baseAddress!) }
-        }
-        // product (F, N·L) = W (F, K) · cols (K, N·L)
-        weight.value.scalars.withUnsafeBufferPointer { wp in
-            cols.withUnsafeBufferPointer { cp in
-                product.withUnsafeMutableBufferPointer { pp in
-                    BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: NL, k: K,
-                               a: wp.baseAddress!, lda: K, b: cp.baseAddress!, ldb: NL, c: pp.baseAddress!, ldc: NL)
-                }
-            }
-        }
-        // y[n, f, :] = product[f, n·L ..< (n+1)·L] + b[f]
-        product.withUnsafeBufferPointer { pp in
-            bias.value.scalars.withUnsafeBufferPointer { bp in
-                output.scalars.withUnsafeMutableBufferPointer { yp in
-                    let p = pp.baseAddress!, b = bp.baseAddress!, y = yp.baseAddress!
-                    Parallel.forEach(g.n) { n in
-                        for f in 0..<F {
-                            let src = p + f * NL + n * L, dst = y + (n * F + f) * L, bf = b[f]
-                            for l in 0..<L { dst[l] = src[l] + bf }
+            weight.value.scalars.withUnsafeBufferPointer { wp in
+                bias.value.scalars.withUnsafeBufferPointer { bp in
+                    output.scalars.withUnsafeMutableBufferPointer { yp in
+                        let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!, y0 = yp.baseAddress!
+                        Parallel.forEachChunk(g.n, threads: threads) { t, images in
+                            let c = colsBase + t * K * L
+                            for n in images {
+                                let y = y0 + n * F * L
+                                Im2Col.forward(x0 + n * chw, g.single, into: c)
+                                // y[n] (F, L) = b ⊗ 1 + W (F, K) · cols (K, L)
+                                for f in 0..<F { (y + f * L).update(repeating: b[f], count: L) }
+                                BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: L, k: K,
+                                           a: w, lda: K, b: c, ldb: L, beta: 1, c: y, ldc: L)
+                            }
                         }
                     }
                 }
             }
         }
-        if mode != .training { geometry = nil }
         return output
+    }
+
+    private func geometry(of x: Tensor<Float>) -> ConvGeometry {
+        ConvGeometry(n: x.shape[0], c: inChannels, h: x.shape[2], w: x.shape[3],
+                     kh: kernelSize, kw: kernelSize, stride: stride, padding: padding)
     }
 
     /// dy (N, F, Ho, Wo) → dx (N, C, H, W); accumulates dW and db.
     public func backward(_ dy: Tensor<Float>) -> Tensor<Float> {
+        guard let x = input else { preconditionFailure("Conv2D.backward without a training forward") }
+        input = nil
         if backend == .reference {
-            guard let x = input else { preconditionFailure("Conv2D.backward without a training forward") }
-            input = nil
             let (dx, dw, db) = Reference.conv2DBackward(dOutput: dy, input: x, weight: weight.value,
                                                         stride: stride, padding: padding)
             weight.gradient.add(dw)
             bias.gradient.add(db)
             return dx
         }
-        guard let g = geometry else { preconditionFailure("Conv2D.backward without a training forward") }
-        let K = g.patchSize, NL = g.columns, L = g.positions, F = outChannels
+        let g = geometry(of: x)
+        let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
         precondition(dy.shape == [g.n, F, g.ho, g.wo], "Conv2D.backward: dOutput \(dy.shape) does not match the forward")
-        // product (F, N·L) ← dy permuted; db[f] += Σ product[f, :]
-        dy.scalars.withUnsafeBufferPointer { dyp in
-            product.withUnsafeMutableBufferPointer { pp in
-                bias.gradient.scalars.withUnsafeMutableBufferPointer { dbp in
-                    let d = dyp.baseAddress!, p = pp.baseAddress!, db = dbp.baseAddress!
-                    Parallel.forEach(F) { f in
-                        var sum: Float = 0
-                        for n in 0..<g.n {
-                            let src = d + (n * F + f) * L, dst = p + f * NL + n * L
-                            for l in 0..<L { dst[l] = src[l]; sum += src[l] }
+        let threads = min(Parallel.threads, g.n)
+        let colsBase = cols.reserve(threads * K * L)
+        let dColsBase = dCols.reserve(threads * K * L)
+        let stride = F * K + F
+        let partialBase = partials.reserve(threads * stride)
+        partialBase.update(repeating: 0, count: threads * stride)
+        let wantsInput = computesInputGradient
+        dInput.resize(to: wantsInput ? x.shape : [0])
+        x.scalars.withUnsafeBufferPointer { xp in
+            dy.scalars.withUnsafeBufferPointer { dyp in
+                weight.value.scalars.withUnsafeBufferPointer { wp in
+                    dInput.scalars.withUnsafeMutableBufferPointer { dxp in
+                        let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, w = wp.baseAddress!, dx0 = dxp.baseAddress
+                        Parallel.forEachChunk(g.n, threads: threads) { t, images in
+                            let c = colsBase + t * K * L, dc = dColsBase + t * K * L
+                            let dw = partialBase + t * stride, db = dw + F * K
+                            for n in images {
+                                let d = d0 + n * F * L
+                                Im2Col.forward(x0 + n * chw, g.single, into: c)
+                                // dW (F, K) += dy[n] (F, L) · colsᵀ (L, K)
+                                BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: K, k: L,
+                                           a: d, lda: L, b: c, ldb: L, beta: 1, c: dw, ldc: K)
+                                for f in 0..<F {
+                                    var sum: Float = 0
+                                    let row = d + f * L
+                                    for l in 0..<L { sum += row[l] }
+                                    db[f] += sum
+                                }
+                                guard let dx0 else { continue }
+                                // dcols (K, L) = Wᵀ (K, F) · dy[n] (F, L);  dx[n] = col2im(dcols)
+                                BLAS.sgemm(transposeA: true, transposeB: false, m: K, n: L, k: F,
+                                           a: w, lda: K, b: d, ldb: L, c: dc, ldc: L)
+                                Im2Col.backward(dc, g.single, into: dx0 + n * chw)
+                            }
                         }
-                        db[f] += sum
                     }
                 }
             }
         }
-        if dCols.count != K * NL { dCols = [Float](repeating: 0, count: K * NL) }
-        product.withUnsafeBufferPointer { pp in
-            cols.withUnsafeBufferPointer { cp in
-                // dW (F, K) += dY (F, N·L) · colsᵀ (N·L, K)
-                weight.gradient.scalars.withUnsafeMutableBufferPointer { dwp in
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: K, k: NL,
-                               a: pp.baseAddress!, lda: NL, b: cp.baseAddress!, ldb: NL,
-                               beta: 1, c: dwp.baseAddress!, ldc: K)
-                }
-            }
-            // dcols (K, N·L) = Wᵀ (K, F) · dY (F, N·L)
-            weight.value.scalars.withUnsafeBufferPointer { wp in
-                dCols.withUnsafeMutableBufferPointer { dcp in
-                    BLAS.sgemm(transposeA: true, transposeB: false, m: K, n: NL, k: F,
-                               a: wp.baseAddress!, lda: K, b: pp.baseAddress!, ldb: NL, c: dcp.baseAddress!, ldc: NL)
+        // Partial sums in thread order, so a run repeats exactly for a given thread count.
+        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+            bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                for t in 0..<threads {
+                    let p = partialBase + t * stride
+                    for i in 0..<(F * K) { dw[i] += p[i] }
+                    for f in 0..<F { db[f] += p[F * K + f] }
                 }
             }
         }
-        dInput.resize(to: [g.n, g.c, g.h, g.w])
-        dCols.withUnsafeBufferPointer { dcp in
-            dInput.scalars.withUnsafeMutableBufferPointer { Im2Col.backward(dcp.baseAddress!, g, into: $0.baseAddress!) }
-        }
-        geometry = nil
         return dInput
     }
 }

@@ -46,19 +46,22 @@ public final class MaxPool2D: Layer {
                 argmax.withUnsafeMutableBufferPointer { ap in
                     let x0 = xp.baseAddress!, y0 = yp.baseAddress!, a0 = ap.baseAddress!
                     Parallel.forEach(planes) { p in
-                        let xs = x0 + p * H * W, ys = y0 + p * Ho * Wo, am = a0 + p * Ho * Wo
+                        let xs = x0 + p &* H &* W, ys = y0 + p &* Ho &* Wo, am = a0 + p &* Ho &* Wo
                         for i in 0..<Ho {
                             for j in 0..<Wo {
-                                var best = -Float.infinity, at = (i * S) * W + j * S
+                                // The first maximum in row-major window order wins (strict >), as PyTorch;
+                                // a NaN wins over everything and propagates.
+                                var at = i &* S &* W &+ j &* S
+                                var best = xs[at]
                                 for k in 0..<K {
-                                    let row = (i * S + k) * W + j * S
-                                    for l in 0..<K where xs[row + l] > best || xs[row + l].isNaN {
-                                        best = xs[row + l]; at = row + l
-                                        if best.isNaN { break }
+                                    let row = (i &* S &+ k) &* W &+ j &* S
+                                    for l in 0..<K {
+                                        let v = xs[row &+ l]
+                                        if v > best || (v.isNaN && !best.isNaN) { best = v; at = row &+ l }
                                     }
                                 }
-                                ys[i * Wo + j] = best
-                                am[i * Wo + j] = Int32(at)
+                                ys[i &* Wo &+ j] = best
+                                am[i &* Wo &+ j] = Int32(truncatingIfNeeded: at)
                             }
                         }
                     }

@@ -1,0 +1,63 @@
+//  BenchCommand.swift
+//
+//  cnn-bench: training and evaluation throughput on real MNIST batches; the last line is one JSON object.
+
+import ArgumentParser
+import Foundation
+import Training
+
+/// `cnn-bench --arch NAME`: images per second, useful GFLOP/s and peak memory.
+public struct BenchCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "cnn-bench",
+        abstract: "Measure training and evaluation throughput on real MNIST batches.",
+        discussion: "Runs a warm-up, then timed steps of forward, backward and SGD with momentum; then evaluates the test set at batch 1000. The last line printed is one JSON object.")
+
+    @Option(name: .long, help: "A preset name or a layer spec.")
+    public var arch = "default"
+
+    @Option(name: .long, help: "Directory with the IDX files.")
+    public var data = "Data"
+
+    @Option(name: .long, help: "Images per step.")
+    public var batchSize = 64
+
+    @Option(name: .long, help: "Threads for the kernels and BLAS.")
+    public var threads = 2
+
+    @Option(name: .long, help: "Timed steps.")
+    public var steps = 200
+
+    @Option(name: .long, help: "Untimed warm-up steps.")
+    public var warmup = 20
+
+    @Flag(name: .long, help: "Also print a table of forward and backward time per layer.")
+    public var layers = false
+
+    public init() {}
+
+    public func validate() throws {
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        if steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
+        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0 (got \(warmup))") }
+        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256 (got \(threads))") }
+    }
+
+    public func run() throws {
+        do {
+            let r = try Benchmark.run(arch: arch, data: data, batchSize: batchSize, threads: threads, steps: steps,
+                                      warmup: warmup, perLayer: layers)
+            if layers {
+                print("layer                                                               forward ms  backward ms")
+                for l in r.layers {
+                    print(l.name.padding(toLength: 68, withPad: " ", startingAt: 0) + String(format: "%10.3f  %11.3f", l.forward, l.backward))
+                }
+                let f = r.layers.reduce(0) { $0 + $1.forward }, b = r.layers.reduce(0) { $0 + $1.backward }
+                print("total".padding(toLength: 68, withPad: " ", startingAt: 0) + String(format: "%10.3f  %11.3f", f, b))
+            }
+            print(r.json)
+        } catch {
+            throw report(error, command: "cnn-bench")
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//  Benchmark.swift
+//
+//  Training and evaluation throughput on real batches, and the useful floating-point work behind it.
+//
+//  Counting rule (per image): a convolution's forward pass is 2·F·Ho·Wo·C·HH·WW FLOPs, a linear layer's
+//  2·D·M (one multiply and one add per weight use). A training step counts three times that: the forward
+//  product and the two backward products (dInput and dWeight). Bias, activation, pooling, batch norm and
+//  the loss are not counted; they are memory-bound and small.
+
+import CNN
+import Foundation
+import IDX
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One benchmark's figures.
+public struct BenchmarkResult {
+    public var arch: String
+    public var batchSize: Int
+    public var threads: Int
+    public var steps: Int
+    public var trainImagesPerSecond: Double
+    public var evalImagesPerSecond: Double
+    /// Useful training FLOPs per second (see the counting rule above), in units of 10⁹.
+    public var gflops: Double
+    public var peakRSSMegabytes: Double
+    /// Per layer: (description, forward ms per step, backward ms per step); empty unless asked for.
+    public var layers: [(name: String, forward: Double, backward: Double)]
+
+    /// The one-line JSON summary.
+    public var json: String {
+        String(format: "{\"arch\":\"%@\",\"batch_size\":%d,\"threads\":%d,\"steps\":%d,\"train_images_per_second\":%.1f,\"eval_images_per_second\":%.1f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f}",
+               arch, batchSize, threads, steps, trainImagesPerSecond, evalImagesPerSecond, gflops, peakRSSMegabytes)
+    }
+}
+
+public enum Benchmark {
+    /// Forward FLOPs per image of a network on `input` (see the counting rule at the top of this file).
+    public static func forwardFLOPs(_ specs: [LayerSpec], input: InputDescriptor) -> Double {
+        var shape = [1, input.channels, input.height, input.width]
+        var flops = 0.0
+        for spec in specs {
+            guard let next = spec.outputShape(for: shape) else { break }
+            switch spec {
+            case let .conv2d(c, f, k, _, _):
+                flops += 2 * Double(f * next[2] * next[3]) * Double(c * k * k)
+            case let .linear(d, m):
+                flops += 2 * Double(d * m)
+            default: break
+            }
+            shape = next
+        }
+        return flops
+    }
+
+    /// Trains `steps` timed steps (after `warmup`) of SGD with momentum on consecutive real batches, then
+    /// evaluates the whole test set at batch 1000.
+    public static func run(arch: String, data: String, batchSize: Int, threads: Int, steps: Int, warmup: Int = 20,
+                           perLayer: Bool = false) throws -> BenchmarkResult {
+        Parallel.setThreads(threads)
+        let train = try Dataset.load(directory: data, split: .train)
+        let test = try Dataset.load(directory: data, split: .test)
+        let specs = try Architecture.resolve(arch, input: train.input)
+        var generator = RandomGenerator(seed: 0)
+        let network = Sequential(specs: specs, generator: &generator)
+        let sgd = SGD(parameters: network.parameters, learningRate: 0.01, momentum: 0.9)
+        let loss = SoftmaxCrossEntropy()
+        var x = Tensor<Float>(shape: [0]), y: [Int] = []
+        var forwardTimes = [Double](repeating: 0, count: network.layers.count)
+        var backwardTimes = forwardTimes
+
+        func step(_ i: Int, timed: Bool) {
+            let start = (i * batchSize) % max(1, train.count - batchSize)
+            train.batch(start..<(start + batchSize), into: &x, labels: &y)
+            if perLayer && timed {
+                var h = x
+                for (l, layer) in network.layers.enumerated() {
+                    let t = DispatchTime.now().uptimeNanoseconds
+                    h = layer.forward(h, mode: .training)
+                    forwardTimes[l] += Double(DispatchTime.now().uptimeNanoseconds - t)
+                }
+                var d = loss(logits: h, labels: y).dLogits
+                for (l, layer) in network.layers.enumerated().reversed() {
+                    let t = DispatchTime.now().uptimeNanoseconds
+                    d = layer.backward(d)
+                    backwardTimes[l] += Double(DispatchTime.now().uptimeNanoseconds - t)
+                }
+            } else {
+                let r = loss(logits: network.forward(x, mode: .training), labels: y)
+                network.backward(r.dLogits)
+            }
+            sgd.step()
+        }
+
+        for i in 0..<warmup { step(i, timed: false) }
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        for i in 0..<steps { step(warmup + i, timed: true) }
+        let trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        let trainIPS = Double(steps * batchSize) / trainSeconds
+
+        let evalBatch = min(1000, test.count)
+        test.batch(0..<evalBatch, into: &x, labels: &y)
+        _ = network.forward(x, mode: .evaluation)
+        let t1 = DispatchTime.now().uptimeNanoseconds
+        var start = 0
+        while start < test.count {
+            let end = min(test.count, start + evalBatch)
+            test.batch(start..<end, into: &x, labels: &y)
+            _ = network.forward(x, mode: .evaluation)
+            start = end
+        }
+        let evalIPS = Double(test.count) / (Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9)
+
+        let layers = perLayer
+            ? zip(network.layers, zip(forwardTimes, backwardTimes)).map { layer, t in
+                (ArchitectureJSON.encode(layer.spec), t.0 / Double(steps) / 1e6, t.1 / Double(steps) / 1e6) }
+            : []
+        return BenchmarkResult(arch: arch, batchSize: batchSize, threads: threads, steps: steps,
+                               trainImagesPerSecond: trainIPS, evalImagesPerSecond: evalIPS,
+                               gflops: 3 * forwardFLOPs(specs, input: train.input) * trainIPS / 1e9,
+                               peakRSSMegabytes: peakRSSMegabytes(), layers: layers)
+    }
+
+    /// The process's peak resident set size so far.
+    public static func peakRSSMegabytes() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        return Double(usage.ru_maxrss) / 1024   // kilobytes on Linux
+    }
+}

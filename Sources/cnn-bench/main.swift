@@ -1,0 +1,3 @@
+import CLI
+
+BenchCommand.main()
