@@ -54,7 +54,8 @@ public enum Architecture {
     /// Throws `ArchitectureError` naming the offending token when the text is malformed, a layer does not fit
     /// the shape it receives, or the network does not end in (N, classes).
     public static func resolve(_ nameOrSpec: String, input: InputDescriptor, classes: Int = 10) throws -> [LayerSpec] {
-        let text = specString(for: nameOrSpec).trimmingCharacters(in: .whitespaces).lowercased()
+        // Normalise before the preset lookup, so " CS231N " names the preset as "CONV8K3-FC10" is a spec.
+        let text = specString(for: nameOrSpec.trimmingCharacters(in: .whitespaces).lowercased())
         guard !text.isEmpty else { throw ArchitectureError.empty }
         var shape = [1, input.channels, input.height, input.width]
         var specs: [LayerSpec] = []

@@ -64,6 +64,7 @@ public enum Benchmark {
         let specs = try Architecture.resolve(arch, input: train.input)
         var generator = RandomGenerator(seed: 0)
         let network = Sequential(specs: specs, generator: &generator)
+        network.needsInputGradient = false
         let sgd = SGD(parameters: network.parameters, learningRate: 0.01, momentum: 0.9)
         let loss = SoftmaxCrossEntropy()
         var x = Tensor<Float>(shape: [0]), y: [Int] = []

@@ -115,7 +115,9 @@ public final class Trainer {
             var shuffle = RandomGenerator(seed: Self.shuffleSeed(config.seed, epoch: epoch))
             let order = train.shuffledIndices(using: &shuffle)
             let epochStart = Date().addingTimeInterval(-state.partialSeconds)
-            var lr = plan.rate(atStep: state.globalStep)
+            // The rate of the epoch's last step taken so far: a run resumed after that step has no step left
+            // to take in this epoch, and must still log the rate the uninterrupted run logged.
+            var lr = plan.rate(atStep: state.stepInEpoch > 0 ? state.globalStep - 1 : state.globalStep)
             while state.stepInEpoch < stepsPerEpoch {
                 let start = state.stepInEpoch * config.batchSize
                 let batch = order[start..<min(train.count, start + config.batchSize)]

@@ -108,20 +108,13 @@ public final class BatchNorm2D: Layer {
                                 let s0 = sp.baseAddress!, m0 = mp.baseAddress!, v0 = vp.baseAddress!
                                 let gamma = weight.value.scalars, beta = bias.value.scalars
                                 Parallel.forEach(C) { c in
+                                    // Per-image partial sums in Float, accumulated in Double.
                                     var sum: Double = 0
-                                    for n in 0..<N {
-                                        let o = (n * C + c) * HW
-                                        var s: Float = 0
-                                        for i in o..<(o + HW) { s += x0[i] }
-                                        sum += Double(s)
-                                    }
+                                    for n in 0..<N { sum += Double(Reductions.sum(x0 + (n * C + c) * HW, HW)) }
                                     let mean = Float(sum / Double(m))
                                     var squares: Double = 0
                                     for n in 0..<N {
-                                        let o = (n * C + c) * HW
-                                        var s: Float = 0
-                                        for i in o..<(o + HW) { let d = x0[i] - mean; s += d * d }
-                                        squares += Double(s)
+                                        squares += Double(Reductions.sumOfSquaredDeviations(x0 + (n * C + c) * HW, HW, from: mean))
                                     }
                                     let variance = Float(squares / Double(m))
                                     let inv = 1 / (variance + eps).squareRoot()
@@ -183,7 +176,8 @@ public final class BatchNorm2D: Layer {
                                 var sumDy: Float = 0, sumDyXHat: Float = 0
                                 for n in 0..<N {
                                     let o = (n * C + c) * HW
-                                    for i in o..<(o + HW) { sumDy += d0[i]; sumDyXHat += d0[i] * h0[i] }
+                                    sumDy += Reductions.sum(d0 + o, HW)
+                                    sumDyXHat += Reductions.dot(d0 + o, h0 + o, HW)
                                 }
                                 db0[c] += sumDy
                                 dg0[c] += sumDyXHat

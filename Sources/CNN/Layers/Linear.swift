@@ -42,12 +42,19 @@ public final class Linear: Layer {
         let N = x.shape[0], D = inFeatures, M = outFeatures
         output.resize(to: [N, M])
         output.scalars.withUnsafeMutableBufferPointer { yp in
-            let y = yp.baseAddress!
-            for n in 0..<N { (y + n * M).update(from: bias.value.scalars, count: M) }
             x.scalars.withUnsafeBufferPointer { xp in
                 weight.value.scalars.withUnsafeBufferPointer { wp in
-                    BLAS.sgemm(transposeA: false, transposeB: true, m: N, n: M, k: D,
-                               a: xp.baseAddress!, lda: D, b: wp.baseAddress!, ldb: D, beta: 1, c: y, ldc: M)
+                    bias.value.scalars.withUnsafeBufferPointer { bp in
+                        let y = yp.baseAddress!, x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!
+                        // Rows of the batch split across threads: y[rows] = b ⊗ 1 + x[rows] · Wᵀ
+                        Parallel.forEachChunk(N, threads: Parallel.threads) { _, rows in
+                            guard !rows.isEmpty else { return }
+                            for n in rows { (y + n * M).update(from: b, count: M) }
+                            BLAS.sgemm(transposeA: false, transposeB: true, m: rows.count, n: M, k: D,
+                                       a: x0 + rows.lowerBound * D, lda: D, b: w, ldb: D,
+                                       beta: 1, c: y + rows.lowerBound * M, ldc: M)
+                        }
+                    }
                 }
             }
         }
@@ -68,23 +75,32 @@ public final class Linear: Layer {
         let N = x.shape[0], D = inFeatures, M = outFeatures
         dInput.resize(to: [N, D])
         dy.scalars.withUnsafeBufferPointer { dp in
-            let d = dp.baseAddress!
-            // dW (M, D) += dyᵀ (M, N) · x (N, D)
             x.scalars.withUnsafeBufferPointer { xp in
-                weight.gradient.scalars.withUnsafeMutableBufferPointer { dwp in
-                    BLAS.sgemm(transposeA: true, transposeB: false, m: M, n: D, k: N,
-                               a: d, lda: M, b: xp.baseAddress!, ldb: D, beta: 1, c: dwp.baseAddress!, ldc: D)
-                }
-            }
-            // dx (N, D) = dy (N, M) · W (M, D)
-            weight.value.scalars.withUnsafeBufferPointer { wp in
-                dInput.scalars.withUnsafeMutableBufferPointer { dxp in
-                    BLAS.sgemm(transposeA: false, transposeB: false, m: N, n: D, k: M,
-                               a: d, lda: M, b: wp.baseAddress!, ldb: D, c: dxp.baseAddress!, ldc: D)
+                weight.value.scalars.withUnsafeBufferPointer { wp in
+                    weight.gradient.scalars.withUnsafeMutableBufferPointer { dwp in
+                        dInput.scalars.withUnsafeMutableBufferPointer { dxp in
+                            let d = dp.baseAddress!, x0 = xp.baseAddress!, w = wp.baseAddress!
+                            let dw = dwp.baseAddress!, dx = dxp.baseAddress!
+                            // dW[outs] (M', D) += dy[:, outs]ᵀ (M', N) · x (N, D): output features split across threads
+                            Parallel.forEachChunk(M, threads: Parallel.threads) { _, outs in
+                                guard !outs.isEmpty else { return }
+                                BLAS.sgemm(transposeA: true, transposeB: false, m: outs.count, n: D, k: N,
+                                           a: d + outs.lowerBound, lda: M, b: x0, ldb: D,
+                                           beta: 1, c: dw + outs.lowerBound * D, ldc: D)
+                            }
+                            // dx[rows] (N', D) = dy[rows] (N', M) · W (M, D): batch rows split across threads
+                            Parallel.forEachChunk(N, threads: Parallel.threads) { _, rows in
+                                guard !rows.isEmpty else { return }
+                                BLAS.sgemm(transposeA: false, transposeB: false, m: rows.count, n: D, k: M,
+                                           a: d + rows.lowerBound * M, lda: M, b: w, ldb: D,
+                                           c: dx + rows.lowerBound * D, ldc: D)
+                            }
+                        }
+                    }
                 }
             }
             bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
-                for n in 0..<N { for j in 0..<M { db[j] += d[n * M + j] } }
+                for n in 0..<N { for j in 0..<M { db[j] += dp[n * M + j] } }
             }
         }
         return dInput

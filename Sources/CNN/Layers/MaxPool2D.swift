@@ -47,6 +47,23 @@ public final class MaxPool2D: Layer {
                     let x0 = xp.baseAddress!, y0 = yp.baseAddress!, a0 = ap.baseAddress!
                     Parallel.forEach(planes) { p in
                         let xs = x0 + p &* H &* W, ys = y0 + p &* Ho &* Wo, am = a0 + p &* Ho &* Wo
+                        if K == 2 && S == 2 {
+                            // The common 2×2, stride-2 window, unrolled; same rule as below.
+                            for i in 0..<Ho {
+                                let r0 = 2 &* i &* W, r1 = r0 &+ W
+                                for j in 0..<Wo {
+                                    let a = r0 &+ 2 &* j
+                                    var at = a, best = xs[a]
+                                    for q in [a &+ 1, r1 &+ 2 &* j, r1 &+ 2 &* j &+ 1] {
+                                        let v = xs[q]
+                                        if v > best || (v.isNaN && !best.isNaN) { best = v; at = q }
+                                    }
+                                    ys[i &* Wo &+ j] = best
+                                    am[i &* Wo &+ j] = Int32(truncatingIfNeeded: at)
+                                }
+                            }
+                            return
+                        }
                         for i in 0..<Ho {
                             for j in 0..<Wo {
                                 // The first maximum in row-major window order wins (strict >), as PyTorch;

@@ -74,6 +74,12 @@ public final class Sequential {
         return d
     }
 
+    /// Whether `backward` must return dLoss/dInput. Training does not need it, and without it the first
+    /// layer, when it is a convolution, skips its input-gradient product and col2im.
+    public var needsInputGradient = true {
+        didSet { (layers.first as? Conv2D)?.computesInputGradient = needsInputGradient }
+    }
+
     /// Sets every parameter gradient to zero.
     public func zeroGradients() {
         for p in parameters { p.gradient.zero() }

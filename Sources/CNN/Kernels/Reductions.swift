@@ -1,0 +1,52 @@
+//  Reductions.swift
+//
+//  Sums over contiguous floats, sixteen lanes at a time. The compiler does not vectorise a plain Float
+//  `+=` loop (it may not reorder the additions), so the fast kernels use these.
+
+/// Vectorised sums for the fast kernels.
+public enum Reductions {
+    /// Σ p[i] for i < n.
+    @inlinable
+    public static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>(repeating: 0)
+        var i = 0
+        while i &+ 16 <= n {
+            acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self)
+            i &+= 16
+        }
+        var s = acc.sum()
+        while i < n { s += p[i]; i &+= 1 }
+        return s
+    }
+
+    /// Σ (p[i] − c)² for i < n.
+    @inlinable
+    public static func sumOfSquaredDeviations(_ p: UnsafePointer<Float>, _ n: Int, from c: Float) -> Float {
+        var acc = SIMD16<Float>(repeating: 0)
+        let cv = SIMD16<Float>(repeating: c)
+        var i = 0
+        while i &+ 16 <= n {
+            let d = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) - cv
+            acc += d * d
+            i &+= 16
+        }
+        var s = acc.sum()
+        while i < n { let d = p[i] - c; s += d * d; i &+= 1 }
+        return s
+    }
+
+    /// Σ a[i]·b[i] for i < n.
+    @inlinable
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>(repeating: 0)
+        var i = 0
+        while i &+ 16 <= n {
+            acc += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+                * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            i &+= 16
+        }
+        var s = acc.sum()
+        while i < n { s += a[i] * b[i]; i &+= 1 }
+        return s
+    }
+}
