@@ -26,7 +26,7 @@ public struct TrainCommand: ParsableCommand {
     public var arch = "default"
 
     @Option(name: .long, help: "Number of passes over the training set.")
-    public var epochs = 4
+    public var epochs = 3
 
     @Option(name: .long, help: "Images per SGD step.")
     public var batchSize = 64

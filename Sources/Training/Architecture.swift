@@ -34,8 +34,8 @@ public struct InputDescriptor: Equatable, Sendable {
 public enum Architecture {
     /// The presets, by name. The first three are those of the PyTorch benchmark script.
     public static let presets: [(name: String, spec: String, summary: String)] = [
-        ("default", "conv32k5p2-bn-relu-pool2-conv64k5p2-bn-relu-pool2-fc10",
-         "two conv-bn-relu-pool blocks and a linear classifier; the no-flag run"),
+        ("default", "conv16k5-bn-relu-pool2-conv32k5-bn-relu-pool2-fc100-relu-fc10",
+         "two conv-bn-relu-pool blocks and a two-layer classifier; the no-flag run"),
         ("cs231n", "conv32k7p3-relu-pool2-flatten-fc100-relu-fc10",
          "the CS231n three-layer convnet"),
         ("lenet5", "conv6k5p2-relu-pool2-conv16k5-relu-pool2-flatten-fc120-relu-fc84-relu-fc10",

@@ -77,6 +77,7 @@ public final class Trainer {
         var generator = RandomGenerator(seed: config.seed)
         let initialization = Initialization(rawValue: config.initialization) ?? .pytorchDefault
         network = Sequential(specs: specs, initialization: initialization, generator: &generator)
+        network.needsInputGradient = false
         optimizer = SGD(parameters: network.parameters, learningRate: Float(config.lr), momentum: Float(config.momentum),
                         nesterov: config.nesterov, weightDecay: Float(config.weightDecay))
         state = TrainingState(epoch: 0, stepInEpoch: 0, globalStep: 0, velocities: optimizer.velocities,

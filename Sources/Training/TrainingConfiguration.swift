@@ -14,7 +14,7 @@ public enum ScheduleName: String, CaseIterable, Codable, Sendable {
 public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var data = "Data"
     public var arch = "default"
-    public var epochs = 4
+    public var epochs = 3
     public var batchSize = 64
     public var lr = 0.05
     public var momentum = 0.9

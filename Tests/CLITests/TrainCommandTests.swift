@@ -19,7 +19,7 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertEqual(c, expected)
         XCTAssertEqual(c.data, "Data")
         XCTAssertEqual(c.arch, "default")
-        XCTAssertEqual(c.epochs, 4)
+        XCTAssertEqual(c.epochs, 3)
         XCTAssertEqual(c.batchSize, 64)
         XCTAssertEqual(c.lr, 0.05)
         XCTAssertEqual(c.momentum, 0.9)

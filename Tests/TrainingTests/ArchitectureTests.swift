@@ -48,14 +48,14 @@ final class ArchitectureTests: XCTestCase {
         ])
     }
 
-    /// Two conv-bn-relu-pool blocks (28 → 14 → 7) and a linear classifier over 64·7·7 features.
+    /// Two conv-bn-relu-pool blocks (28 → 24 → 12 → 8 → 4) and a two-layer classifier over 32·4·4 features.
     func testDefaultPreset() throws {
         XCTAssertEqual(try Architecture.resolve("default", input: mnist), [
-            .conv2d(inChannels: 1, outChannels: 32, kernelSize: 5, stride: 1, padding: 2),
+            .conv2d(inChannels: 1, outChannels: 16, kernelSize: 5, stride: 1, padding: 0),
+            .batchNorm2d(numFeatures: 16, eps: 1e-5, momentum: 0.1), .relu, .maxPool2d(kernelSize: 2, stride: 2),
+            .conv2d(inChannels: 16, outChannels: 32, kernelSize: 5, stride: 1, padding: 0),
             .batchNorm2d(numFeatures: 32, eps: 1e-5, momentum: 0.1), .relu, .maxPool2d(kernelSize: 2, stride: 2),
-            .conv2d(inChannels: 32, outChannels: 64, kernelSize: 5, stride: 1, padding: 2),
-            .batchNorm2d(numFeatures: 64, eps: 1e-5, momentum: 0.1), .relu, .maxPool2d(kernelSize: 2, stride: 2),
-            .flatten, .linear(inFeatures: 3136, outFeatures: 10),
+            .flatten, .linear(inFeatures: 512, outFeatures: 100), .relu, .linear(inFeatures: 100, outFeatures: 10),
         ])
     }
 

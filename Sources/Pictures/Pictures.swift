@@ -1,0 +1,1 @@
+//  Pictures.swift (placeholder)
