@@ -122,7 +122,9 @@ public final class Conv2D: Layer {
             dy.scalars.withUnsafeBufferPointer { dyp in
                 weight.value.scalars.withUnsafeBufferPointer { wp in
                     dInput.scalars.withUnsafeMutableBufferPointer { dxp in
-                        let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, w = wp.baseAddress!, dx0 = dxp.baseAddress
+                        // An empty array may still have a base address: decide by the flag, not by nil.
+                        let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, w = wp.baseAddress!
+                        let dx0 = wantsInput ? dxp.baseAddress : nil
                         Parallel.forEachChunk(g.n, threads: threads) { t, images in
                             let c = colsBase + t * K * L, dc = dColsBase + t * K * L
                             let dw = partialBase + t * stride, db = dw + F * K

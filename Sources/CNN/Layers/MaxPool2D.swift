@@ -52,12 +52,13 @@ public final class MaxPool2D: Layer {
                             for i in 0..<Ho {
                                 let r0 = 2 &* i &* W, r1 = r0 &+ W
                                 for j in 0..<Wo {
-                                    let a = r0 &+ 2 &* j
+                                    let a = r0 &+ 2 &* j, c = r1 &+ 2 &* j
                                     var at = a, best = xs[a]
-                                    for q in [a &+ 1, r1 &+ 2 &* j, r1 &+ 2 &* j &+ 1] {
+                                    @inline(__always) func visit(_ q: Int) {
                                         let v = xs[q]
                                         if v > best || (v.isNaN && !best.isNaN) { best = v; at = q }
                                     }
+                                    visit(a &+ 1); visit(c); visit(c &+ 1)
                                     ys[i &* Wo &+ j] = best
                                     am[i &* Wo &+ j] = Int32(truncatingIfNeeded: at)
                                 }
