@@ -7,6 +7,8 @@ let package = Package(
         .executable(name: "cnn-train", targets: ["cnn-train"]),
         .executable(name: "cnn-eval", targets: ["cnn-eval"]),
         .executable(name: "cnn-bench", targets: ["cnn-bench"]),
+        .executable(name: "cnn-plot", targets: ["cnn-plot"]),
+        .executable(name: "cnn-predict", targets: ["cnn-predict"]),
         .library(name: "CNN", targets: ["CNN"]),
     ],
     dependencies: [
@@ -32,9 +34,13 @@ let package = Package(
         .target(name: "SafeTensors", exclude: ["README.md"]),
         /// Architectures, datasets, checkpoints, the training loop and evaluation.
         .target(name: "Training", dependencies: ["CNN", "IDX", "SafeTensors", "CZlib"]),
+        /// PNG encoding and decoding on zlib's deflate and inflate; no other dependency, so it can be fuzzed alone.
+        .target(name: "PNG", dependencies: ["CZlib"]),
+        /// Charts, heat maps and digit grids drawn into images: training curves, confusion matrices, filters.
+        .target(name: "Pictures", dependencies: ["PNG", "Training"]),
         /// The command-line front ends, as a library so tests can parse and validate in-process.
         .target(name: "CLI", dependencies: [
-            "Training",
+            "Training", "Pictures", "PNG",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -42,6 +48,8 @@ let package = Package(
         .executableTarget(name: "cnn-train", dependencies: ["CLI"]),
         .executableTarget(name: "cnn-eval", dependencies: ["CLI"]),
         .executableTarget(name: "cnn-bench", dependencies: ["CLI"]),
+        .executableTarget(name: "cnn-plot", dependencies: ["CLI"]),
+        .executableTarget(name: "cnn-predict", dependencies: ["CLI"]),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["CNN"], path: "Tests/TestSupport"),
@@ -50,5 +58,7 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Training"]),
+        .testTarget(name: "PNGTests", dependencies: ["PNG"]),
+        .testTarget(name: "PicturesTests", dependencies: ["Pictures", "PNG", "Training", "CLI"]),
     ]
 )
