@@ -30,7 +30,12 @@ public final class Conv2D: Layer {
     /// and returns an empty tensor.
     public var computesInputGradient = true
 
+    /// Set by `Sequential` when a ReLU follows: forward then returns max(0, y), and backward masks
+    /// dOutput by [y > 0] itself (the ReLU layer passes tensors through).
+    public internal(set) var fusesReLU = false
+
     private var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
+    private let maskedDOutput = Workspace()    // per thread: dy[n]·[y[n] > 0], (F, L), when fused
     private let cols = Workspace()             // per thread: im2col of one image, (C·HH·WW, L)
     private let dCols = Workspace()            // per thread: (C·HH·WW, L)
     private let partials = Workspace()         // per thread: dW (F, C·HH·WW) then db (F)
@@ -67,6 +72,7 @@ public final class Conv2D: Layer {
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
         let colsBase = cols.reserve(threads * K * L)
+        let relu = fusesReLU
         output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
             weight.value.scalars.withUnsafeBufferPointer { wp in
@@ -82,6 +88,9 @@ public final class Conv2D: Layer {
                                 for f in 0..<F { (y + f * L).update(repeating: b[f], count: L) }
                                 BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: L, k: K,
                                            a: w, lda: K, b: c, ldb: L, beta: 1, c: y, ldc: L)
+                                if relu {
+                                    for i in 0..<(F * L) { y[i] = max(0, y[i]) }
+                                }
                             }
                         }
                     }
@@ -117,19 +126,29 @@ public final class Conv2D: Layer {
         let partialBase = partials.reserve(threads * stride)
         partialBase.update(repeating: 0, count: threads * stride)
         let wantsInput = computesInputGradient
+        let relu = fusesReLU
+        let maskBase = maskedDOutput.reserve(relu ? threads * F * L : 1)
         dInput.resize(to: wantsInput ? x.shape : [0])
         x.scalars.withUnsafeBufferPointer { xp in
             dy.scalars.withUnsafeBufferPointer { dyp in
+              output.scalars.withUnsafeBufferPointer { yp in
                 weight.value.scalars.withUnsafeBufferPointer { wp in
                     dInput.scalars.withUnsafeMutableBufferPointer { dxp in
                         // An empty array may still have a base address: decide by the flag, not by nil.
                         let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, w = wp.baseAddress!
                         let dx0 = wantsInput ? dxp.baseAddress : nil
+                        let y0 = yp.baseAddress!
                         Parallel.forEachChunk(g.n, threads: threads) { t, images in
                             let c = colsBase + t * K * L, dc = dColsBase + t * K * L
                             let dw = partialBase + t * stride, db = dw + F * K
                             for n in images {
-                                let d = d0 + n * F * L
+                                var d = d0 + n * F * L
+                                if relu {
+                                    // dy[n]·[y[n] > 0]: the fused ReLU's backward
+                                    let m = maskBase + t * F * L, y = y0 + n * F * L
+                                    for i in 0..<(F * L) { m[i] = y[i] > 0 ? d[i] : 0 }
+                                    d = UnsafePointer(m)
+                                }
                                 Im2Col.forward(x0 + n * chw, g.single, into: c)
                                 // dW (F, K) += dy[n] (F, L) · colsᵀ (L, K)
                                 BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: K, k: L,
@@ -149,6 +168,7 @@ public final class Conv2D: Layer {
                         }
                     }
                 }
+              }
             }
         }
         // Partial sums in thread order, so a run repeats exactly for a given thread count.

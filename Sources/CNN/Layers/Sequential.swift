@@ -10,6 +10,20 @@ public final class Sequential {
 
     public init(_ layers: [Layer]) {
         self.layers = layers
+        fuse()
+    }
+
+    /// Lets each fast Conv2D that is followed by a fast ReLU apply the ReLU itself, image by image while
+    /// the output is in cache, which saves two passes over the activations per step. Results are
+    /// bitwise the same as unfused.
+    private func fuse() {
+        for (i, layer) in layers.enumerated() {
+            guard let conv = layer as? Conv2D else { continue }
+            let relu = i + 1 < layers.count ? layers[i + 1] as? ReLU : nil
+            let fused = relu != nil && conv.backend == .fast && relu?.backend == .fast
+            conv.fusesReLU = fused
+            relu?.isFusedIntoPrevious = fused
+        }
     }
 
     /// Builds and initialises the network `specs` describes, drawing every random number from `generator`
@@ -99,6 +113,7 @@ public final class Sequential {
             default: break
             }
         }
+        fuse()
     }
 }
 
