@@ -14,6 +14,12 @@
 //  up in thread order at the end. Measured here, a (32, 400)·(400, 196) product in cache runs at about
 //  75 GFLOP/s on one core, while one (32, 400)·(400, 12544) product over the whole batch reaches only
 //  31–41 GFLOP/s on two, because the batch-wide cols matrix (20 MB) streams through memory.
+//
+//  Fused epilogue. When Sequential finds conv → ReLU or conv → ReLU → MaxPool2D (all fast), the convolution
+//  does their work on each image while its output is in cache, and those layers pass tensors through:
+//      forward   y = max(0, W·cols + b); with pooling, out = max over each window of y (first maximum wins)
+//      backward  dy·[y > 0]; with pooling, dOut goes to the window's maximum when out > 0
+//  This is exactly what the separate layers compute, bit for bit, without writing the full-size activation.
 
 import RealModule
 
@@ -30,15 +36,20 @@ public final class Conv2D: Layer {
     /// and returns an empty tensor.
     public var computesInputGradient = true
 
-    /// Set by `Sequential` when a ReLU follows: forward then returns max(0, y), and backward masks
-    /// dOutput by [y > 0] itself (the ReLU layer passes tensors through).
+    /// Set by `Sequential` when a ReLU follows: forward returns max(0, y) and backward masks dOutput by
+    /// [y > 0] itself (the ReLU layer passes tensors through).
     public internal(set) var fusesReLU = false
 
+    /// Set by `Sequential` when a ReLU and then a max pooling follow: forward returns the pooled output and
+    /// backward takes the pooled gradient (both later layers pass tensors through). Requires `fusesReLU`.
+    public internal(set) var fusedPool: (kernel: Int, stride: Int)? = nil
+
     private var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
-    private let maskedDOutput = Workspace()    // per thread: dy[n]·[y[n] > 0], (F, L), when fused
-    private let cols = Workspace()             // per thread: im2col of one image, (C·HH·WW, L)
-    private let dCols = Workspace()            // per thread: (C·HH·WW, L)
-    private let partials = Workspace()         // per thread: dW (F, C·HH·WW) then db (F)
+    private let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L)
+    private let dCols = Workspace<Float>()     // per thread: (C·HH·WW, L)
+    private let partials = Workspace<Float>()  // per thread: dW (F, C·HH·WW) then db (F)
+    private let scratch = Workspace<Float>()   // per thread: y[n] before pooling, or the masked dy[n], (F, L)
+    private let argmax = Workspace<Int32>()    // with pooling: each window's maximum, index within (Ho, Wo)
     private var output = Tensor<Float>(shape: [0])
     private var dInput = Tensor<Float>(shape: [0])
 
@@ -58,10 +69,19 @@ public final class Conv2D: Layer {
     }
     public var parameters: [Parameter] { [weight, bias] }
 
+    private func geometry(of x: Tensor<Float>) -> ConvGeometry {
+        ConvGeometry(n: x.shape[0], c: inChannels, h: x.shape[2], w: x.shape[3],
+                     kh: kernelSize, kw: kernelSize, stride: stride, padding: padding)
+    }
 
-    /// x (N, C, H, W) → y (N, F, Ho, Wo)
+    /// The pooled extent (Hp, Wp) of an (Ho, Wo) output.
+    private func pooledSize(_ g: ConvGeometry, _ pool: (kernel: Int, stride: Int)) -> (Int, Int) {
+        ((g.ho - pool.kernel) / pool.stride + 1, (g.wo - pool.kernel) / pool.stride + 1)
+    }
+
+    /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
     public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
-        guard let outShape = outputShape(for: x.shape) else {
+        guard let convShape = outputShape(for: x.shape) else {
             preconditionFailure("Conv2D(\(inChannels)→\(outChannels), k\(kernelSize)) cannot take input \(x.shape)")
         }
         input = mode == .training ? x : nil
@@ -72,24 +92,37 @@ public final class Conv2D: Layer {
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
         let colsBase = cols.reserve(threads * K * L)
-        let relu = fusesReLU
+        let relu = fusesReLU, pool = fusedPool
+        var outShape = convShape
+        var pooledL = 0
+        if let pool {
+            let (hp, wp) = pooledSize(g, pool)
+            outShape = [g.n, F, hp, wp]
+            pooledL = hp * wp
+        }
+        let scratchBase = scratch.reserve(pool == nil ? 1 : threads * F * L)
+        let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
         output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
             weight.value.scalars.withUnsafeBufferPointer { wp in
                 bias.value.scalars.withUnsafeBufferPointer { bp in
-                    output.scalars.withUnsafeMutableBufferPointer { yp in
-                        let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!, y0 = yp.baseAddress!
+                    output.scalars.withUnsafeMutableBufferPointer { op in
+                        let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
                         Parallel.forEachChunk(g.n, threads: threads) { t, images in
                             let c = colsBase + t * K * L
                             for n in images {
-                                let y = y0 + n * F * L
+                                // y[n] (F, L) = b ⊗ 1 + W (F, K) · cols (K, L), into the output or, when pooling, a scratch
+                                let y = pool == nil ? o0 + n * F * L : scratchBase + t * F * L
                                 Im2Col.forward(x0 + n * chw, g.single, into: c)
-                                // y[n] (F, L) = b ⊗ 1 + W (F, K) · cols (K, L)
                                 for f in 0..<F { (y + f * L).update(repeating: b[f], count: L) }
                                 BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: L, k: K,
                                            a: w, lda: K, b: c, ldb: L, beta: 1, c: y, ldc: L)
                                 if relu {
                                     for i in 0..<(F * L) { y[i] = max(0, y[i]) }
+                                }
+                                if let pool {
+                                    Self.maxPool(y, planes: F, height: g.ho, width: g.wo, pool: pool,
+                                                 into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
                                 }
                             }
                         }
@@ -100,12 +133,34 @@ public final class Conv2D: Layer {
         return output
     }
 
-    private func geometry(of x: Tensor<Float>) -> ConvGeometry {
-        ConvGeometry(n: x.shape[0], c: inChannels, h: x.shape[2], w: x.shape[3],
-                     kh: kernelSize, kw: kernelSize, stride: stride, padding: padding)
+    /// Max pooling of `planes` planes of height × width, as MaxPool2D does it: the first maximum in
+    /// row-major window order wins (strict >), a NaN wins over everything.
+    private static func maxPool(_ y: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
+                                pool: (kernel: Int, stride: Int),
+                                into out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+        let (K, S) = pool
+        let hp = (height - K) / S + 1, wp = (width - K) / S + 1
+        for p in 0..<planes {
+            let plane = y + p * height * width, o = out + p * hp * wp, a = argmax + p * hp * wp
+            for i in 0..<hp {
+                for j in 0..<wp {
+                    var at = i &* S &* width &+ j &* S
+                    var best = plane[at]
+                    for k in 0..<K {
+                        let row = (i &* S &+ k) &* width &+ j &* S
+                        for l in 0..<K {
+                            let v = plane[row &+ l]
+                            if v > best || (v.isNaN && !best.isNaN) { best = v; at = row &+ l }
+                        }
+                    }
+                    o[i &* wp &+ j] = best
+                    a[i &* wp &+ j] = Int32(truncatingIfNeeded: at)
+                }
+            }
+        }
     }
 
-    /// dy (N, F, Ho, Wo) → dx (N, C, H, W); accumulates dW and db.
+    /// dy (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling → dx (N, C, H, W); accumulates dW and db.
     public func backward(_ dy: Tensor<Float>) -> Tensor<Float> {
         guard let x = input else { preconditionFailure("Conv2D.backward without a training forward") }
         input = nil
@@ -118,58 +173,63 @@ public final class Conv2D: Layer {
         }
         let g = geometry(of: x)
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
-        precondition(dy.shape == [g.n, F, g.ho, g.wo], "Conv2D.backward: dOutput \(dy.shape) does not match the forward")
+        precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
         let threads = min(Parallel.threads, g.n)
         let colsBase = cols.reserve(threads * K * L)
         let dColsBase = dCols.reserve(threads * K * L)
         let stride = F * K + F
         let partialBase = partials.reserve(threads * stride)
         partialBase.update(repeating: 0, count: threads * stride)
+        let relu = fusesReLU, pool = fusedPool
+        let outL = output.count / max(1, g.n * F)
+        let scratchBase = scratch.reserve(relu ? threads * F * L : 1)
+        let argmaxBase = argmax.base
         let wantsInput = computesInputGradient
-        let relu = fusesReLU
-        let maskBase = maskedDOutput.reserve(relu ? threads * F * L : 1)
         dInput.resize(to: wantsInput ? x.shape : [0])
         x.scalars.withUnsafeBufferPointer { xp in
-            dy.scalars.withUnsafeBufferPointer { dyp in
-              output.scalars.withUnsafeBufferPointer { yp in
-                weight.value.scalars.withUnsafeBufferPointer { wp in
-                    dInput.scalars.withUnsafeMutableBufferPointer { dxp in
-                        // An empty array may still have a base address: decide by the flag, not by nil.
-                        let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, w = wp.baseAddress!
-                        let dx0 = wantsInput ? dxp.baseAddress : nil
-                        let y0 = yp.baseAddress!
-                        Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                            let c = colsBase + t * K * L, dc = dColsBase + t * K * L
-                            let dw = partialBase + t * stride, db = dw + F * K
-                            for n in images {
-                                var d = d0 + n * F * L
-                                if relu {
-                                    // dy[n]·[y[n] > 0]: the fused ReLU's backward
-                                    let m = maskBase + t * F * L, y = y0 + n * F * L
-                                    for i in 0..<(F * L) { m[i] = y[i] > 0 ? d[i] : 0 }
-                                    d = UnsafePointer(m)
+          dy.scalars.withUnsafeBufferPointer { dyp in
+            output.scalars.withUnsafeBufferPointer { op in
+              weight.value.scalars.withUnsafeBufferPointer { wp in
+                dInput.scalars.withUnsafeMutableBufferPointer { dxp in
+                    // An empty array may still have a base address: decide by the flag, not by nil.
+                    let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, o0 = op.baseAddress!, w = wp.baseAddress!
+                    let dx0 = wantsInput ? dxp.baseAddress : nil
+                    Parallel.forEachChunk(g.n, threads: threads) { t, images in
+                        let c = colsBase + t * K * L, dc = dColsBase + t * K * L
+                        let dw = partialBase + t * stride, db = dw + F * K
+                        for n in images {
+                            var d = d0 + n * F * outL
+                            if relu {
+                                // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
+                                let m = scratchBase + t * F * L, o = o0 + n * F * outL
+                                if pool != nil {
+                                    m.update(repeating: 0, count: F * L)
+                                    let a = argmaxBase + n * F * outL
+                                    for f in 0..<F {
+                                        let plane = m + f * L
+                                        for e in (f * outL)..<((f + 1) * outL) where o[e] > 0 { plane[Int(a[e])] += d[e] }
+                                    }
+                                } else {
+                                    for i in 0..<(F * L) { m[i] = o[i] > 0 ? d[i] : 0 }
                                 }
-                                Im2Col.forward(x0 + n * chw, g.single, into: c)
-                                // dW (F, K) += dy[n] (F, L) · colsᵀ (L, K)
-                                BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: K, k: L,
-                                           a: d, lda: L, b: c, ldb: L, beta: 1, c: dw, ldc: K)
-                                for f in 0..<F {
-                                    var sum: Float = 0
-                                    let row = d + f * L
-                                    for l in 0..<L { sum += row[l] }
-                                    db[f] += sum
-                                }
-                                guard let dx0 else { continue }
-                                // dcols (K, L) = Wᵀ (K, F) · dy[n] (F, L);  dx[n] = col2im(dcols)
-                                BLAS.sgemm(transposeA: true, transposeB: false, m: K, n: L, k: F,
-                                           a: w, lda: K, b: d, ldb: L, c: dc, ldc: L)
-                                Im2Col.backward(dc, g.single, into: dx0 + n * chw)
+                                d = UnsafePointer(m)
                             }
+                            Im2Col.forward(x0 + n * chw, g.single, into: c)
+                            // dW (F, K) += dy[n] (F, L) · colsᵀ (L, K)
+                            BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: K, k: L,
+                                       a: d, lda: L, b: c, ldb: L, beta: 1, c: dw, ldc: K)
+                            for f in 0..<F { db[f] += Reductions.sum(d + f * L, L) }
+                            guard let dx0 else { continue }
+                            // dcols (K, L) = Wᵀ (K, F) · dy[n] (F, L);  dx[n] = col2im(dcols)
+                            BLAS.sgemm(transposeA: true, transposeB: false, m: K, n: L, k: F,
+                                       a: w, lda: K, b: d, ldb: L, c: dc, ldc: L)
+                            Im2Col.backward(dc, g.single, into: dx0 + n * chw)
                         }
                     }
                 }
               }
             }
+          }
         }
         // Partial sums in thread order, so a run repeats exactly for a given thread count.
         weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in

@@ -18,6 +18,10 @@ public final class MaxPool2D: Layer {
     private var output = Tensor<Float>(shape: [0])
     private var dInput = Tensor<Float>(shape: [0])
 
+    /// Set by `Sequential` when the convolution two layers back (conv → ReLU → this) pools its own output;
+    /// this layer then passes tensors through.
+    public internal(set) var isFusedIntoConvolution = false
+
     public init(kernelSize: Int, stride: Int? = nil, backend: Backend = .fast) {
         precondition(kernelSize > 0 && (stride ?? kernelSize) > 0, "invalid MaxPool2D(k\(kernelSize))")
         self.kernelSize = kernelSize
@@ -33,6 +37,7 @@ public final class MaxPool2D: Layer {
         guard let outShape = outputShape(for: x.shape) else {
             preconditionFailure("MaxPool2D(k\(kernelSize)) cannot take input \(x.shape)")
         }
+        if isFusedIntoConvolution { return x }
         if backend == .reference {
             if mode == .training { cachedInput = x }
             return Reference.maxPool2DForward(input: x, kernel: kernelSize, stride: stride)
@@ -92,6 +97,7 @@ public final class MaxPool2D: Layer {
 
     /// dy (N, C, Ho, Wo) → dx (N, C, H, W)
     public func backward(_ dy: Tensor<Float>) -> Tensor<Float> {
+        if isFusedIntoConvolution { return dy }
         if backend == .reference {
             guard let x = cachedInput else { preconditionFailure("MaxPool2D.backward without a training forward") }
             cachedInput = nil

@@ -8,21 +8,30 @@ import RealModule
 public final class Sequential {
     public let layers: [Layer]
 
-    public init(_ layers: [Layer]) {
+    /// A network of `layers`. With `fusing` (the default), fast convolutions absorb a following ReLU and
+    /// max pooling (see `fuse`); without it every layer runs on its own, which tests use as the baseline.
+    public init(_ layers: [Layer], fusing: Bool = true) {
         self.layers = layers
+        self.fusing = fusing
         fuse()
     }
 
-    /// Lets each fast Conv2D that is followed by a fast ReLU apply the ReLU itself, image by image while
-    /// the output is in cache, which saves two passes over the activations per step. Results are
-    /// bitwise the same as unfused.
+    private let fusing: Bool
+
+    /// Lets each fast Conv2D that is followed by a fast ReLU (and then, possibly, a fast MaxPool2D) do
+    /// their work itself, image by image while its output is in cache; see Conv2D. This saves several passes
+    /// over the largest activations per step, and the results are bitwise those of the separate layers.
     private func fuse() {
         for (i, layer) in layers.enumerated() {
             guard let conv = layer as? Conv2D else { continue }
             let relu = i + 1 < layers.count ? layers[i + 1] as? ReLU : nil
-            let fused = relu != nil && conv.backend == .fast && relu?.backend == .fast
-            conv.fusesReLU = fused
-            relu?.isFusedIntoPrevious = fused
+            let pool = i + 2 < layers.count ? layers[i + 2] as? MaxPool2D : nil
+            let fusesReLU = fusing && conv.backend == .fast && relu?.backend == .fast
+            let fusesPool = fusesReLU && pool?.backend == .fast
+            conv.fusesReLU = fusesReLU
+            conv.fusedPool = fusesPool ? pool.map { ($0.kernelSize, $0.stride) } : nil
+            relu?.isFusedIntoPrevious = fusesReLU
+            pool?.isFusedIntoConvolution = fusesPool
         }
     }
 

@@ -1,0 +1,65 @@
+//  FusionTests.swift
+//
+//  Sequential lets a fast Conv2D absorb a following ReLU, or ReLU and MaxPool2D. The fused network must
+//  give bitwise the same outputs, input gradients, parameter gradients and updates as the same layers run
+//  one by one.
+
+import CNN
+import TestSupport
+import XCTest
+
+final class FusionTests: XCTestCase {
+    private func compare(_ specs: [LayerSpec], input: [Int], threads: Int, file: StaticString = #filePath, line: UInt = #line) {
+        withThreads(threads) {
+            var g1 = RandomGenerator(seed: 11), g2 = RandomGenerator(seed: 11)
+            let fused = Sequential(specs: specs, generator: &g1)
+            let separate = Sequential(Sequential(specs: specs, generator: &g2).layers, fusing: false)
+            let sgd1 = SGD(parameters: fused.parameters, learningRate: 0.05, momentum: 0.9)
+            let sgd2 = SGD(parameters: separate.parameters, learningRate: 0.05, momentum: 0.9)
+            let loss = SoftmaxCrossEntropy()
+            var data = RandomGenerator(seed: 12)
+            for step in 0..<3 {
+                let x = Tensor<Float>(shape: input, scalars: (0..<input.reduce(1, *)).map { _ in data.nextNormal() })
+                let labels = (0..<input[0]).map { ($0 + step) % 10 }
+                let y1 = fused.forward(x, mode: .training), y2 = separate.forward(x, mode: .training)
+                XCTAssertEqual(y1, y2, "logits, step \(step)", file: file, line: line)
+                let d1 = fused.backward(loss(logits: y1, labels: labels).dLogits)
+                let d2 = separate.backward(loss(logits: y2, labels: labels).dLogits)
+                XCTAssertEqual(d1, d2, "input gradient, step \(step)", file: file, line: line)
+                for (p, q) in zip(fused.parameters, separate.parameters) {
+                    XCTAssertEqual(p.gradient, q.gradient, "gradient, step \(step)", file: file, line: line)
+                }
+                sgd1.step(); sgd2.step()
+                XCTAssertEqual(fused.forward(x, mode: .evaluation), separate.forward(x, mode: .evaluation),
+                               "evaluation, step \(step)", file: file, line: line)
+            }
+        }
+    }
+
+    func testConvReLUMaxPoolFusesExactly() {
+        compare([.conv2d(inChannels: 2, outChannels: 5, kernelSize: 3, stride: 1, padding: 1), .relu,
+                 .maxPool2d(kernelSize: 2, stride: 2), .flatten, .linear(inFeatures: 5 * 4 * 4, outFeatures: 10)],
+                input: [4, 2, 9, 8], threads: 1)
+    }
+
+    func testOverlappingPoolAndStridedConvFuseExactlyOnTwoThreads() {
+        compare([.conv2d(inChannels: 1, outChannels: 4, kernelSize: 3, stride: 2, padding: 1), .relu,
+                 .maxPool2d(kernelSize: 3, stride: 1),
+                 .conv2d(inChannels: 4, outChannels: 6, kernelSize: 2, stride: 1, padding: 0), .relu,
+                 .flatten, .linear(inFeatures: 6 * 2 * 3, outFeatures: 10)],
+                input: [5, 1, 9, 11], threads: 2)
+    }
+
+    func testFusionFollowsTheBackend() {
+        var g = RandomGenerator(seed: 1)
+        let net = Sequential(specs: [.conv2d(inChannels: 1, outChannels: 2, kernelSize: 3, stride: 1, padding: 1), .relu,
+                                     .maxPool2d(kernelSize: 2, stride: 2)], generator: &g)
+        let conv = net.layers[0] as! Conv2D
+        XCTAssertTrue(conv.fusesReLU)
+        XCTAssertNotNil(conv.fusedPool)
+        net.setBackend(.reference)
+        XCTAssertFalse(conv.fusesReLU)
+        XCTAssertNil(conv.fusedPool)
+        XCTAssertFalse((net.layers[2] as! MaxPool2D).isFusedIntoConvolution)
+    }
+}
