@@ -40,19 +40,27 @@ enum Filters {
     /// or nil for the first row.
     static func apply(_ filter: PNGFilter, row: UnsafeBufferPointer<UInt8>, prior: UnsafeBufferPointer<UInt8>?,
                       bpp: Int, into out: UnsafeMutableBufferPointer<UInt8>) {
-        let n = row.count
-        for i in 0..<n {
-            let x = row[i]
-            let a: UInt8 = i >= bpp ? row[i - bpp] : 0
-            let b: UInt8 = prior?[i] ?? 0
-            let c: UInt8 = i >= bpp ? (prior?[i - bpp] ?? 0) : 0
-            switch filter {
-            case .none: out[i] = x
-            case .sub: out[i] = x &- a
-            case .up: out[i] = x &- b
-            case .average: out[i] = x &- UInt8((Int(a) + Int(b)) / 2)
-            case .paeth: out[i] = x &- paeth(a, b, c)
-            }
+        let n = row.count, head = min(bpp, n)
+        guard n > 0 else { return }
+        let x = row.baseAddress!, d = out.baseAddress!
+        // Without a prior row, b = c = 0: Up is None, Average uses a/2, Paeth picks a.
+        switch (filter, prior?.baseAddress) {
+        case (.none, _), (.up, nil):
+            d.update(from: x, count: n)
+        case (.sub, _), (.paeth, nil):
+            for i in 0..<head { d[i] = x[i] }
+            for i in head..<n { d[i] = x[i] &- x[i - bpp] }
+        case let (.up, b?):
+            for i in 0..<n { d[i] = x[i] &- b[i] }
+        case (.average, nil):
+            for i in 0..<head { d[i] = x[i] }
+            for i in head..<n { d[i] = x[i] &- x[i - bpp] / 2 }
+        case let (.average, b?):
+            for i in 0..<head { d[i] = x[i] &- b[i] / 2 }
+            for i in head..<n { d[i] = x[i] &- UInt8((UInt16(x[i - bpp]) + UInt16(b[i])) / 2) }
+        case let (.paeth, b?):
+            for i in 0..<head { d[i] = x[i] &- b[i] }   // a = c = 0: paeth(0, b, 0) = b
+            for i in head..<n { d[i] = x[i] &- paeth(x[i - bpp], b[i], b[i - bpp]) }
         }
     }
 

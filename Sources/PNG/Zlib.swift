@@ -5,21 +5,24 @@
 import CZlib
 
 enum Zlib {
-    /// CRC-32 (the PNG/zlib polynomial) of `bytes`, continuing from `crc` (0 to start).
-    static func crc32<C: ContiguousBytes>(_ bytes: C, continuing crc: UInt32 = 0) -> UInt32 {
-        bytes.withUnsafeBytes { raw -> UInt32 in
-            var value = UInt(crc)
-            var base = raw.bindMemory(to: UInt8.self).baseAddress
-            var left = raw.count
-            // crc32 takes a 32-bit length, so very large buffers go in pieces.
-            while left > 0, let p = base {
-                let n = min(left, Int(UInt32.max))
-                value = CZlib.crc32(value, p, UInt32(n))
-                base = p + n
-                left -= n
-            }
-            return UInt32(truncatingIfNeeded: value)
+    /// CRC-32 (the PNG/zlib polynomial) of `raw`, continuing from `crc` (0 to start).
+    static func crc32(_ raw: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+        var value = UInt(crc)
+        var base = raw.bindMemory(to: UInt8.self).baseAddress
+        var left = raw.count
+        // crc32 takes a 32-bit length, so very large buffers go in pieces.
+        while left > 0, let p = base {
+            let n = min(left, Int(UInt32.max))
+            value = CZlib.crc32(value, p, UInt32(n))
+            base = p + n
+            left -= n
         }
+        return UInt32(truncatingIfNeeded: value)
+    }
+
+    /// CRC-32 of `bytes`.
+    static func crc32(_ bytes: [UInt8], continuing crc: UInt32 = 0) -> UInt32 {
+        bytes.withUnsafeBytes { crc32($0, continuing: crc) }
     }
 
     /// The zlib stream (RFC 1950) of `bytes` at `level` (0–9).

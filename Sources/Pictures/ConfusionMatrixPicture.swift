@@ -1,0 +1,70 @@
+//  ConfusionMatrixPicture.swift
+//
+//  The confusion matrix as a heat map: rows the true class, columns the predicted one, each cell's count
+//  written in it and its shade from white (0) to dark blue (the largest count) on a log scale,
+//  t = log(1 + count) / log(1 + max), so that single mistakes still show next to a diagonal of a thousand.
+//  A column on the right gives each class's recall.
+
+import Foundation
+import Training
+
+public enum ConfusionMatrixPicture {
+    /// Side of one cell, in pixels.
+    public static let cell = 60
+
+    /// The heat map of `result.confusion`; `source` says what was evaluated on what (e.g. "run/model.safetensors, test set").
+    public static func render(_ result: EvaluationResult, source: String) -> Canvas {
+        let n = result.confusion.count
+        let cell = Self.cell
+        let margin = Header.margin
+        let header = Header(title: "Confusion matrix", lines: [
+            source + String(format: ": %.2f%% right (%d of %d)", result.accuracy * 100, result.correct, result.total),
+            "darker: more images (log scale)",
+        ])
+        let recallWidth = 110
+        let gridWidth = 2 * Font.ascent + 16 + 2 * Font.advance * 2 + 12 + n * cell + 16 + recallWidth
+        let width = max(gridWidth, header.width) + 2 * margin
+        let left = (width - gridWidth) / 2 + 2 * Font.ascent + 16 + 2 * Font.advance * 2 + 12   // axis title, class labels
+        let top = margin + header.height + 2 * Font.ascent + 16                                 // header, "recall"
+        let height = top + n * cell + 14 + 2 * Font.ascent + 16 + 2 * Font.ascent + margin
+        var canvas = Canvas(width: width, height: height)
+        header.draw(on: &canvas, top: margin)
+
+        let largest = result.confusion.flatMap { $0 }.max() ?? 0
+        let recall = result.perClassAccuracy
+        for i in 0..<n {
+            for j in 0..<n {
+                let count = result.confusion[i][j]
+                let x = left + j * cell, y = top + i * cell
+                let color = shade(count, largest: largest)
+                canvas.fill(x: x, y: y, width: cell, height: cell, color: color)
+                if count > 0 {
+                    let ink: RGB = color.luminance < 0.5 ? .white : .ink
+                    canvas.text(String(count), x: x + cell / 2 + 1, y: y + (cell - 2 * Font.ascent) / 2, scale: 2, color: ink, alignment: .center)
+                }
+            }
+            // Class labels on both axes.
+            canvas.text(String(i), x: left - 12, y: top + i * cell + (cell - 2 * Font.ascent) / 2, scale: 2, alignment: .right)
+            canvas.text(String(i), x: left + i * cell + cell / 2 + 1, y: top + n * cell + 12, scale: 2, alignment: .center)
+            canvas.text(String(format: "%.1f%%", recall[i] * 100), x: left + n * cell + 16 + recallWidth - 8,
+                        y: top + i * cell + (cell - 2 * Font.ascent) / 2, scale: 2, color: .mutedInk, alignment: .right)
+        }
+        // Thin white lines between cells, and a frame.
+        for k in 1..<max(1, n) {
+            canvas.fill(x: left + k * cell, y: top, width: 1, height: n * cell, color: .white)
+            canvas.fill(x: left, y: top + k * cell, width: n * cell, height: 1, color: .white)
+        }
+        canvas.strokeRect(x: left - 1, y: top - 1, width: n * cell + 2, height: n * cell + 2, color: .mutedInk)
+        canvas.text("recall", x: left + n * cell + 16 + recallWidth - 8, y: top - 2 * Font.ascent - 8, scale: 2,
+                    color: .mutedInk, alignment: .right)
+        canvas.text("predicted class", x: left + n * cell / 2, y: top + n * cell + 12 + 2 * Font.ascent + 14, scale: 2, alignment: .center)
+        canvas.verticalText("true class", centerX: (width - gridWidth) / 2 + Font.ascent, centerY: top + n * cell / 2, scale: 2)
+        return canvas
+    }
+
+    /// The colour of a cell holding `count` when the largest cell holds `largest`.
+    public static func shade(_ count: Int, largest: Int) -> RGB {
+        guard count > 0, largest > 0 else { return .white }
+        return RGB.blues(0.12 + 0.88 * log1p(Double(count)) / log1p(Double(largest)))
+    }
+}

@@ -1,0 +1,92 @@
+//  MistakesPicture.swift
+//
+//  The test digits a network gets wrong with the most confidence, in a grid: each digit enlarged, dark ink
+//  on white as on paper, labelled "true → predicted (p)" with p the probability given to the prediction.
+
+import CNN
+import Foundation
+import Training
+
+/// One misclassified image.
+public struct Mistake: Sendable, Equatable {
+    /// Its index in the dataset.
+    public var index: Int
+    public var truth: Int
+    public var predicted: Int
+    /// The probability the network gave `predicted`.
+    public var probability: Double
+    /// height · width intensities in [0, 1] (0 background, 1 ink), row-major.
+    public var intensities: [Double]
+    public var height: Int
+    public var width: Int
+
+    public init(index: Int, truth: Int, predicted: Int, probability: Double, intensities: [Double], height: Int, width: Int) {
+        self.index = index; self.truth = truth; self.predicted = predicted; self.probability = probability
+        self.intensities = intensities; self.height = height; self.width = width
+    }
+}
+
+public enum MistakesPicture {
+    /// Every misclassified image of `dataset`, most confident first (ties: lower index first), at most
+    /// `count` of them, and how many there are in all.
+    public static func find(network: Sequential, dataset: Dataset, count: Int, batchSize: Int = 500) -> (mistakes: [Mistake], wrong: Int) {
+        let input = dataset.input
+        let probabilities = Inference.probabilities(network: network, images: dataset.images, count: dataset.count,
+                                                    input: input, batchSize: batchSize)
+        var wrong: [(index: Int, predicted: Int, p: Double)] = []
+        for (i, p) in probabilities.enumerated() {
+            let best = Inference.top(p, 1)[0]
+            if best.label != dataset.labels[i] { wrong.append((i, best.label, best.probability)) }
+        }
+        wrong.sort { $0.p != $1.p ? $0.p > $1.p : $0.index < $1.index }
+        let size = input.height * input.width
+        let mistakes = wrong.prefix(max(0, count)).map { w -> Mistake in
+            // Undo the normalisation: pixel/255 = x · std + mean.
+            let values = dataset.images[(w.index * size * input.channels)..<(w.index * size * input.channels + size)]
+                .map { max(0, min(1, Double($0) * input.std + input.mean)) }
+            return Mistake(index: w.index, truth: dataset.labels[w.index], predicted: w.predicted, probability: w.p,
+                           intensities: values, height: input.height, width: input.width)
+        }
+        return (mistakes, wrong.count)
+    }
+
+    /// The grid, `columns` wide (default: about square), headed by `source` (e.g. "run/model.safetensors, test
+    /// set") and how many of the `total` images are wrong.
+    public static func render(_ mistakes: [Mistake], wrong: Int, total: Int, source: String, columns: Int? = nil) -> Canvas {
+        let margin = Header.margin
+        let columns = max(1, columns ?? Int(Double(max(1, mistakes.count)).squareRoot().rounded(.up)))
+        let rows = max(1, (mistakes.count + columns - 1) / columns)
+        let side = mistakes.first.map { max($0.width, $0.height) } ?? 28
+        let scale = max(1, 112 / side)
+        let cellWidth = max(side * scale, Font.width(of: "0 → 0 (0.00)", scale: 2)) + 24
+        let cellHeight = side * scale + 2 * Font.ascent + 26
+        let header = Header(title: "Most confident mistakes", lines: mistakes.isEmpty ? [source + ": no mistakes in \(total) images"] : [
+            source + ": the \(mistakes.count) surest of \(wrong) mistakes in \(total) images",
+            "true → predicted (the probability the network gave its prediction)",
+        ])
+        let width = max(columns * cellWidth, header.width) + 2 * margin
+        let height = margin + header.height + 8 + rows * cellHeight + margin - 10
+        var canvas = Canvas(width: width, height: height)
+        header.draw(on: &canvas, top: margin)
+
+        let gridLeft = (width - columns * cellWidth) / 2
+        for (k, m) in mistakes.enumerated() {
+            let cx = gridLeft + (k % columns) * cellWidth, cy = margin + header.height + 8 + (k / columns) * cellHeight
+            let ix = cx + (cellWidth - m.width * scale) / 2
+            // Ink dark on white: show 1 − intensity.
+            canvas.grayImage(m.intensities.map { 1 - $0 }, columns: m.width, x: ix, y: cy, scale: scale)
+            canvas.strokeRect(x: ix - 1, y: cy - 1, width: m.width * scale + 2, height: m.height * scale + 2, color: .grid)
+            let head = "\(m.truth) → ", tail = String(format: " (%.2f)", m.probability)
+            let label = head + String(m.predicted) + tail
+            var x = cx + (cellWidth - Font.width(of: label, scale: 2)) / 2
+            let y = cy + m.height * scale + 10
+            // Three pieces in three colours, each starting where the previous one's characters end.
+            canvas.text(head, x: x, y: y, scale: 2, color: .ink)
+            x += head.count * Font.advance * 2
+            canvas.text(String(m.predicted), x: x, y: y, scale: 2, color: .red)
+            x += String(m.predicted).count * Font.advance * 2
+            canvas.text(tail, x: x, y: y, scale: 2, color: .mutedInk)
+        }
+        return canvas
+    }
+}

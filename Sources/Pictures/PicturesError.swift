@@ -1,0 +1,26 @@
+//  PicturesError.swift
+//
+//  What can stop a picture or a prediction, as one line naming the file.
+
+import Foundation
+
+/// Problems with the inputs of a picture or of digit preprocessing.
+public enum PicturesError: Error, LocalizedError, Equatable, Sendable {
+    /// The image has no ink: every pixel is within the threshold of the background.
+    case blankImage(file: String)
+    /// The checkpoint's network has no convolution layer to draw the filters of.
+    case noConvolution(checkpoint: String)
+    /// The checkpoint does not take one-channel images, which is what digit preprocessing makes.
+    case notGrayscale(checkpoint: String, channels: Int)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .blankImage(f):
+            return "\(f): no digit found: the image is blank (no pixel stands out from the background)"
+        case let .noConvolution(f):
+            return "\(f): the network has no convolution layer, so there are no filters to draw"
+        case let .notGrayscale(f, c):
+            return "\(f): the network takes \(c)-channel images; digit preprocessing makes 1-channel ones"
+        }
+    }
+}
