@@ -66,19 +66,22 @@ public enum Im2Col {
                             let y = i &* S &- P &+ k
                             let out = row + (i &* Wo)
                             if y < 0 || y >= H {
-                                out.update(repeating: 0, count: Wo)
+                                var j = 0
+                                while j < Wo { out[j] = 0; j &+= 1 }
                                 continue
                             }
                             let offset: Int = y &* W &- P &+ l
                             let src = plane + offset
-                            if jLo > 0 { out.update(repeating: 0, count: jLo) }
+                            // Rows are short (Wo ≤ a few dozen): plain loops, which the compiler vectorises,
+                            // beat calls to memcpy and memset here.
+                            var j = 0
+                            while j < jLo { out[j] = 0; j &+= 1 }
                             if S == 1 {
-                                (out + jLo).update(from: src + jLo, count: jHi &- jLo)
+                                while j < jHi { out[j] = src[j]; j &+= 1 }
                             } else {
-                                var j = jLo
                                 while j < jHi { out[j] = src[j &* S]; j &+= 1 }
                             }
-                            if jHi < Wo { (out + jHi).update(repeating: 0, count: Wo &- jHi) }
+                            while j < Wo { out[j] = 0; j &+= 1 }
                         }
                     }
                 }

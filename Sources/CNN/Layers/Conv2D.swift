@@ -142,6 +142,24 @@ public final class Conv2D: Layer {
         let hp = (height - K) / S + 1, wp = (width - K) / S + 1
         for p in 0..<planes {
             let plane = y + p * height * width, o = out + p * hp * wp, a = argmax + p * hp * wp
+            if K == 2 && S == 2 {
+                // The common 2×2, stride-2 window, unrolled; the same rule.
+                for i in 0..<hp {
+                    let r0 = 2 &* i &* width, r1 = r0 &+ width
+                    for j in 0..<wp {
+                        let q0 = r0 &+ 2 &* j, q2 = r1 &+ 2 &* j
+                        var at = q0, best = plane[q0]
+                        @inline(__always) func visit(_ q: Int) {
+                            let v = plane[q]
+                            if v > best || (v.isNaN && !best.isNaN) { best = v; at = q }
+                        }
+                        visit(q0 &+ 1); visit(q2); visit(q2 &+ 1)
+                        o[i &* wp &+ j] = best
+                        a[i &* wp &+ j] = Int32(truncatingIfNeeded: at)
+                    }
+                }
+                continue
+            }
             for i in 0..<hp {
                 for j in 0..<wp {
                     var at = i &* S &* width &+ j &* S
