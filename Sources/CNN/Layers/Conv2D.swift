@@ -45,7 +45,9 @@ public final class Conv2D: Layer {
     public internal(set) var fusedPool: (kernel: Int, stride: Int)? = nil
 
     private var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
-    private let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L)
+    private let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L); or per image
+                                               // when the whole batch's fits in `cachedColumnsLimit`
+    private var colsPerImage = false           // whether the last training forward kept every image's cols
     private let dCols = Workspace<Float>()     // per thread: (C·HH·WW, L)
     private let partials = Workspace<Float>()  // per thread: dW (F, C·HH·WW) then db (F)
     private let scratch = Workspace<Float>()   // per thread: y[n] before pooling, or the masked dy[n], (F, L)
@@ -79,6 +81,11 @@ public final class Conv2D: Layer {
         ((g.ho - pool.kernel) / pool.stride + 1, (g.wo - pool.kernel) / pool.stride + 1)
     }
 
+    /// The largest im2col matrix of a whole batch (in floats) that a training forward keeps for backward
+    /// instead of recomputing it: 4 Mi floats, 16 MB. Small layers save the recomputation; large ones
+    /// recompute, which costs less than streaming a big matrix through memory.
+    public static let cachedColumnsLimit = 4 << 20
+
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
     public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
         guard let convShape = outputShape(for: x.shape) else {
@@ -91,7 +98,9 @@ public final class Conv2D: Layer {
         let g = geometry(of: x)
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
-        let colsBase = cols.reserve(threads * K * L)
+        let perImage = mode == .training && g.n * K * L <= Self.cachedColumnsLimit
+        colsPerImage = perImage
+        let colsBase = cols.reserve((perImage ? g.n : threads) * K * L)
         let relu = fusesReLU, pool = fusedPool
         var outShape = convShape
         var pooledL = 0
@@ -109,8 +118,8 @@ public final class Conv2D: Layer {
                     output.scalars.withUnsafeMutableBufferPointer { op in
                         let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
                         Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                            let c = colsBase + t * K * L
                             for n in images {
+                                let c = colsBase + (perImage ? n : t) * K * L
                                 // y[n] (F, L) = b ⊗ 1 + W (F, K) · cols (K, L), into the output or, when pooling, a scratch
                                 let y = pool == nil ? o0 + n * F * L : scratchBase + t * F * L
                                 Im2Col.forward(x0 + n * chw, g.single, into: c)
@@ -193,7 +202,8 @@ public final class Conv2D: Layer {
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
         precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
         let threads = min(Parallel.threads, g.n)
-        let colsBase = cols.reserve(threads * K * L)
+        let perImage = colsPerImage
+        let colsBase = perImage ? cols.base : cols.reserve(threads * K * L)
         let dColsBase = dCols.reserve(threads * K * L)
         let stride = F * K + F
         let partialBase = partials.reserve(threads * stride)
@@ -213,9 +223,10 @@ public final class Conv2D: Layer {
                     let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, o0 = op.baseAddress!, w = wp.baseAddress!
                     let dx0 = wantsInput ? dxp.baseAddress : nil
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                        let c = colsBase + t * K * L, dc = dColsBase + t * K * L
+                        let dc = dColsBase + t * K * L
                         let dw = partialBase + t * stride, db = dw + F * K
                         for n in images {
+                            let c = colsBase + (perImage ? n : t) * K * L
                             var d = d0 + n * F * outL
                             if relu {
                                 // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
@@ -232,7 +243,7 @@ public final class Conv2D: Layer {
                                 }
                                 d = UnsafePointer(m)
                             }
-                            Im2Col.forward(x0 + n * chw, g.single, into: c)
+                            if !perImage { Im2Col.forward(x0 + n * chw, g.single, into: c) }
                             // dW (F, K) += dy[n] (F, L) · colsᵀ (L, K)
                             BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: K, k: L,
                                        a: d, lda: L, b: c, ldb: L, beta: 1, c: dw, ldc: K)
