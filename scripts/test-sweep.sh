@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# scripts/test-sweep.sh: end-to-end test of scripts/sweep.sh and scripts/summarize.sh on a tiny sweep.
+#
+# Trains a 2x2 grid (conv4k5-relu-pool2-fc10, --lr 0.05,0.1, --seeds 1,2, 1 epoch on 300 images; each
+# run still evaluates the 10,000 test images of Data/) with -j 2 into a temporary folder, then checks:
+# every run has its model; the same sweep again skips all four and touches no train.log; a run without
+# its model is resumed and one without a checkpoint restarted (through xargs -P, whichever runner the
+# first sweep used); summarize.sh writes 4 rows and 2 leaderboard groups (mean ± std) and, when
+# cnn-plot is built, curves.png; the Slurm script lists each combination once, with --array=0-3, and one
+# of its tasks trains its run; --help, and bad flags exit with status 64.
+#
+# Time: builds cnn-train and cnn-plot first (swift build -c release; about a minute the first time,
+# unless CNN_TRAIN is set), then about 10 s on 2 cores.
+#
+# Usage: scripts/test-sweep.sh            (CNN_TRAIN=PATH, CNN_PLOT=PATH to use given binaries)
+# Prints "ok"/"FAIL" per check and last "N passed, N failed"; exits 1 when a check failed.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+  exit 0
+fi
+
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; if [ $# -gt 1 ]; then printf '%s\n' "$2" | sed 's/^/     | /' | tail -n 15; fi; }
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
+finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# MARK: binaries
+
+if [ -z "${CNN_TRAIN:-}" ]; then
+  echo "building cnn-train (swift build -c release; about a minute the first time)"
+  if ! swift build -c release --product cnn-train >"$tmp/build.log" 2>&1; then
+    fail "swift build -c release --product cnn-train" "$(cat "$tmp/build.log")"
+    finish
+  fi
+  bin=$(swift build -c release --show-bin-path)
+  export CNN_TRAIN=$bin/cnn-train
+  if [ -z "${CNN_PLOT:-}" ]; then
+    if swift build -c release --product cnn-plot >"$tmp/build-plot.log" 2>&1; then
+      export CNN_PLOT=$bin/cnn-plot
+    else
+      echo "note: cnn-plot did not build, so curves.png is not checked:"
+      tail -n 5 "$tmp/build-plot.log" | sed 's/^/     | /'
+    fi
+  fi
+fi
+started=$SECONDS
+
+# MARK: flags
+
+sweep=scripts/sweep.sh
+out=$tmp/sweep
+grid=(--arch conv4k5-relu-pool2-fc10 --lr "0.05,0.1" --seeds "1,2" --epochs 1)
+train_flags=(-- --limit 300)
+names=()
+for lr in 0.05 0.1; do
+  for seed in 1 2; do names+=("arch=conv4k5-relu-pool2-fc10,lr=$lr,bs=64,ep=1,seed=$seed"); done
+done
+
+# expect_status STATUS DESCRIPTION COMMAND...: the command exits with STATUS, printing at most one line on stderr.
+expect_status() {
+  local want=$1 d=$2 status=0
+  shift 2
+  "$@" >"$tmp/stdout" 2>"$tmp/stderr" || status=$?
+  if [ "$status" -ne "$want" ]; then
+    fail "$d: exit status $status, not $want" "$(cat "$tmp/stdout" "$tmp/stderr")"
+  elif [ "$want" -ne 0 ] && [ "$(wc -l <"$tmp/stderr")" -ne 1 ]; then
+    fail "$d: not one line on stderr" "$(cat "$tmp/stderr")"
+  else
+    ok "$d"
+  fi
+}
+
+expect_status 0 "sweep.sh --help" $sweep --help
+check "sweep.sh --help shows the usage" grep -q '^Usage: scripts/sweep.sh --out DIR' "$tmp/stdout"
+expect_status 0 "summarize.sh --help" scripts/summarize.sh --help
+check "summarize.sh --help shows the usage" grep -q '^Usage: scripts/summarize.sh DIR' "$tmp/stdout"
+expect_status 64 "unknown option" $sweep --out "$out" --bogus
+check "unknown option: the message names it" grep -q "unknown option '--bogus'" "$tmp/stderr"
+expect_status 64 "empty list" $sweep --out "$out" --lr ''
+expect_status 64 "empty item in a list" $sweep --out "$out" --lr 0.05,,0.1
+expect_status 64 "not a number" $sweep --out "$out" --lr fast
+expect_status 64 "missing --out" $sweep --lr 0.1
+expect_status 64 "a grid flag after --" $sweep --out "$out" -- --lr 0.1
+expect_status 64 "summarize.sh without DIR" scripts/summarize.sh
+mkdir -p "$tmp/empty"
+expect_status 66 "summarize.sh on a folder without runs" scripts/summarize.sh "$tmp/empty"
+check "nothing was trained by the bad flags" test ! -e "$out"
+
+# MARK: sweep, skip, resume
+
+expect_status 0 "--dry-run" $sweep --out "$out" "${grid[@]}" -j 2 --dry-run "${train_flags[@]}"
+check "--dry-run lists 4 new runs" test "$(grep -c '^new ' "$tmp/stdout")" -eq 4
+
+status=0
+$sweep --out "$out" "${grid[@]}" -j 2 "${train_flags[@]}" >"$tmp/sweep1.txt" 2>&1 || status=$?
+check "sweep of 4 runs exits 0" test "$status" -eq 0
+check "sweep reports 4 trained" grep -q ': 4 trained, 0 skipped, 0 failed' "$tmp/sweep1.txt"
+missing=0
+for n in "${names[@]}"; do [ -f "$out/$n/model.safetensors" ] || missing=$((missing + 1)); done
+if [ "$missing" -eq 0 ]; then ok "every run directory has model.safetensors"; else fail "$missing runs lack model.safetensors" "$(cat "$tmp/sweep1.txt")"; fi
+logs_before=$(cat "$out"/*/train.log | wc -l)
+check "each train.log says what ran" test "$(grep -l '^== .*sweep.sh on ' "$out"/*/train.log | wc -l)" -eq 4
+
+status=0
+$sweep --out "$out" "${grid[@]}" -j 2 "${train_flags[@]}" >"$tmp/sweep2.txt" 2>&1 || status=$?
+check "the same sweep again exits 0" test "$status" -eq 0
+if grep -q ': 0 trained, 4 skipped, 0 failed' "$tmp/sweep2.txt"; then ok "the same sweep again skips all 4"; else fail "the same sweep again skips all 4" "$(cat "$tmp/sweep2.txt")"; fi
+check "no train.log grew" test "$(cat "$out"/*/train.log | wc -l)" -eq "$logs_before"
+expect_status 64 "other flags after -- on a swept folder" $sweep --out "$out" "${grid[@]}" -- --limit 500
+
+# One run lost its model (as if killed after its last checkpoint), one its checkpoints too.
+rm "$out/${names[0]}/model.safetensors"
+rm -r "$out/${names[1]}/model.safetensors" "$out/${names[1]}/checkpoints"
+status=0
+SWEEP_RUNNER="xargs" $sweep --out "$out" "${grid[@]}" -j 2 "${train_flags[@]}" >"$tmp/sweep3.txt" 2>&1 || status=$?
+check "an interrupted sweep is taken up again (xargs -P)" test "$status" -eq 0
+if grep -q ': 2 trained, 2 skipped, 0 failed' "$tmp/sweep3.txt" &&
+  grep -q "start   ${names[0]}: resume" "$tmp/sweep3.txt" &&
+  grep -q "start   ${names[1]}: restart" "$tmp/sweep3.txt"; then
+  ok "the run with a checkpoint is resumed, the one without restarted, the others skipped"
+else
+  fail "the run with a checkpoint is resumed, the one without restarted, the others skipped" "$(cat "$tmp/sweep3.txt")"
+fi
+check "both have their model again" test -f "$out/${names[0]}/model.safetensors" -a -f "$out/${names[1]}/model.safetensors"
+check "the resumed run logged cnn-train --resume" grep -q -- "--resume $out/${names[0]}" "$out/${names[0]}/train.log"
+
+# MARK: summarize
+
+status=0
+scripts/summarize.sh "$out" >"$tmp/summary.txt" 2>&1 || status=$?
+check "summarize.sh exits 0" test "$status" -eq 0
+check "summary.csv has a header and 4 rows" test "$(wc -l <"$out/summary.csv")" -eq 5
+for n in "${names[@]}"; do
+  check "summary.csv has $n" grep -qF "\"$n\"," "$out/summary.csv"
+done
+board=$(awk '/^## Leaderboard/ { on = 1; next } /^## / { on = 0 } on && /^\| [0-9]+ \|/' "$out/summary.md")
+if [ "$(printf '%s\n' "$board" | grep -c '| 2 (1,2) | [0-9.]* ± [0-9.]* |')" -eq 2 ]; then
+  ok "summary.md's leaderboard has 2 groups of 2 seeds with mean ± std"
+else
+  fail "summary.md's leaderboard has 2 groups of 2 seeds with mean ± std" "$(cat "$out/summary.md")"
+fi
+if [ -n "${CNN_PLOT:-}" ]; then
+  check "curves.png is a PNG" test "$(head -c 4 "$out/curves.png" 2>/dev/null | tail -c 3)" = PNG
+fi
+
+# MARK: Slurm
+
+slurm_dir=$tmp/slurm
+status=0
+$sweep --out "$slurm_dir" "${grid[@]}" --slurm "${train_flags[@]}" >"$tmp/array.sh" 2>"$tmp/array.err" || status=$?
+check "--slurm exits 0" test "$status" -eq 0
+check "the Slurm script has #SBATCH --array=0-3" grep -qx '#SBATCH --array=0-3' "$tmp/array.sh"
+once=0
+for n in "${names[@]}"; do [ "$(grep -cF "$n" "$tmp/array.sh")" -eq 1 ] && once=$((once + 1)); done
+if [ "$once" -eq 4 ]; then ok "the Slurm script lists each combination once"; else fail "the Slurm script lists each combination once" "$(cat "$tmp/array.sh")"; fi
+check "the Slurm script is valid bash" bash -n "$tmp/array.sh"
+status=0
+SLURM_ARRAY_TASK_ID=3 bash "$tmp/array.sh" >"$tmp/task.txt" 2>&1 || status=$?
+if [ "$status" -eq 0 ] && [ -f "$slurm_dir/${names[3]}/model.safetensors" ]; then
+  ok "Slurm task 3 trains ${names[3]}"
+else
+  fail "Slurm task 3 trains ${names[3]}" "$(cat "$tmp/task.txt")"
+fi
+status=0
+SLURM_ARRAY_TASK_ID=3 bash "$tmp/array.sh" >"$tmp/task.txt" 2>&1 || status=$?
+check "Slurm task 3 again skips its finished run" grep -q "skip    ${names[3]}: finished" "$tmp/task.txt"
+expect_status 0 "--slurm-out FILE" $sweep --out "$slurm_dir" "${grid[@]}" --slurm --slurm-out "$tmp/array2.sh" "${train_flags[@]}"
+check "--slurm-out writes an executable script" test -x "$tmp/array2.sh"
+
+echo "($((SECONDS - started)) s after the build)"
+finish
