@@ -86,6 +86,9 @@ public final class Conv2D: Layer {
     /// recompute, which costs less than streaming a big matrix through memory.
     public static let cachedColumnsLimit = 4 << 20
 
+    /// This layer's limit, `cachedColumnsLimit` unless changed (tests set 0 to exercise recomputation).
+    public var columnsCacheLimit = Conv2D.cachedColumnsLimit
+
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
     public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
         guard let convShape = outputShape(for: x.shape) else {
@@ -98,7 +101,7 @@ public final class Conv2D: Layer {
         let g = geometry(of: x)
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
-        let perImage = mode == .training && g.n * K * L <= Self.cachedColumnsLimit
+        let perImage = mode == .training && g.n * K * L <= columnsCacheLimit
         colsPerImage = perImage
         let colsBase = cols.reserve((perImage ? g.n : threads) * K * L)
         let relu = fusesReLU, pool = fusedPool
