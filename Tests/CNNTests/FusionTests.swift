@@ -50,6 +50,15 @@ final class FusionTests: XCTestCase {
                 input: [5, 1, 9, 11], threads: 2)
     }
 
+    func testBatchNormReLUMaxPoolFusesExactly() {
+        compare([.conv2d(inChannels: 1, outChannels: 3, kernelSize: 3, stride: 1, padding: 0),
+                 .batchNorm2d(numFeatures: 3, eps: 1e-5, momentum: 0.1), .relu, .maxPool2d(kernelSize: 2, stride: 2),
+                 .conv2d(inChannels: 3, outChannels: 4, kernelSize: 2, stride: 1, padding: 0),
+                 .batchNorm2d(numFeatures: 4, eps: 1e-5, momentum: 0.1), .relu,
+                 .flatten, .linear(inFeatures: 4 * 2 * 3, outFeatures: 10)],
+                input: [6, 1, 8, 10], threads: 2)
+    }
+
     /// A convolution whose batch im2col exceeds the cache limit recomputes it in backward; the results are
     /// the same bits as keeping it.
     func testRecomputedColumnsMatchKeptColumns() {
@@ -81,5 +90,8 @@ final class FusionTests: XCTestCase {
         XCTAssertFalse(conv.fusesReLU)
         XCTAssertNil(conv.fusedPool)
         XCTAssertFalse((net.layers[2] as! MaxPool2D).isFusedIntoConvolution)
+        net.setBackend(.fast)
+        XCTAssertTrue(conv.fusesReLU)
+        XCTAssertTrue((net.layers[2] as! MaxPool2D).isFusedIntoConvolution)
     }
 }

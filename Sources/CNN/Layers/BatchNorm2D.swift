@@ -9,11 +9,14 @@
 //  Evaluation forward:  y = γ·(x − running_mean) / √(running_var + ε) + β
 //  Backward (closed form):
 //      dβ = Σ dy,   dγ = Σ dy·x̂,   dx = γ / (m·√(σ² + ε)) · (m·dy − dβ − x̂·dγ)
+//  Fused (Sequential: batch norm → ReLU [→ MaxPool2D], all fast): the last forward pass writes max(0, y), or
+//  its pooled maxima, instead of y; backward rebuilds each plane's dy from the pooled gradient in cache
+//  (ReLUPoolEpilogue). Bit for bit what the separate layers compute.
 
 import RealModule
 
 /// Batch normalisation over N, H and W per channel: `nn.BatchNorm2d(numFeatures, eps, momentum)`.
-public final class BatchNorm2D: Layer {
+public final class BatchNorm2D: ReLUPoolFusable {
     public let numFeatures: Int
     public let eps: Float
     public let momentum: Float
@@ -29,7 +32,14 @@ public final class BatchNorm2D: Layer {
     /// Training batches seen, as PyTorch's `num_batches_tracked`.
     public var numBatchesTracked: Int64 = 0
 
+    /// Set by `Sequential` when a ReLU follows (see Conv2D.fusesReLU).
+    public var fusesReLU = false
+    /// Set by `Sequential` when a ReLU and a max pooling follow (see Conv2D.fusedPool).
+    public var fusedPool: (kernel: Int, stride: Int)? = nil
+
     private var cachedInput: Tensor<Float>?     // reference backend
+    private let planes = Workspace<Float>()     // per thread: one (H, W) plane, pre-pooling y or rebuilt dy
+    private let argmax = Workspace<Int32>()     // with pooling: each window's maximum
     private var xHat = Tensor<Float>(shape: [0])  // fast backend, (N, C, H, W)
     private var inverseStd: [Float] = []        // fast backend, (C)
     private var hasCache = false
@@ -70,20 +80,14 @@ public final class BatchNorm2D: Layer {
                 return Reference.batchNorm2DForwardEvaluation(input: x, gamma: weight.value, beta: bias.value,
                     runningMean: runningMean, runningVariance: runningVariance, eps: eps)
             }
-            output.resize(to: x.shape)
-            x.scalars.withUnsafeBufferPointer { xp in
-                output.scalars.withUnsafeMutableBufferPointer { yp in
-                    for c in 0..<C {
-                        let scale = weight.value.scalars[c] / (runningVariance.scalars[c] + eps).squareRoot()
-                        let shift = bias.value.scalars[c] - runningMean.scalars[c] * scale
-                        for n in 0..<N {
-                            let o = (n * C + c) * HW
-                            for i in o..<(o + HW) { yp[i] = xp[i] * scale + shift }
-                        }
-                    }
-                }
+            let gamma = weight.value.scalars, beta = bias.value.scalars
+            let mean = runningMean.scalars, variance = runningVariance.scalars, eps = self.eps
+            return normalize(x) { c in
+                let scale = gamma[c] / (variance[c] + eps).squareRoot()
+                return (scale, beta[c] - mean[c] * scale)
+            } write: { x, o, y, scale, shift in
+                for i in 0..<(H * W) { y[i] = x[o + i] * scale + shift }
             }
-            return output
         }
 
         var batchMean = [Float](repeating: 0, count: C), batchVariance = [Float](repeating: 0, count: C)
@@ -95,48 +99,87 @@ public final class BatchNorm2D: Layer {
             updateRunningStatistics(mean: batchMean, variance: batchVariance, count: m)
             return r.output
         }
-        output.resize(to: x.shape)
         xHat.resize(to: x.shape)
         if inverseStd.count != C { inverseStd = [Float](repeating: 0, count: C) }
+        // Statistics per channel: per-image partial sums in Float, accumulated in Double.
         x.scalars.withUnsafeBufferPointer { xp in
-            xHat.scalars.withUnsafeMutableBufferPointer { hp in
-                output.scalars.withUnsafeMutableBufferPointer { yp in
-                    inverseStd.withUnsafeMutableBufferPointer { sp in
-                        batchMean.withUnsafeMutableBufferPointer { mp in
-                            batchVariance.withUnsafeMutableBufferPointer { vp in
-                                let x0 = xp.baseAddress!, h0 = hp.baseAddress!, y0 = yp.baseAddress!
-                                let s0 = sp.baseAddress!, m0 = mp.baseAddress!, v0 = vp.baseAddress!
-                                let gamma = weight.value.scalars, beta = bias.value.scalars
-                                Parallel.forEach(C) { c in
-                                    // Per-image partial sums in Float, accumulated in Double.
-                                    var sum: Double = 0
-                                    for n in 0..<N { sum += Double(Reductions.sum(x0 + (n * C + c) * HW, HW)) }
-                                    let mean = Float(sum / Double(m))
-                                    var squares: Double = 0
-                                    for n in 0..<N {
-                                        squares += Double(Reductions.sumOfSquaredDeviations(x0 + (n * C + c) * HW, HW, from: mean))
-                                    }
-                                    let variance = Float(squares / Double(m))
-                                    let inv = 1 / (variance + eps).squareRoot()
-                                    let g = gamma[c], b = beta[c]
-                                    for n in 0..<N {
-                                        let o = (n * C + c) * HW
-                                        for i in o..<(o + HW) {
-                                            let h = (x0[i] - mean) * inv
-                                            h0[i] = h
-                                            y0[i] = g * h + b
-                                        }
-                                    }
-                                    m0[c] = mean; v0[c] = variance; s0[c] = inv
-                                }
+            inverseStd.withUnsafeMutableBufferPointer { sp in
+                batchMean.withUnsafeMutableBufferPointer { mp in
+                    batchVariance.withUnsafeMutableBufferPointer { vp in
+                        let x0 = xp.baseAddress!, s0 = sp.baseAddress!, m0 = mp.baseAddress!, v0 = vp.baseAddress!
+                        let eps = self.eps
+                        Parallel.forEach(C) { c in
+                            var sum: Double = 0
+                            for n in 0..<N { sum += Double(Reductions.sum(x0 + (n * C + c) * HW, HW)) }
+                            let mean = Float(sum / Double(m))
+                            var squares: Double = 0
+                            for n in 0..<N {
+                                squares += Double(Reductions.sumOfSquaredDeviations(x0 + (n * C + c) * HW, HW, from: mean))
+                            }
+                            let variance = Float(squares / Double(m))
+                            m0[c] = mean; v0[c] = variance; s0[c] = 1 / (variance + eps).squareRoot()
+                        }
+                    }
+                }
+            }
+        }
+        // x̂ = (x − μ)·inv kept for backward; y = γx̂ + β written (or ReLU'd and pooled).
+        let gamma = weight.value.scalars, beta = bias.value.scalars, inv = inverseStd, mean = batchMean
+        xHat.scalars.withUnsafeMutableBufferPointer { hp in
+            let h0 = hp.baseAddress!
+            _ = normalize(x) { c in (gamma[c], beta[c]) } write: { x, o, y, g, b in
+                let c = (o / HW) % C
+                let mu = mean[c], s = inv[c]
+                for i in 0..<HW {
+                    let h = (x[o + i] - mu) * s
+                    h0[o + i] = h
+                    y[i] = g * h + b
+                }
+            }
+        }
+        hasCache = true
+        updateRunningStatistics(mean: batchMean, variance: batchVariance, count: m)
+        return output
+    }
+
+    /// Runs `write` over every (n, c) plane with the channel's two coefficients, into the output or, when
+    /// pooling is fused, into a per-thread plane that is then ReLU'd and pooled; applies a fused ReLU.
+    /// `write(x, offset, y, a, b)` fills the H·W values of y for the plane starting at x[offset].
+    private func normalize(_ x: Tensor<Float>, coefficients: (Int) -> (Float, Float),
+                           write: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Float, Float) -> Void) -> Tensor<Float> {
+        let (N, C, H, W) = x.nchw, HW = H * W
+        let relu = fusesReLU, pool = fusedPool
+        var outHW = HW
+        if let pool {
+            let hp = (H - pool.kernel) / pool.stride + 1, wp = (W - pool.kernel) / pool.stride + 1
+            output.resize(to: [N, C, hp, wp])
+            outHW = hp * wp
+        } else {
+            output.resize(to: x.shape)
+        }
+        let threads = min(Parallel.threads, C)
+        let planeBase = planes.reserve(pool == nil ? 1 : threads * HW)
+        let argmaxBase = argmax.reserve(max(1, N * C * outHW))
+        x.scalars.withUnsafeBufferPointer { xp in
+            output.scalars.withUnsafeMutableBufferPointer { op in
+                let x0 = xp.baseAddress!, o0 = op.baseAddress!
+                Parallel.forEachChunk(C, threads: threads) { t, channels in
+                    for c in channels {
+                        let (a, b) = coefficients(c)
+                        for n in 0..<N {
+                            let plane = n * C + c
+                            let y = pool == nil ? o0 + plane * HW : planeBase + t * HW
+                            write(x0, plane * HW, y, a, b)
+                            if relu { for i in 0..<HW { y[i] = max(0, y[i]) } }
+                            if let pool {
+                                ReLUPoolEpilogue.maxPool(y, planes: 1, height: H, width: W, pool: pool,
+                                                         into: o0 + plane * outHW, argmax: argmaxBase + plane * outHW)
                             }
                         }
                     }
                 }
             }
         }
-        hasCache = true
-        updateRunningStatistics(mean: batchMean, variance: batchVariance, count: m)
         return output
     }
 
@@ -160,37 +203,59 @@ public final class BatchNorm2D: Layer {
             return r.dInput
         }
         precondition(hasCache, "BatchNorm2D.backward without a training forward")
-        precondition(dy.shape == xHat.shape, "BatchNorm2D.backward: dOutput \(dy.shape) vs input \(xHat.shape)")
+        precondition(dy.shape == output.shape, "BatchNorm2D.backward: dOutput \(dy.shape) vs output \(output.shape)")
         hasCache = false
-        let (N, C, H, W) = dy.nchw, HW = H * W, m = Float(N * HW)
-        dInput.resize(to: dy.shape)
+        let (N, C, H, W) = xHat.nchw, HW = H * W, m = Float(N * HW)
+        let relu = fusesReLU, pooled = fusedPool != nil
+        let outHW = dy.count / max(1, N * C)
+        let threads = min(Parallel.threads, C)
+        let planeBase = planes.reserve(relu ? threads * HW : 1)
+        let argmaxBase = argmax.base
+        dInput.resize(to: xHat.shape)
         dy.scalars.withUnsafeBufferPointer { dp in
+          output.scalars.withUnsafeBufferPointer { op in
             xHat.scalars.withUnsafeBufferPointer { hp in
                 dInput.scalars.withUnsafeMutableBufferPointer { dxp in
                     weight.gradient.scalars.withUnsafeMutableBufferPointer { dgp in
                         bias.gradient.scalars.withUnsafeMutableBufferPointer { dbp in
-                            let d0 = dp.baseAddress!, h0 = hp.baseAddress!, dx0 = dxp.baseAddress!
+                            let d0 = dp.baseAddress!, o0 = op.baseAddress!, h0 = hp.baseAddress!, dx0 = dxp.baseAddress!
                             let dg0 = dgp.baseAddress!, db0 = dbp.baseAddress!
                             let gamma = weight.value.scalars, inverseStd = self.inverseStd
-                            Parallel.forEach(C) { c in
-                                var sumDy: Float = 0, sumDyXHat: Float = 0
-                                for n in 0..<N {
-                                    let o = (n * C + c) * HW
-                                    sumDy += Reductions.sum(d0 + o, HW)
-                                    sumDyXHat += Reductions.dot(d0 + o, h0 + o, HW)
+                            Parallel.forEachChunk(C, threads: threads) { t, channels in
+                                // dy of plane (n, c): dOutput itself, or rebuilt through the fused ReLU and pooling.
+                                func planeGradient(_ plane: Int) -> UnsafePointer<Float> {
+                                    guard relu else { return d0 + plane * HW }
+                                    let g = planeBase + t * HW
+                                    if pooled {
+                                        ReLUPoolEpilogue.scatter(d0 + plane * outHW, pooled: o0 + plane * outHW,
+                                                                 argmax: argmaxBase + plane * outHW, planes: 1,
+                                                                 pooledSize: outHW, planeSize: HW, into: g)
+                                    } else {
+                                        ReLUPoolEpilogue.mask(d0 + plane * HW, by: o0 + plane * HW, count: HW, into: g)
+                                    }
+                                    return UnsafePointer(g)
                                 }
-                                db0[c] += sumDy
-                                dg0[c] += sumDyXHat
-                                let k = gamma[c] * inverseStd[c] / m
-                                for n in 0..<N {
-                                    let o = (n * C + c) * HW
-                                    for i in o..<(o + HW) { dx0[i] = k * (m * d0[i] - sumDy - h0[i] * sumDyXHat) }
+                                for c in channels {
+                                    var sumDy: Float = 0, sumDyXHat: Float = 0
+                                    for n in 0..<N {
+                                        let o = (n * C + c) * HW, d = planeGradient(n * C + c)
+                                        sumDy += Reductions.sum(d, HW)
+                                        sumDyXHat += Reductions.dot(d, h0 + o, HW)
+                                    }
+                                    db0[c] += sumDy
+                                    dg0[c] += sumDyXHat
+                                    let k = gamma[c] * inverseStd[c] / m
+                                    for n in 0..<N {
+                                        let o = (n * C + c) * HW, d = planeGradient(n * C + c)
+                                        for i in 0..<HW { dx0[o + i] = k * (m * d[i] - sumDy - h0[o + i] * sumDyXHat) }
+                                    }
                                 }
                             }
                         }
                     }
                 }
             }
+          }
         }
         return dInput
     }

@@ -24,7 +24,7 @@
 import RealModule
 
 /// A 2-D convolution with square kernels, stride and zero padding: `nn.Conv2d`.
-public final class Conv2D: Layer {
+public final class Conv2D: ReLUPoolFusable {
     public let inChannels, outChannels, kernelSize, stride, padding: Int
     public var backend: Backend
     /// (F, C, HH, WW)
@@ -38,11 +38,11 @@ public final class Conv2D: Layer {
 
     /// Set by `Sequential` when a ReLU follows: forward returns max(0, y) and backward masks dOutput by
     /// [y > 0] itself (the ReLU layer passes tensors through).
-    public internal(set) var fusesReLU = false
+    public var fusesReLU = false
 
     /// Set by `Sequential` when a ReLU and then a max pooling follow: forward returns the pooled output and
     /// backward takes the pooled gradient (both later layers pass tensors through). Requires `fusesReLU`.
-    public internal(set) var fusedPool: (kernel: Int, stride: Int)? = nil
+    public var fusedPool: (kernel: Int, stride: Int)? = nil
 
     private var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
     private let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L); or per image
@@ -133,8 +133,8 @@ public final class Conv2D: Layer {
                                     for i in 0..<(F * L) { y[i] = max(0, y[i]) }
                                 }
                                 if let pool {
-                                    Self.maxPool(y, planes: F, height: g.ho, width: g.wo, pool: pool,
-                                                 into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
+                                    ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, pool: pool,
+                                                             into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
                                 }
                             }
                         }
@@ -143,51 +143,6 @@ public final class Conv2D: Layer {
             }
         }
         return output
-    }
-
-    /// Max pooling of `planes` planes of height × width, as MaxPool2D does it: the first maximum in
-    /// row-major window order wins (strict >), a NaN wins over everything.
-    private static func maxPool(_ y: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
-                                pool: (kernel: Int, stride: Int),
-                                into out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
-        let (K, S) = pool
-        let hp = (height - K) / S + 1, wp = (width - K) / S + 1
-        for p in 0..<planes {
-            let plane = y + p * height * width, o = out + p * hp * wp, a = argmax + p * hp * wp
-            if K == 2 && S == 2 {
-                // The common 2×2, stride-2 window, unrolled; the same rule.
-                for i in 0..<hp {
-                    let r0 = 2 &* i &* width, r1 = r0 &+ width
-                    for j in 0..<wp {
-                        let q0 = r0 &+ 2 &* j, q2 = r1 &+ 2 &* j
-                        var at = q0, best = plane[q0]
-                        @inline(__always) func visit(_ q: Int) {
-                            let v = plane[q]
-                            if v > best || (v.isNaN && !best.isNaN) { best = v; at = q }
-                        }
-                        visit(q0 &+ 1); visit(q2); visit(q2 &+ 1)
-                        o[i &* wp &+ j] = best
-                        a[i &* wp &+ j] = Int32(truncatingIfNeeded: at)
-                    }
-                }
-                continue
-            }
-            for i in 0..<hp {
-                for j in 0..<wp {
-                    var at = i &* S &* width &+ j &* S
-                    var best = plane[at]
-                    for k in 0..<K {
-                        let row = (i &* S &+ k) &* width &+ j &* S
-                        for l in 0..<K {
-                            let v = plane[row &+ l]
-                            if v > best || (v.isNaN && !best.isNaN) { best = v; at = row &+ l }
-                        }
-                    }
-                    o[i &* wp &+ j] = best
-                    a[i &* wp &+ j] = Int32(truncatingIfNeeded: at)
-                }
-            }
-        }
     }
 
     /// dy (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling → dx (N, C, H, W); accumulates dW and db.
@@ -235,14 +190,10 @@ public final class Conv2D: Layer {
                                 // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
                                 let m = scratchBase + t * F * L, o = o0 + n * F * outL
                                 if pool != nil {
-                                    m.update(repeating: 0, count: F * L)
-                                    let a = argmaxBase + n * F * outL
-                                    for f in 0..<F {
-                                        let plane = m + f * L
-                                        for e in (f * outL)..<((f + 1) * outL) where o[e] > 0 { plane[Int(a[e])] += d[e] }
-                                    }
+                                    ReLUPoolEpilogue.scatter(d, pooled: o, argmax: argmaxBase + n * F * outL, planes: F,
+                                                             pooledSize: outL, planeSize: L, into: m)
                                 } else {
-                                    for i in 0..<(F * L) { m[i] = o[i] > 0 ? d[i] : 0 }
+                                    ReLUPoolEpilogue.mask(d, by: o, count: F * L, into: m)
                                 }
                                 d = UnsafePointer(m)
                             }

@@ -18,18 +18,18 @@ public final class Sequential {
 
     private let fusing: Bool
 
-    /// Lets each fast Conv2D that is followed by a fast ReLU (and then, possibly, a fast MaxPool2D) do
-    /// their work itself, image by image while its output is in cache; see Conv2D. This saves several passes
+    /// Lets each fast Conv2D or BatchNorm2D that is followed by a fast ReLU (and then, possibly, a fast
+    /// MaxPool2D) do their work itself, image by image while its output is in cache; see Conv2D. This saves several passes
     /// over the largest activations per step, and the results are bitwise those of the separate layers.
     private func fuse() {
         for (i, layer) in layers.enumerated() {
-            guard let conv = layer as? Conv2D else { continue }
+            guard let fusable = layer as? ReLUPoolFusable else { continue }
             let relu = i + 1 < layers.count ? layers[i + 1] as? ReLU : nil
             let pool = i + 2 < layers.count ? layers[i + 2] as? MaxPool2D : nil
-            let fusesReLU = fusing && conv.backend == .fast && relu?.backend == .fast
+            let fusesReLU = fusing && fusable.backend == .fast && relu?.backend == .fast
             let fusesPool = fusesReLU && pool?.backend == .fast
-            conv.fusesReLU = fusesReLU
-            conv.fusedPool = fusesPool ? pool.map { ($0.kernelSize, $0.stride) } : nil
+            fusable.fusesReLU = fusesReLU
+            fusable.fusedPool = fusesPool ? pool.map { ($0.kernelSize, $0.stride) } : nil
             relu?.isFusedIntoPrevious = fusesReLU
             pool?.isFusedIntoConvolution = fusesPool
         }

@@ -1,0 +1,84 @@
+//  ReLUPoolEpilogue.swift
+//
+//  The ReLU and max pooling that Conv2D and BatchNorm2D apply themselves when Sequential fuses them
+//  (layer → ReLU [→ MaxPool2D]). Planes are H×W, row-major; pooling has kernel K and stride S,
+//  Hp = 1 + (H − K)/S, Wp = 1 + (W − K)/S.
+//
+//  Forward:   r = max(0, y);  out[i, j] = max over the K×K window of r at (iS, jS), the first maximum in
+//             row-major order winning (strict >, a NaN wins), exactly as MaxPool2D.
+//  Backward:  dy[argmax[e]] += dOut[e] where out[e] > 0, else nothing: MaxPool2D's scatter followed by
+//             ReLU's mask [r > 0], since r at a window's maximum is out itself.
+
+/// Kernels shared by the layers that absorb a following ReLU and max pooling.
+public enum ReLUPoolEpilogue {
+    /// Pools `planes` planes of `height × width` (already ReLU'd) into `out` (planes, Hp, Wp), recording each
+    /// window's maximum as an index within its plane.
+    public static func maxPool(_ y: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
+                               pool: (kernel: Int, stride: Int),
+                               into out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+        let (K, S) = pool
+        let hp = (height - K) / S + 1, wp = (width - K) / S + 1
+        for p in 0..<planes {
+            let plane = y + p * height * width, o = out + p * hp * wp, a = argmax + p * hp * wp
+            if K == 2 && S == 2 {
+                // The common 2×2, stride-2 window, unrolled; the same rule.
+                for i in 0..<hp {
+                    let r0 = 2 &* i &* width, r1 = r0 &+ width
+                    for j in 0..<wp {
+                        let q0 = r0 &+ 2 &* j, q2 = r1 &+ 2 &* j
+                        var at = q0, best = plane[q0]
+                        @inline(__always) func visit(_ q: Int) {
+                            let v = plane[q]
+                            if v > best || (v.isNaN && !best.isNaN) { best = v; at = q }
+                        }
+                        visit(q0 &+ 1); visit(q2); visit(q2 &+ 1)
+                        o[i &* wp &+ j] = best
+                        a[i &* wp &+ j] = Int32(truncatingIfNeeded: at)
+                    }
+                }
+                continue
+            }
+            for i in 0..<hp {
+                for j in 0..<wp {
+                    var at = i &* S &* width &+ j &* S
+                    var best = plane[at]
+                    for k in 0..<K {
+                        let row = (i &* S &+ k) &* width &+ j &* S
+                        for l in 0..<K {
+                            let v = plane[row &+ l]
+                            if v > best || (v.isNaN && !best.isNaN) { best = v; at = row &+ l }
+                        }
+                    }
+                    o[i &* wp &+ j] = best
+                    a[i &* wp &+ j] = Int32(truncatingIfNeeded: at)
+                }
+            }
+        }
+    }
+
+    /// Rebuilds the full-size gradient of `planes` planes of `planeSize` from the pooled gradient `dOut`
+    /// (planes, pooledSize): zero, then dOut[e] added at argmax[e] wherever out[e] > 0.
+    public static func scatter(_ dOut: UnsafePointer<Float>, pooled out: UnsafePointer<Float>,
+                               argmax: UnsafePointer<Int32>, planes: Int, pooledSize: Int, planeSize: Int,
+                               into dy: UnsafeMutablePointer<Float>) {
+        dy.update(repeating: 0, count: planes * planeSize)
+        for p in 0..<planes {
+            let plane = dy + p * planeSize
+            for e in (p * pooledSize)..<((p + 1) * pooledSize) where out[e] > 0 { plane[Int(argmax[e])] += dOut[e] }
+        }
+    }
+
+    /// dy·[out > 0] for `count` values: ReLU's backward on its own output.
+    @inlinable
+    public static func mask(_ dOut: UnsafePointer<Float>, by out: UnsafePointer<Float>, count: Int,
+                            into dy: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { dy[i] = out[i] > 0 ? dOut[i] : 0 }
+    }
+}
+
+/// A layer that can apply a following ReLU, and max pooling after it, itself.
+public protocol ReLUPoolFusable: Layer {
+    var backend: Backend { get }
+    var fusesReLU: Bool { get set }
+    var fusedPool: (kernel: Int, stride: Int)? { get set }
+}
