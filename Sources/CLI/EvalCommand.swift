@@ -32,7 +32,13 @@ public struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of tables.")
     public var json = false
 
+    @Flag(name: .long, help: "Only check that the checkpoint loads (container, checksum, architecture) and, if there is one, its .state.safetensors beside it; read no data.")
+    public var verify = false
+
     public init() {}
+
+    /// Like ArgumentParser's, but a bad flag is reported on one line (see `runMain`).
+    public static func main() { runMain(Self.self, name: "cnn-eval") }
 
     public func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
@@ -41,11 +47,34 @@ public struct EvalCommand: ParsableCommand {
 
     public func run() throws {
         do {
+            if verify {
+                print(try verifyCheckpoint())
+                return
+            }
             let result = try evaluate()
             print(json ? Self.json(result, checkpoint: checkpoint) : Self.text(result))
         } catch {
             throw report(error, command: "cnn-eval")
         }
+    }
+
+    /// Loads the checkpoint, and the training state beside it if there is one (`<name>.state.safetensors`),
+    /// with every check a resumed run makes; returns one line describing them.
+    public func verifyCheckpoint() throws -> String {
+        let model = try Checkpoint.read(contentsOf: checkpoint)
+        let parameters = model.network.parameters
+        var line = "\(checkpoint): ok: \(model.network.layers.count) layers, \(parameters.reduce(0) { $0 + $1.value.count }) parameters"
+        if let epoch = model.metadata["epoch"], let step = model.metadata["global_step"] {
+            line += ", epoch \(epoch), step \(step)"
+        }
+        if checkpoint.hasSuffix(".safetensors"), !checkpoint.hasSuffix(".state.safetensors") {
+            let statePath = String(checkpoint.dropLast(".safetensors".count)) + ".state.safetensors"
+            if FileManager.default.fileExists(atPath: statePath) {
+                let state = try TrainingState.read(contentsOf: statePath, shapes: parameters.map(\.value.shape))
+                line += "; \(statePath): ok: epoch \(state.epoch), step \(state.globalStep)"
+            }
+        }
+        return line
     }
 
     /// Loads the checkpoint and the data, checks that they fit, and evaluates.

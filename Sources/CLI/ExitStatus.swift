@@ -45,13 +45,32 @@ public enum ExitStatus: Int32 {
         case let e as RunError:
             switch e {
             case .invalidConfiguration: return .usage
-            case .cannotWrite: return .cannotCreate
+            case .cannotWrite, .runExists: return .cannotCreate
             case .diverged: return .diverged
             case .nothingToResume, .badRunDirectory: return .noInput
-            case .inputMismatch: return .dataError
+            case .inputMismatch, .badData: return .dataError
             }
         default: return .dataError
         }
+    }
+}
+
+/// The front ends' `main()`: parses, validates and runs `Command`. A usage error (a bad flag) is printed as one
+/// line, "cnn-train: error: --lr must be ... (see cnn-train --help)", with status 64; `--help` and errors
+/// already reported by `run()` (thrown as `ExitCode`) go through ArgumentParser as usual.
+func runMain<Command: ParsableCommand>(_: Command.Type, name: String) -> Never {
+    do {
+        var command = try Command.parseAsRoot()
+        try command.run()
+        Command.exit()
+    } catch let code as ExitCode {
+        Command.exit(withError: code)
+    } catch {
+        guard Command.exitCode(for: error).rawValue == ExitStatus.usage.rawValue else { Command.exit(withError: error) }
+        let message = Command.message(for: error).split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: "; ")
+        FileHandle.standardError.write(Data("\(name): error: \(message) (see \(name) --help)\n".utf8))
+        Command.exit(withError: ExitCode(ExitStatus.usage.rawValue))
     }
 }
 

@@ -60,8 +60,8 @@ final class ProgressPrinter {
         finishLine()
         guard format == .text else { return }
         if let best = s.best, let last = s.metrics.last {
-            say(String(format: "done: test accuracy %.2f%% (best %.2f%% at epoch %d) in %.1fs",
-                       last.testAccuracy * 100, best.testAccuracy * 100, best.epoch, s.seconds))
+            say(String(format: "%@: test accuracy %.2f%% (best %.2f%% at epoch %d) in %.1fs",
+                       s.interrupted ? "stopped" : "done", last.testAccuracy * 100, best.testAccuracy * 100, best.epoch, s.seconds))
         }
         if !s.interrupted { say("model:       \(s.modelPath)") }
         say("checkpoints: \(s.directory)/checkpoints/")

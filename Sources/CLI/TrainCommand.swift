@@ -61,8 +61,8 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Seed for initialisation, shuffling and dropout.")
     public var seed: UInt64 = 1
 
-    @Option(name: .long, help: "Threads for the kernels and BLAS.")
-    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .long, help: "Threads for the kernels and BLAS (default: the number of cores; with --resume, the run's own).")
+    public var threads: Int?
 
     @Option(name: .long, help: "Train on the first N training images only.")
     public var limit: Int?
@@ -87,23 +87,34 @@ public struct TrainCommand: ParsableCommand {
 
     public init() {}
 
+    /// Like ArgumentParser's, but a bad flag is reported on one line (see `runMain`).
+    public static func main() { runMain(Self.self, name: "cnn-train") }
+
     /// The run's settings from the flags.
     public var trainingConfiguration: TrainingConfiguration {
         var c = TrainingConfiguration()
         c.data = data; c.arch = arch; c.epochs = epochs; c.batchSize = batchSize; c.lr = lr
         c.momentum = momentum; c.nesterov = nesterov; c.weightDecay = weightDecay; c.schedule = schedule
         c.stepEpochs = stepEpochs; c.stepGamma = stepGamma; c.warmupSteps = warmupSteps
-        c.initialization = initialization; c.seed = seed; c.threads = threads; c.limit = limit
+        c.initialization = initialization; c.seed = seed; c.limit = limit
+        c.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
         c.checkpointEvery = checkpointEvery
         c.out = out ?? Self.defaultOut()
         return c
     }
 
+    /// runs/<timestamp>, or runs/<timestamp>-2, -3, ... when a run started in the same second.
     static func defaultOut() -> String {
         let f = DateFormatter()
         f.dateFormat = "yyyyMMdd-HHmmss"
         f.locale = Locale(identifier: "en_US_POSIX")
-        return "runs/" + f.string(from: Date())
+        let base = "runs/" + f.string(from: Date())
+        var out = base, n = 1
+        while FileManager.default.fileExists(atPath: out + "/config.json") {
+            n += 1
+            out = base + "-\(n)"
+        }
+        return out
     }
 
     public func validate() throws {
@@ -123,17 +134,25 @@ public struct TrainCommand: ParsableCommand {
 
     public func run() throws {
         let printer = ProgressPrinter(format: logFormat, quiet: quiet)
+        // Caught from the start: a signal while the data loads stops the run after its first step.
+        let signals = StopSignals()
         do {
-            let trainer = try Trainer(configuration: trainingConfiguration, resume: resume)
+            var configuration = trainingConfiguration
+            if let dir = resume, threads == nil {
+                // The thread count can change the last bits of the weights; a resumed run keeps its own.
+                configuration.threads = (try Trainer.readConfiguration(directory: dir)).threads
+            }
+            let trainer = try Trainer(configuration: configuration, resume: resume)
             trainer.targetAccuracy = targetAccuracy
-            let signals = StopSignals()
             trainer.shouldStop = { signals.received != nil }
             trainer.onEvent = printer.handle
             let summary = try trainer.run()
             printer.summary(summary, epochs: trainer.configuration.epochs)
             if summary.interrupted {
                 let signal = signals.received ?? SIGINT
-                FileHandle.standardError.write(Data("cnn-train: stopped by signal \(signal); resume with: cnn-train --resume \(summary.directory)\n".utf8))
+                let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"
+                let checkpoint = summary.lastCheckpoint.map { " after writing \($0)" } ?? ""
+                FileHandle.standardError.write(Data("cnn-train: stopped by \(name)\(checkpoint); resume with: cnn-train --resume \(summary.directory)\n".utf8))
                 throw ExitCode(signal == SIGTERM ? ExitStatus.terminated.rawValue : ExitStatus.interrupted.rawValue)
             }
         } catch let e as ExitCode {

@@ -70,7 +70,14 @@ func readFileBytes(_ path: String) throws -> [UInt8] {
 
     var status = stat()
     var bytes: [UInt8] = []
-    if fstat(descriptor, &status) == 0, status.st_size > 0 {
+    if fstat(descriptor, &status) == 0 {
+        // A device (/dev/zero, /dev/urandom) would be read until memory runs out.
+        let type = status.st_mode & S_IFMT
+        if type == S_IFCHR || type == S_IFBLK {
+            throw SafeTensorsError.unreadable(file: path, reason: "it is a device, not a regular file")
+        }
+    }
+    if status.st_size > 0 {
         // The file's real size (not a number read from it), as a capacity hint.
         bytes.reserveCapacity(Int(clamping: status.st_size))
     }

@@ -78,6 +78,7 @@ public struct Checkpoint {
         } else {
             throw CheckpointError.missingMetadata(path, "crc32")
         }
+        try Self.checkSizes(specs, input: input, path: path)
         guard !specs.isEmpty, Sequential.validate(specs, input: [1, input.channels, input.height, input.width]) else {
             throw CheckpointError.badMetadata(path, "the architecture does not fit its own input \(input.channels)×\(input.height)×\(input.width)")
         }
@@ -119,6 +120,38 @@ public struct Checkpoint {
             }
         }
         self.init(network: network, input: input, metadata: file.metadata)
+    }
+
+    /// The most values one image may have at any layer of a checkpoint's network (input and every output):
+    /// 2^24, far beyond any network for MNIST-sized images, and small enough that a few bytes of metadata
+    /// cannot make evaluation allocate gigabytes (a padding of 2^24, say).
+    public static let maximumValuesPerImage = 1 << 24
+
+    /// Walks the shapes layer by layer with overflow-checked arithmetic, before `Sequential.validate` (which
+    /// trusts its numbers) sees them. Throws `badMetadata` naming the layer whose output is too large.
+    static func checkSizes(_ specs: [LayerSpec], input: InputDescriptor, path: String) throws {
+        func values(_ shape: [Int]) -> Int? {
+            var product = 1
+            for d in shape.dropFirst() {
+                let (next, overflow) = product.multipliedReportingOverflow(by: d)
+                guard !overflow, d >= 0, next <= maximumValuesPerImage else { return nil }
+                product = next
+            }
+            return product
+        }
+        var shape = [1, input.channels, input.height, input.width]
+        guard values(shape) != nil else {
+            throw CheckpointError.badMetadata(path, "the input \(input.channels)×\(input.height)×\(input.width) has more than \(maximumValuesPerImage) values per image")
+        }
+        for (i, spec) in specs.enumerated() {
+            // Every dimension is at most 2^24 here, and every number in a spec too (ArchitectureJSON), so the
+            // output-size formulas cannot overflow.
+            guard let next = spec.outputShape(for: shape) else { return }  // reported by Sequential.validate
+            guard values(next) != nil else {
+                throw CheckpointError.badMetadata(path, "layer \(i) (\(spec.typeName)) would output \(next.dropFirst().map(String.init).joined(separator: "×")) values per image, more than the limit of \(maximumValuesPerImage)")
+            }
+            shape = next
+        }
     }
 
     private static func floats(_ name: String, in file: SafeTensorsFile, path: String) throws -> [Float] {

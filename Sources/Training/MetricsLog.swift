@@ -65,7 +65,8 @@ public struct MetricsLog {
     /// The rows of metrics.jsonl, skipping lines that do not parse (a torn last line cannot occur, but a
     /// hand-edited file might).
     public func rows() -> [EpochMetrics] {
-        guard let text = try? String(contentsOfFile: jsonlPath, encoding: .utf8) else { return [] }
+        guard let bytes = AtomicWrite.contents(of: jsonlPath) else { return [] }
+        let text = String(decoding: bytes, as: UTF8.self)
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return text.split(separator: "\n").compactMap { try? decoder.decode(EpochMetrics.self, from: Data($0.utf8)) }

@@ -12,6 +12,10 @@ public enum RunError: Error, LocalizedError, Equatable {
     case nothingToResume(String)
     case badRunDirectory(String, String)
     case inputMismatch(checkpoint: String, expected: String, data: String)
+    /// A fresh run was pointed at a directory that already holds a run (its config.json).
+    case runExists(String)
+    /// The data files load one by one but do not fit together (e.g. training and test images of different sizes).
+    case badData(String, String)
 
     public var errorDescription: String? {
         switch self {
@@ -23,11 +27,15 @@ public enum RunError: Error, LocalizedError, Equatable {
             let kept = checkpoint.map { "; the last good checkpoint is \($0)" } ?? ""
             return "training diverged (loss is NaN or infinite) at epoch \(epoch), step \(step), learning rate \(lr); try a lower --lr\(kept)"
         case let .nothingToResume(dir):
-            return "\(dir): no complete checkpoint to resume from (looked in \(dir)/checkpoints)"
+            return "\(dir): none of the checkpoints in \(dir)/checkpoints loads completely (model and .state.safetensors); check them with cnn-eval --verify"
         case let .badRunDirectory(dir, why):
             return "\(dir): \(why)"
         case let .inputMismatch(checkpoint, expected, data):
             return "\(checkpoint): the network takes \(expected) images, but the data has \(data) images"
+        case let .badData(path, why):
+            return "\(path): \(why)"
+        case let .runExists(dir):
+            return "\(dir): already holds a run (config.json); continue it with --resume \(dir), or choose another --out"
         }
     }
 }

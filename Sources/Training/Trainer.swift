@@ -32,6 +32,8 @@ public struct TrainingSummary {
     public let seconds: Double
     /// Set when a stop was requested (signal) before the last epoch; the run can be resumed.
     public let interrupted: Bool
+    /// The newest checkpoint written (or resumed from): where `--resume` starts.
+    public var lastCheckpoint: String? = nil
 
     public var best: EpochMetrics? { metrics.max { $0.testAccuracy < $1.testAccuracy } }
 }
@@ -53,6 +55,10 @@ public final class Trainer {
     private let optimizer: SGD
     private var state: TrainingState
     private var resumedFrom: String?
+    /// The newest checkpoint written or resumed from, all of whose weights are finite; named when a run diverges.
+    private var lastGoodCheckpoint: String?
+    /// The learning rate of the step taken last, for the divergence message.
+    private var currentRate = 0.0
     private let metricsLog: MetricsLog
 
     /// Loads the data and builds (or restores) the network. Checks everything before writing anything.
@@ -71,7 +77,7 @@ public final class Trainer {
         train = try Dataset.load(directory: config.data, split: .train, mean: config.mean, std: config.std, limit: config.limit)
         test = try Dataset.load(directory: config.data, split: .test, mean: config.mean, std: config.std)
         guard train.input.height == test.input.height, train.input.width == test.input.width else {
-            throw RunError.badRunDirectory(config.data, "training images are \(train.input.height)×\(train.input.width) but test images are \(test.input.height)×\(test.input.width)")
+            throw RunError.badData(config.data, "training images are \(train.input.height)×\(train.input.width) but test images are \(test.input.height)×\(test.input.width)")
         }
         let specs = try Architecture.resolve(config.arch, input: train.input)
         var generator = RandomGenerator(seed: config.seed)
@@ -88,6 +94,10 @@ public final class Trainer {
         if let dir = resume {
             try restore(from: dir)
         } else {
+            // A fresh run never overwrites another run's config.json, metrics and checkpoints.
+            guard !FileManager.default.fileExists(atPath: directory + "/config.json") else {
+                throw RunError.runExists(directory)
+            }
             try AtomicWrite.makeDirectory(directory + "/checkpoints")
             try writeConfiguration(specs: specs)
             try metricsLog.start()
@@ -109,7 +119,6 @@ public final class Trainer {
         let runStart = Date()
         let elapsedBefore = state.elapsedSeconds
         var interrupted = false
-        var lastCheckpoint: String? = nil
 
         epochs: while state.epoch < config.epochs {
             let epoch = state.epoch + 1
@@ -124,11 +133,12 @@ public final class Trainer {
                 let batch = order[start..<min(train.count, start + config.batchSize)]
                 train.batch(batch, into: &x, labels: &y)
                 lr = plan.rate(atStep: state.globalStep)
+                currentRate = lr
                 optimizer.learningRate = Float(lr)
                 let logits = network.forward(x, mode: .training)
                 let r = loss(logits: logits, labels: y)
                 guard r.loss.isFinite else {
-                    throw RunError.diverged(epoch: epoch, step: state.globalStep + 1, lr: lr, checkpoint: lastCheckpoint)
+                    throw RunError.diverged(epoch: epoch, step: state.globalStep + 1, lr: lr, checkpoint: lastGoodCheckpoint)
                 }
                 network.backward(r.dLogits)
                 optimizer.step()
@@ -146,11 +156,11 @@ public final class Trainer {
                                   imagesPerSecond: ips, eta: Double(train.count - state.partialSeen) / max(ips, 1e-9)))
                 if let every = config.checkpointEvery, state.globalStep % every == 0, state.stepInEpoch < stepsPerEpoch {
                     state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(runStart)
-                    lastCheckpoint = try writeCheckpoint(name: String(format: "step-%08d", state.globalStep))
+                    try writeCheckpoint(name: String(format: "step-%08d", state.globalStep))
                 }
                 if shouldStop() {
                     state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(runStart)
-                    lastCheckpoint = try writeCheckpoint(name: String(format: "step-%08d", state.globalStep))
+                    try writeCheckpoint(name: String(format: "step-%08d", state.globalStep))
                     interrupted = true
                     break epochs
                 }
@@ -167,11 +177,21 @@ public final class Trainer {
             state.stepInEpoch = 0
             state.partialLoss = 0; state.partialCorrect = 0; state.partialSeen = 0; state.partialSeconds = 0
             state.elapsedSeconds = row.elapsedSeconds
+            // Checked before anything of this epoch is written, so the last checkpoint stays the last good one.
+            guard result.loss.isFinite, networkIsFinite() else {
+                throw RunError.diverged(epoch: epoch, step: state.globalStep, lr: lr, checkpoint: lastGoodCheckpoint)
+            }
             try metricsLog.append(row)
-            lastCheckpoint = try writeCheckpoint(name: String(format: "epoch-%04d", epoch), metrics: row)
+            try writeCheckpoint(name: String(format: "epoch-%04d", epoch), metrics: row)
             onEvent(.epochFinished(row))
             if let target = targetAccuracy, result.accuracy >= target {
                 onEvent(.targetReached(accuracy: result.accuracy, seconds: row.elapsedSeconds))
+                break
+            }
+            // A stop requested during the epoch's last step or its evaluation: the epoch checkpoint just
+            // written is where a resumed run starts, so do not begin the next epoch.
+            if state.epoch < config.epochs, shouldStop() {
+                interrupted = true
                 break
             }
         }
@@ -181,7 +201,8 @@ public final class Trainer {
             onEvent(.checkpointWritten(modelPath))
         }
         return TrainingSummary(metrics: metricsLog.rows(), directory: directory, modelPath: modelPath,
-                               seconds: elapsedBefore + Date().timeIntervalSince(runStart), interrupted: interrupted)
+                               seconds: elapsedBefore + Date().timeIntervalSince(runStart), interrupted: interrupted,
+                               lastCheckpoint: lastGoodCheckpoint)
     }
 
     /// The seed of epoch `epoch`'s shuffle: a fixed function of the run's seed, so a resumed run
@@ -206,44 +227,96 @@ public final class Trainer {
     @discardableResult
     private func writeCheckpoint(name: String, metrics: EpochMetrics? = nil) throws -> String {
         let base = directory + "/checkpoints/" + name
+        // Weights that overflowed in the step just taken are not a checkpoint anyone wants to resume from.
+        guard networkIsFinite() else {
+            throw RunError.diverged(epoch: state.epoch + (state.stepInEpoch > 0 ? 1 : 0), step: state.globalStep,
+                                    lr: currentRate, checkpoint: lastGoodCheckpoint)
+        }
         state.velocities = optimizer.velocities
         state.dropoutGenerators = network.layers.compactMap { ($0 as? Dropout)?.generator.stateWords }
         try state.file().write(to: base + ".state.safetensors")
         try checkpoint(metrics: metrics).write(to: base + ".safetensors")
+        lastGoodCheckpoint = base + ".safetensors"
         onEvent(.checkpointWritten(base + ".safetensors"))
         return base + ".safetensors"
     }
 
-    /// Restores weights and state from the newest complete checkpoint in `dir/checkpoints`.
+    /// True when every parameter and buffer (batch-norm statistics) is finite.
+    private func networkIsFinite() -> Bool {
+        for layer in network.layers {
+            for p in layer.parameters where !p.value.scalars.allSatisfy(\.isFinite) { return false }
+            for b in layer.buffers where !b.get().scalars.allSatisfy(\.isFinite) { return false }
+        }
+        return true
+    }
+
+    /// A checkpoint found in `checkpoints/` and how far into the run it is.
+    struct ResumeCandidate: Equatable {
+        var stem: String
+        var epoch: Int
+        var globalStep: Int
+    }
+
+    /// The order in which `--resume` tries checkpoints: the furthest first. Furthest means the larger global
+    /// step; at the same step (a stop at an epoch's last step leaves `step-N` beside the later `epoch-K` of the
+    /// same step), the one with more completed epochs, since it also holds the epoch's evaluation; then, so
+    /// the order is total, an `epoch-` file before a `step-` file and the larger name first.
+    static func resumeOrder(_ a: ResumeCandidate, _ b: ResumeCandidate) -> Bool {
+        if a.globalStep != b.globalStep { return a.globalStep > b.globalStep }
+        if a.epoch != b.epoch { return a.epoch > b.epoch }
+        let aEpoch = a.stem.hasPrefix("epoch-"), bEpoch = b.stem.hasPrefix("epoch-")
+        if aEpoch != bEpoch { return aEpoch }
+        return a.stem > b.stem
+    }
+
+    /// Restores weights and state from the furthest complete checkpoint in `dir/checkpoints` (see
+    /// `resumeOrder`). A checkpoint is complete when its model and state files both load, their checksums
+    /// match, they fit the run's architecture and agree on the step; anything else is skipped. With no model
+    /// checkpoint at all the run starts from the beginning; with some but none complete it throws.
     private func restore(from dir: String) throws {
         let folder = dir + "/checkpoints"
+        AtomicWrite.removeStaleTemporaryFiles(in: folder)
+        AtomicWrite.removeStaleTemporaryFiles(in: dir)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-        var candidates: [(step: Int, model: String, state: String)] = []
-        for name in names where name.hasSuffix(".state.safetensors") {
+        let shapes = network.parameters.map(\.value.shape)
+        var candidates: [(candidate: ResumeCandidate, state: TrainingState)] = []
+        for name in names where name.hasSuffix(".state.safetensors") && !name.hasPrefix(".") {
             let stem = String(name.dropLast(".state.safetensors".count))
-            let model = folder + "/" + stem + ".safetensors"
-            guard FileManager.default.fileExists(atPath: model),
-                  let s = try? TrainingState.read(contentsOf: folder + "/" + name, shapes: network.parameters.map(\.value.shape))
+            guard FileManager.default.fileExists(atPath: folder + "/" + stem + ".safetensors"),
+                  let s = try? TrainingState.read(contentsOf: folder + "/" + name, shapes: shapes),
+                  s.stepInEpoch <= stepsPerEpoch, s.globalStep == s.epoch * stepsPerEpoch + s.stepInEpoch
             else { continue }
-            candidates.append((s.globalStep, model, folder + "/" + name))
+            candidates.append((ResumeCandidate(stem: stem, epoch: s.epoch, globalStep: s.globalStep), s))
         }
-        for candidate in candidates.sorted(by: { $0.step > $1.step }) {
-            guard let saved = try? Checkpoint.read(contentsOf: candidate.model),
+        candidates.sort { Self.resumeOrder($0.candidate, $1.candidate) }
+        for (candidate, s) in candidates {
+            let model = folder + "/" + candidate.stem + ".safetensors"
+            guard let saved = try? Checkpoint.read(contentsOf: model),
                   saved.network.specs == network.specs,
-                  let s = try? TrainingState.read(contentsOf: candidate.state, shapes: network.parameters.map(\.value.shape))
+                  saved.metadata["global_step"] == String(s.globalStep)
             else { continue }
+            let dropouts = network.layers.compactMap { $0 as? Dropout }
+            guard dropouts.count == s.dropoutGenerators.count else { continue }
             for (p, q) in zip(network.parameters, saved.network.parameters) { p.value = q.value }
             for (a, b) in zip(network.layers, saved.network.layers) {
                 for (x, y) in zip(a.buffers, b.buffers) { x.set(y.get()) }
                 if let bn = a as? BatchNorm2D, let saved = b as? BatchNorm2D { bn.numBatchesTracked = saved.numBatchesTracked }
             }
-            let dropouts = network.layers.compactMap { $0 as? Dropout }
-            guard dropouts.count == s.dropoutGenerators.count else { continue }
             for (d, words) in zip(dropouts, s.dropoutGenerators) { d.generator = RandomGenerator(state: words) }
             optimizer.velocities = s.velocities
             state = s
-            resumedFrom = candidate.model
+            resumedFrom = model
+            lastGoodCheckpoint = model
             try metricsLog.truncate(toEpoch: s.epoch)
+            return
+        }
+        // Killed before its first checkpoint was complete (there may be the state file it writes first): nothing
+        // was lost but time, so start again from step 0, which gives what the uninterrupted run gives. Model
+        // checkpoints that exist but none of which loads are another matter.
+        let models = names.filter { $0.hasSuffix(".safetensors") && !$0.hasSuffix(".state.safetensors") && !$0.hasPrefix(".") }
+        guard !models.isEmpty else {
+            try AtomicWrite.makeDirectory(folder)
+            try metricsLog.start()
             return
         }
         throw RunError.nothingToResume(dir)

@@ -258,8 +258,10 @@ final class TrainerTests: XCTestCase {
     /// Runs `c` until `stopAfter` steps, then resumes it; returns the interrupted and the final summaries.
     func stopAndResume(_ c: TrainingConfiguration, stopAfter steps: Int) throws -> (TrainingSummary, TrainingSummary) {
         let first = try Trainer(configuration: c)
+        // shouldStop is polled after every step and after every epoch's checkpoint: count steps, not polls.
         var count = 0
-        first.shouldStop = { count += 1; return count == steps }
+        first.onEvent = { if case .progress = $0 { count += 1 } }
+        first.shouldStop = { count == steps }
         let interrupted = try first.run()
         XCTAssertTrue(interrupted.interrupted)
         XCTAssertFalse(FileManager.default.fileExists(atPath: interrupted.modelPath), "no model.safetensors after a stop")
@@ -338,18 +340,29 @@ final class TrainerTests: XCTestCase {
         XCTAssertTrue(text.contains("\"seed\": 9007199254740993"), text)
     }
 
-    func testResumeWithoutACheckpointOrConfigThrows() throws {
+    func testResumeWithoutConfigThrowsAndWithoutACheckpointStartsOver() throws {
         let data = try syntheticData(), out = try TemporaryDirectory("TrainerTests-run")
         // Not a run directory at all.
         assertThrows(try Trainer(configuration: TrainingConfiguration(), resume: out.path), as: RunError.self,
                      mentions: [out.path, "config.json"]) {
             guard case .badRunDirectory = $0 else { return XCTFail("got \($0)") }
         }
-        // A run directory with config.json but no checkpoint yet (stopped before any was written).
-        let c = smallConfiguration(data: data.path, out: out.file("run"))
+        // A run directory with config.json but no checkpoint yet (killed before any was written): it starts again
+        // from the beginning, and ends where an uninterrupted run ends.
+        let c = smallConfiguration(data: data.path, out: out.file("run"), epochs: 1)
         _ = try Trainer(configuration: c)
-        assertThrows(try Trainer(configuration: c, resume: c.out), as: RunError.self, mentions: [c.out]) {
-            XCTAssertEqual($0, .nothingToResume(c.out))
+        // Killed between the first checkpoint's state file and its model file: the same.
+        try SafeTensorsFile(tensors: [], metadata: ["epoch": "0"]).write(to: c.out + "/checkpoints/step-00000003.state.safetensors")
+        let restarted = try Trainer(configuration: c, resume: c.out).run()
+        let straight = try train(smallConfiguration(data: data.path, out: out.file("straight"), epochs: 1))
+        assertSameBytes(restarted.modelPath, straight.modelPath)
+        // Checkpoints there, but none that loads: that is an error, not a fresh start.
+        let broken = smallConfiguration(data: data.path, out: out.file("broken"), epochs: 1)
+        _ = try Trainer(configuration: broken)
+        XCTAssertTrue(FileManager.default.createFile(atPath: broken.out + "/checkpoints/epoch-0001.safetensors", contents: Data("junk".utf8)))
+        XCTAssertTrue(FileManager.default.createFile(atPath: broken.out + "/checkpoints/epoch-0001.state.safetensors", contents: Data("junk".utf8)))
+        assertThrows(try Trainer(configuration: broken, resume: broken.out), as: RunError.self, mentions: [broken.out]) {
+            XCTAssertEqual($0, .nothingToResume(broken.out))
         }
     }
 
@@ -390,7 +403,7 @@ final class TrainerTests: XCTestCase {
         try writeDataset(train: .synthetic(count: 64, rows: 12, columns: 12), test: .synthetic(count: 10, rows: 14, columns: 14), to: data.path)
         assertThrows(try Trainer(configuration: smallConfiguration(data: data.path, out: out.file("run"))), as: RunError.self,
                      mentions: [data.path, "12×12", "14×14"]) {
-            guard case .badRunDirectory = $0 else { return XCTFail("got \($0)") }
+            guard case .badData = $0 else { return XCTFail("got \($0)") }
         }
     }
 
