@@ -6,7 +6,7 @@
 #
 # What it runs (the release build, the real MNIST in Data/, about 3 to 5 s per training run here):
 #   cnn-train --data Data --limit 3000 --epochs 2 --checkpoint-every 7 --arch conv8k5-relu-pool2-fc10 --threads 2
-#   1. swift build -c release --scratch-path .build-rel (seconds when up to date, about 2 minutes from clean);
+#   1. swift build -c release (seconds when up to date, about 2 minutes from clean);
 #   2. a reference run, uninterrupted;
 #   3. K trials: a fresh run, SIGKILLed at a random moment (a trial that ends before its first kill starts over);
 #      then `--resume` (or the first command again when it was killed before writing config.json), killed again
@@ -27,9 +27,9 @@ trials=${1:-5}
 case "$trials" in *[!0-9]*|'') echo "usage: $0 [K]" >&2; exit 2 ;; esac
 
 for product in cnn-train cnn-eval; do
-  swift build -c release --scratch-path .build-rel --product "$product" >/dev/null || { echo "build of $product failed" >&2; exit 2; }
+  swift build -c release --product "$product" >/dev/null || { echo "build of $product failed" >&2; exit 2; }
 done
-bin=$PWD/.build-rel/release
+bin=$(swift build -c release --show-bin-path)
 root=$PWD/.build-kill-resume/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$root"
 flags=(

@@ -26,7 +26,7 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
 
     var values: [String] {
         [String(epoch), String(step), fmt(lr), fmt(trainLoss), fmt(trainAccuracy), fmt(testLoss), fmt(testAccuracy),
-         fmt(seconds, 3), fmt(elapsedSeconds, 3), fmt(imagesPerSecond, 1)]
+         fixed(seconds, 3), fixed(elapsedSeconds, 3), fixed(imagesPerSecond, 1)]
     }
 
     public var jsonLine: String {
@@ -35,8 +35,14 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
 
     public var csvLine: String { values.joined(separator: ",") }
 
-    private func fmt(_ v: Double, _ digits: Int = 6) -> String {
-        v.isFinite ? String(format: "%.\(digits)g", v) : "null"
+    /// Six significant digits (losses, accuracies, rates).
+    private func fmt(_ v: Double) -> String {
+        v.isFinite ? String(format: "%.6g", v) : "null"
+    }
+
+    /// A fixed number of decimals (times, throughput), whatever the magnitude.
+    private func fixed(_ v: Double, _ decimals: Int) -> String {
+        v.isFinite ? String(format: "%.\(decimals)f", v) : "null"
     }
 }
 

@@ -21,14 +21,19 @@ import Darwin
 #endif
 
 final class SignalAndResumeTests: XCTestCase {
-    /// The path of the executable `name` built beside the test bundle; skips the test when it is not there.
+    struct NotBuilt: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The path of the executable `name` built beside the test bundle. The README's test command builds the
+    /// executables first (`swift build && swift test`); without them these tests fail rather than skip.
     func executable(_ name: String) throws -> String {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for dir in [bundle, bundle.deletingLastPathComponent()] {
             let path = dir.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        throw XCTSkip("\(name) is not built beside \(bundle.path)")
+        throw NotBuilt(description: "\(name) is not built beside \(bundle.path); run `swift build` before `swift test`")
     }
 
     struct Finished {
