@@ -6,21 +6,25 @@
 import Foundation
 import Training
 
-final class ProgressPrinter {
+public final class ProgressPrinter {
     let format: LogFormat
     let quiet: Bool
     let isTerminal: Bool
+    /// Where the text goes: standard output, or a test's buffer.
+    private let output: (String) -> Void
     private var lastDraw = Date.distantPast
     private var lineOpen = false
     private var epochs = 0
 
-    init(format: LogFormat, quiet: Bool, isTerminal: Bool = isatty(STDOUT_FILENO) == 1) {
+    public init(format: LogFormat, quiet: Bool, isTerminal: Bool = isatty(STDOUT_FILENO) == 1,
+                output: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }) {
         self.format = format
         self.quiet = quiet
         self.isTerminal = isTerminal
+        self.output = output
     }
 
-    func handle(_ event: TrainingEvent) {
+    public func handle(_ event: TrainingEvent) {
         switch event {
         case let .started(network, train, test, directory, resumedFrom):
             guard !quiet, format == .text else { return }
@@ -56,7 +60,7 @@ final class ProgressPrinter {
         }
     }
 
-    func summary(_ s: TrainingSummary, epochs: Int) {
+    public func summary(_ s: TrainingSummary, epochs: Int) {
         finishLine()
         guard format == .text else { return }
         if let best = s.best, let last = s.metrics.last {
@@ -69,7 +73,7 @@ final class ProgressPrinter {
         say("config:      \(s.directory)/config.json")
     }
 
-    func finishLine() {
+    public func finishLine() {
         if lineOpen { write("\n"); lineOpen = false }
     }
 
@@ -79,7 +83,7 @@ final class ProgressPrinter {
     }
 
     private func write(_ s: String) {
-        FileHandle.standardOutput.write(Data(s.utf8))
+        output(s)
     }
 
     static func clock(_ seconds: Double) -> String {
