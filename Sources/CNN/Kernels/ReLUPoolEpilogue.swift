@@ -11,8 +11,8 @@
 
 /// Kernels shared by the layers that absorb a following ReLU and max pooling.
 public enum ReLUPoolEpilogue {
-    /// Pools `planes` planes of `height × width` (already ReLU'd) into `out` (planes, Hp, Wp), recording each
-    /// window's maximum as an index within its plane.
+    /// Pools `planes` planes of `height × width` into `out` (planes, Hp, Wp), recording each window's
+    /// maximum as an index within its plane. Plain max pooling: MaxPool2D's fast path calls it too.
     public static func maxPool(_ y: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
                                pool: (kernel: Int, stride: Int),
                                into out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {

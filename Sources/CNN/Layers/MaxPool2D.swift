@@ -50,43 +50,10 @@ public final class MaxPool2D: Layer {
             output.scalars.withUnsafeMutableBufferPointer { yp in
                 argmax.withUnsafeMutableBufferPointer { ap in
                     let x0 = xp.baseAddress!, y0 = yp.baseAddress!, a0 = ap.baseAddress!
+                    // One plane per task; the pooling kernel is the one fused layers use too.
                     Parallel.forEach(planes) { p in
-                        let xs = x0 + p &* H &* W, ys = y0 + p &* Ho &* Wo, am = a0 + p &* Ho &* Wo
-                        if K == 2 && S == 2 {
-                            // The common 2×2, stride-2 window, unrolled; same rule as below.
-                            for i in 0..<Ho {
-                                let r0 = 2 &* i &* W, r1 = r0 &+ W
-                                for j in 0..<Wo {
-                                    let a = r0 &+ 2 &* j, c = r1 &+ 2 &* j
-                                    var at = a, best = xs[a]
-                                    @inline(__always) func visit(_ q: Int) {
-                                        let v = xs[q]
-                                        if v > best || (v.isNaN && !best.isNaN) { best = v; at = q }
-                                    }
-                                    visit(a &+ 1); visit(c); visit(c &+ 1)
-                                    ys[i &* Wo &+ j] = best
-                                    am[i &* Wo &+ j] = Int32(truncatingIfNeeded: at)
-                                }
-                            }
-                            return
-                        }
-                        for i in 0..<Ho {
-                            for j in 0..<Wo {
-                                // The first maximum in row-major window order wins (strict >), as PyTorch;
-                                // a NaN wins over everything and propagates.
-                                var at = i &* S &* W &+ j &* S
-                                var best = xs[at]
-                                for k in 0..<K {
-                                    let row = (i &* S &+ k) &* W &+ j &* S
-                                    for l in 0..<K {
-                                        let v = xs[row &+ l]
-                                        if v > best || (v.isNaN && !best.isNaN) { best = v; at = row &+ l }
-                                    }
-                                }
-                                ys[i &* Wo &+ j] = best
-                                am[i &* Wo &+ j] = Int32(truncatingIfNeeded: at)
-                            }
-                        }
+                        ReLUPoolEpilogue.maxPool(x0 + p * H * W, planes: 1, height: H, width: W, pool: (K, S),
+                                                 into: y0 + p * Ho * Wo, argmax: a0 + p * Ho * Wo)
                     }
                 }
             }
