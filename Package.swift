@@ -27,22 +27,22 @@ let package = Package(
         .target(name: "CNN", dependencies: [
             .product(name: "RealModule", package: "swift-numerics"),
             .target(name: "CBLAS", condition: .when(platforms: [.linux])),
-        ]),
+        ], exclude: ["README.md"]),
         /// IDX files, raw or gzipped (through zlib); no other dependency, so it can be fuzzed alone.
         .target(name: "IDX", dependencies: ["CZlib"], exclude: ["README.md"]),
         /// The safetensors container format; pure Swift, so it can be fuzzed alone.
         .target(name: "SafeTensors", exclude: ["README.md"]),
         /// Architectures, datasets, checkpoints, the training loop and evaluation.
-        .target(name: "Training", dependencies: ["CNN", "IDX", "SafeTensors", "CZlib"]),
+        .target(name: "Training", dependencies: ["CNN", "IDX", "SafeTensors", "CZlib"], exclude: ["README.md"]),
         /// PNG encoding and decoding on zlib's deflate and inflate; no other dependency, so it can be fuzzed alone.
-        .target(name: "PNG", dependencies: ["CZlib"]),
+        .target(name: "PNG", dependencies: ["CZlib"], exclude: ["README.md"]),
         /// Charts, heat maps and digit grids drawn into images: training curves, confusion matrices, filters.
-        .target(name: "Pictures", dependencies: ["PNG", "Training"]),
+        .target(name: "Pictures", dependencies: ["PNG", "Training"], exclude: ["README.md"]),
         /// The command-line front ends, as a library so tests can parse and validate in-process.
         .target(name: "CLI", dependencies: [
             "Training", "Pictures", "PNG",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], exclude: ["README.md"]),
 
         // MARK: Executables (thin)
         .executableTarget(name: "cnn-train", dependencies: ["CLI"]),
