@@ -43,7 +43,6 @@ public final class ProgressPrinter {
             write("\r\u{1B}[2K" + line)
             lineOpen = true
         case let .epochFinished(m):
-            guard !quiet else { return }
             finishLine()
             if format == .json {
                 say(m.jsonLine)

@@ -79,7 +79,7 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Stop once the test accuracy reaches this fraction, e.g. 0.99.")
     public var targetAccuracy: Double?
 
-    @Flag(name: .long, help: "Print only the summary.")
+    @Flag(name: .long, help: "No progress bar or start-up lines: one plain line per epoch and the summary.")
     public var quiet = false
 
     @Option(name: .long, help: "Per-epoch lines: text or json.")

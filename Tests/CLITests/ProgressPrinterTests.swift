@@ -4,6 +4,7 @@
 //  Otherwise, with --quiet, or with --log-format json: plain lines, one per epoch, and no escape codes.
 
 import CLI
+import CNN
 import Foundation
 import Training
 import XCTest
@@ -56,10 +57,16 @@ final class ProgressPrinterTests: XCTestCase {
         XCTAssertEqual(object?["test_accuracy"] as? Double, 0.9875)
     }
 
-    func testQuietPrintsNothingPerEpoch() throws {
+    func testQuietPrintsOnePlainLinePerEpochEvenOnATerminal() throws {
         var text = ""
-        try run(ProgressPrinter(format: .text, quiet: true, isTerminal: true) { text += $0 })
-        XCTAssertEqual(text, "")
+        let printer = ProgressPrinter(format: .text, quiet: true, isTerminal: true) { text += $0 }
+        var generator = RandomGenerator(seed: 1)
+        printer.handle(.started(network: Sequential(specs: [.flatten, .linear(inFeatures: 4, outFeatures: 10)], generator: &generator),
+                                train: 100, test: 10, directory: "runs/x", resumedFrom: nil))
+        try run(printer)
+        XCTAssertFalse(text.contains("\u{1B}") || text.contains("\r"), text.debugDescription)
+        XCTAssertEqual(text.split(separator: "\n").count, 1, text)
+        XCTAssertTrue(text.hasPrefix("epoch 1  step 938"), text)
     }
 
     func testTargetReachedReportsTheTime() {
