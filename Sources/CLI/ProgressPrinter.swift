@@ -14,7 +14,6 @@ public final class ProgressPrinter {
     private let output: (String) -> Void
     private var lastDraw = Date.distantPast
     private var lineOpen = false
-    private var epochs = 0
 
     public init(format: LogFormat, quiet: Bool, isTerminal: Bool = isatty(STDOUT_FILENO) == 1,
                 output: @escaping (String) -> Void = { FileHandle.standardOutput.write(Data($0.utf8)) }) {
@@ -59,7 +58,7 @@ public final class ProgressPrinter {
         }
     }
 
-    public func summary(_ s: TrainingSummary, epochs: Int) {
+    public func summary(_ s: TrainingSummary) {
         finishLine()
         guard format == .text else { return }
         if let best = s.best, let last = s.metrics.last {

@@ -147,7 +147,7 @@ public struct TrainCommand: ParsableCommand {
             trainer.shouldStop = { signals.received != nil }
             trainer.onEvent = printer.handle
             let summary = try trainer.run()
-            printer.summary(summary, epochs: trainer.configuration.epochs)
+            printer.summary(summary)
             if summary.interrupted {
                 let signal = signals.received ?? SIGINT
                 let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"
