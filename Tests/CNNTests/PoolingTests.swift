@@ -30,7 +30,11 @@ final class PoolingTests: XCTestCase {
         Case(n: 1, c: 2, h: 8, w: 6, k: 4, s: 3),
         Case(n: 2, c: 1, h: 6, w: 6, k: 2, s: 1),
         Case(n: 1, c: 1, h: 3, w: 3, k: 3, s: 1),     // one window covering everything
-        Case(n: 2, c: 4, h: 28, w: 28, k: 2, s: 2),   // MNIST-like
+        Case(n: 2, c: 4, h: 28, w: 28, k: 2, s: 2),   // MNIST-like: 14 windows a row, two overlapping blocks of 8
+        Case(n: 2, c: 2, h: 10, w: 10, k: 2, s: 2),   // 5 windows a row: two overlapping blocks of 4
+        Case(n: 1, c: 2, h: 5, w: 9, k: 2, s: 2),     // 4 windows a row, odd width
+        Case(n: 1, c: 2, h: 6, w: 17, k: 2, s: 2),    // exactly one block of 8, odd width
+        Case(n: 1, c: 1, h: 4, w: 35, k: 2, s: 2),    // 17 windows: blocks at 0, 8 and 9
     ]
 
     private static func distinct(_ shape: [Int], _ rng: inout RandomGenerator) -> Tensor<Float> {
@@ -93,6 +97,36 @@ final class PoolingTests: XCTestCase {
         let dx = pool.backward(Tensor(shape: [1, 1, 1, 2], scalars: [10, 20]))
         XCTAssertEqual(dx.scalars, [10, 0, 0, 20,
                                     0, 0, 0, 0])
+    }
+
+    /// A NaN in a window wins it, as in PyTorch, and takes the gradient; the first NaN wins among several.
+    /// Checked for every 2×2 path (scalar rows, blocks of 4 and of 8 with the overlapping last block)
+    /// against the rule written out here.
+    func testMaxPoolNaNWinsInEveryPath() {
+        var rng = RandomGenerator(seed: 206)
+        for w in [4, 9, 10, 16, 17, 35] {
+            let h = 4, wp = w / 2
+            var x: Tensor<Float> = randomDistinctTensor([1, 1, h, w], spacing: 0.01, using: &rng)
+            for _ in 0..<(w / 2) { x.scalars[Int(rng.next() % UInt64(h * w))] = .nan }
+            var expected = [Float](), winners = [Int]()
+            for i in 0..<(h / 2) {
+                for j in 0..<wp {
+                    var at = 2 * i * w + 2 * j
+                    for q in [2 * i * w + 2 * j + 1, (2 * i + 1) * w + 2 * j, (2 * i + 1) * w + 2 * j + 1] {
+                        let v = x.scalars[q], best = x.scalars[at]
+                        if v > best || (v.isNaN && !best.isNaN) { at = q }
+                    }
+                    expected.append(x.scalars[at]); winners.append(at)
+                }
+            }
+            let pool = MaxPool2D(kernelSize: 2, stride: 2)
+            let y = pool.forward(x, mode: .training)
+            XCTAssertEqual(y.scalars.map(\.bitPattern), expected.map(\.bitPattern), "width \(w)")
+            let dy = Tensor<Float>(shape: y.shape, scalars: (0..<y.count).map { Float($0 + 1) })
+            var dxExpected = [Float](repeating: 0, count: h * w)
+            for (e, at) in winners.enumerated() { dxExpected[at] += Float(e + 1) }
+            XCTAssertEqual(pool.backward(dy).scalars, dxExpected, "width \(w)")
+        }
     }
 
     /// Overlapping windows (k3, s1) on a 1×1×3×4 input whose maximum 9 sits at (1, 2): both windows pick it,

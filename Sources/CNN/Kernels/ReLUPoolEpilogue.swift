@@ -21,20 +21,8 @@ public enum ReLUPoolEpilogue {
         for p in 0..<planes {
             let plane = y + p * height * width, o = out + p * hp * wp, a = argmax + p * hp * wp
             if K == 2 && S == 2 {
-                // The common 2×2, stride-2 window, unrolled; the same rule.
                 for i in 0..<hp {
-                    let r0 = 2 &* i &* width, r1 = r0 &+ width
-                    for j in 0..<wp {
-                        let q0 = r0 &+ 2 &* j, q2 = r1 &+ 2 &* j
-                        var at = q0, best = plane[q0]
-                        @inline(__always) func visit(_ q: Int) {
-                            let v = plane[q]
-                            if v > best || (v.isNaN && !best.isNaN) { best = v; at = q }
-                        }
-                        visit(q0 &+ 1); visit(q2); visit(q2 &+ 1)
-                        o[i &* wp &+ j] = best
-                        a[i &* wp &+ j] = Int32(truncatingIfNeeded: at)
-                    }
+                    pool2x2Row(plane, row: 2 &* i &* width, width: width, count: wp, into: o + i &* wp, argmax: a + i &* wp)
                 }
                 continue
             }
@@ -53,6 +41,69 @@ public enum ReLUPoolEpilogue {
                     a[i &* wp &+ j] = Int32(truncatingIfNeeded: at)
                 }
             }
+        }
+    }
+
+    /// One output row of the common 2×2, stride-2 window, with vector compares: blocks of eight windows
+    /// (four when the row is shorter), the last block moved back to end at the row's end and overlapping
+    /// the one before it (the overlap is written twice with the same values). The same rule as the scalar
+    /// loop: strict >, a NaN wins, the first maximum in row-major order.
+    @inline(__always)
+    static func pool2x2Row(_ plane: UnsafePointer<Float>, row r0: Int, width: Int, count wp: Int,
+                           into o: UnsafeMutablePointer<Float>, argmax a: UnsafeMutablePointer<Int32>) {
+        let r1 = r0 &+ width, w32 = Int32(truncatingIfNeeded: width)
+        if wp >= 8 {
+            var j = 0
+            while true {
+                let top = UnsafeRawPointer(plane + (r0 &+ 2 &* j)).loadUnaligned(as: SIMD16<Float>.self)
+                let bottom = UnsafeRawPointer(plane + (r1 &+ 2 &* j)).loadUnaligned(as: SIMD16<Float>.self)
+                let q0 = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14) &+ Int32(truncatingIfNeeded: r0 &+ 2 &* j)
+                var best = top.evenHalf, at = q0
+                @inline(__always) func visit(_ v: SIMD8<Float>, _ q: SIMD8<Int32>) {
+                    let wins = (v .> best) .| ((v .!= v) .& (best .== best))
+                    best.replace(with: v, where: wins)
+                    at.replace(with: q, where: wins)
+                }
+                visit(top.oddHalf, q0 &+ 1)
+                visit(bottom.evenHalf, q0 &+ w32)
+                visit(bottom.oddHalf, q0 &+ w32 &+ 1)
+                UnsafeMutableRawPointer(o + j).storeBytes(of: best, as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(a + j).storeBytes(of: at, as: SIMD8<Int32>.self)
+                if j &+ 8 == wp { return }
+                j = min(j &+ 8, wp &- 8)
+            }
+        }
+        if wp >= 4 {
+            var j = 0
+            while true {
+                let top = UnsafeRawPointer(plane + (r0 &+ 2 &* j)).loadUnaligned(as: SIMD8<Float>.self)
+                let bottom = UnsafeRawPointer(plane + (r1 &+ 2 &* j)).loadUnaligned(as: SIMD8<Float>.self)
+                let q0 = SIMD4<Int32>(0, 2, 4, 6) &+ Int32(truncatingIfNeeded: r0 &+ 2 &* j)
+                var best = top.evenHalf, at = q0
+                @inline(__always) func visit(_ v: SIMD4<Float>, _ q: SIMD4<Int32>) {
+                    let wins = (v .> best) .| ((v .!= v) .& (best .== best))
+                    best.replace(with: v, where: wins)
+                    at.replace(with: q, where: wins)
+                }
+                visit(top.oddHalf, q0 &+ 1)
+                visit(bottom.evenHalf, q0 &+ w32)
+                visit(bottom.oddHalf, q0 &+ w32 &+ 1)
+                UnsafeMutableRawPointer(o + j).storeBytes(of: best, as: SIMD4<Float>.self)
+                UnsafeMutableRawPointer(a + j).storeBytes(of: at, as: SIMD4<Int32>.self)
+                if j &+ 4 == wp { return }
+                j = min(j &+ 4, wp &- 4)
+            }
+        }
+        for j in 0..<wp {
+            let q0 = r0 &+ 2 &* j, q2 = r1 &+ 2 &* j
+            var at = q0, best = plane[q0]
+            @inline(__always) func visit(_ q: Int) {
+                let v = plane[q]
+                if v > best || (v.isNaN && !best.isNaN) { best = v; at = q }
+            }
+            visit(q0 &+ 1); visit(q2); visit(q2 &+ 1)
+            o[j] = best
+            a[j] = Int32(truncatingIfNeeded: at)
         }
     }
 
