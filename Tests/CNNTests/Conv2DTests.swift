@@ -72,6 +72,58 @@ final class Conv2DTests: XCTestCase {
         }
     }
 
+    /// Each column layout forced in turn (the padded width only takes stride 1; other strides fall back to
+    /// compact im2col) against the reference, for every case.
+    func testBothColumnLayoutsMatchReference() {
+        var rng = RandomGenerator(seed: 104)
+        for layout in [Conv2D.ColumnLayout.compact, .paddedWidth] {
+            for cc in cases {
+                let layers = BackendPair({ backend -> Conv2D in
+                    let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, stride: cc.s,
+                                      padding: cc.p, backend: backend)
+                    conv.columnLayout = layout
+                    return conv
+                }, generator: &rng)
+                assertBackendsAgree("\(cc), \(layout)", pair: layers, inputShapes: [[cc.n, cc.c, cc.h, cc.w]],
+                                    generator: &rng)
+            }
+        }
+    }
+
+    /// The fused epilogues on the padded width (junk columns skipped by the pooling, compacted without it,
+    /// zeroed in the rebuilt gradient) against the same layer on compact columns: forward, dx, dW and db,
+    /// with a ReLU and with a ReLU and 2×2 pooling, in training and evaluation.
+    func testFusedEpiloguesAgreeAcrossLayouts() {
+        var rng = RandomGenerator(seed: 105)
+        for cc in cases where cc.s == 1 {
+            let ho = cc.h + 2 * cc.p - cc.k + 1, wo = cc.w + 2 * cc.p - cc.k + 1
+            let pools: [(kernel: Int, stride: Int)?] = ho >= 2 && wo >= 2 ? [nil, (2, 2)] : [nil]
+            for pool in pools {
+                let convs = [Conv2D.ColumnLayout.compact, .paddedWidth].map { layout -> Conv2D in
+                    let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, padding: cc.p)
+                    conv.columnLayout = layout
+                    conv.fusesReLU = true
+                    conv.fusedPool = pool
+                    return conv
+                }
+                convs[0].weight.value = randomNormalTensor(convs[0].weight.value.shape, scale: 0.5, using: &rng)
+                convs[0].bias.value = randomNormalTensor([cc.f], scale: 0.5, using: &rng)
+                convs[1].weight.value = convs[0].weight.value
+                convs[1].bias.value = convs[0].bias.value
+                let label = "\(cc), ReLU\(pool == nil ? "" : " + pool 2")"
+                let x: Tensor<Float> = randomNormalTensor([cc.n, cc.c, cc.h, cc.w], scale: 1, using: &rng)
+                assertAgree(convs[1].forward(x, mode: .evaluation), convs[0].forward(x, mode: .evaluation),
+                            "\(label): evaluation")
+                let y0 = convs[0].forward(x, mode: .training), y1 = convs[1].forward(x, mode: .training)
+                assertAgree(y1, y0, "\(label): y")
+                let dy: Tensor<Float> = randomNormalTensor(y0.shape, scale: 1, using: &rng)
+                assertAgree(convs[1].backward(dy), convs[0].backward(dy), "\(label): dx")
+                assertAgree(convs[1].weight.gradient, convs[0].weight.gradient, "\(label): dW")
+                assertAgree(convs[1].bias.gradient, convs[0].bias.gradient, "\(label): db")
+            }
+        }
+    }
+
     /// A larger input first, then a smaller one, then the larger one again: stale workspace contents must not leak.
     func testWorkspacesShrinkAndGrow() {
         var rng = RandomGenerator(seed: 103)

@@ -13,11 +13,14 @@
 public enum ReLUPoolEpilogue {
     /// Pools `planes` planes of `height × width` into `out` (planes, Hp, Wp), recording each window's
     /// maximum as an index within its plane. Plain max pooling: MaxPool2D's fast path calls it too.
-    public static func maxPool(_ y: UnsafePointer<Float>, planes: Int, height: Int, width: Int,
+    /// Rows of the input may be stored longer than `width` (`rowStride`, as the padded-width output of a
+    /// stride-1 convolution); the columns past `width` are ignored and indices count in stored positions.
+    public static func maxPool(_ y: UnsafePointer<Float>, planes: Int, height: Int, width: Int, rowStride: Int? = nil,
                                pool: (kernel: Int, stride: Int),
                                into out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
         let (K, S) = pool
         let hp = (height - K) / S + 1, wp = (width - K) / S + 1
+        let width = rowStride ?? width
         for p in 0..<planes {
             let plane = y + p * height * width, o = out + p * hp * wp, a = argmax + p * hp * wp
             if K == 2 && S == 2 {
@@ -116,6 +119,36 @@ public enum ReLUPoolEpilogue {
         for p in 0..<planes {
             let plane = dy + p * planeSize
             for e in (p * pooledSize)..<((p + 1) * pooledSize) where out[e] > 0 { plane[Int(argmax[e])] += dOut[e] }
+        }
+    }
+
+    /// Copies `rows` rows of `width` values stored every `rowStride` into contiguous rows, through max(0, ·)
+    /// when `relu`: the padded-width output of a convolution made compact.
+    public static func compact(_ y: UnsafePointer<Float>, rows: Int, width: Int, rowStride: Int, relu: Bool,
+                               into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let src = y + r &* rowStride, dst = out + r &* width
+            if relu {
+                for j in 0..<width { dst[j] = max(0, src[j]) }
+            } else {
+                dst.update(from: src, count: width)
+            }
+        }
+    }
+
+    /// The adjoint layout of `compact`: `rows` contiguous rows of `width` gradients, masked by [out > 0] when
+    /// `mask` (ReLU's backward on its output) is given, spread onto rows of `rowStride` with zeros after `width`.
+    public static func expand(_ dOut: UnsafePointer<Float>, mask out: UnsafePointer<Float>?, rows: Int, width: Int,
+                              rowStride: Int, into dy: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let src = dOut + r &* width, dst = dy + r &* rowStride
+            if let out {
+                let o = out + r &* width
+                for j in 0..<width { dst[j] = o[j] > 0 ? src[j] : 0 }
+            } else {
+                dst.update(from: src, count: width)
+            }
+            (dst + width).update(repeating: 0, count: rowStride &- width)
         }
     }
 

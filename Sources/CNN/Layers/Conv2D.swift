@@ -15,6 +15,9 @@
 //  75 GFLOP/s on one core, while one (32, 400)·(400, 12544) product over the whole batch reaches only
 //  31–41 GFLOP/s on two, because the batch-wide cols matrix (20 MB) streams through memory.
 //
+//  Stride-1 layers whose padding widens rows by at most a quarter use the padded-width column layout
+//  (PaddedColumns.swift): y[n] is computed on rows of Wp = W + 2P positions, of which the first Wo are kept.
+//
 //  Fused epilogue. When Sequential finds conv → ReLU or conv → ReLU → MaxPool2D (all fast), the convolution
 //  does their work on each image while its output is in cache, and those layers pass tensors through:
 //      forward   y = max(0, W·cols + b); with pooling, out = max over each window of y (first maximum wins)
@@ -44,13 +47,21 @@ public final class Conv2D: ReLUPoolFusable {
     /// backward takes the pooled gradient (both later layers pass tensors through). Requires `fusesReLU`.
     public var fusedPool: (kernel: Int, stride: Int)? = nil
 
+    /// How a batch's images are lowered to columns: `automatic` picks the padded-width layout where
+    /// `PaddedColumns.applies`; the others force one layout (for tests; `paddedWidth` needs stride 1).
+    public enum ColumnLayout { case automatic, compact, paddedWidth }
+    public var columnLayout = ColumnLayout.automatic
+
     private var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
+    private var layout: PaddedColumns?         // the last forward's padded-width layout, nil for compact im2col
+    private let paddedImages = Workspace<Float>() // per thread: x̃ or dx̃ of one image (PaddedColumns.paddedCount)
     private let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L); or per image
                                                // when the whole batch's fits in `cachedColumnsLimit`
     private var colsPerImage = false           // whether the last training forward kept every image's cols
     private let dCols = Workspace<Float>()     // per thread: (C·HH·WW, L)
     private let partials = Workspace<Float>()  // per thread: dW (F, C·HH·WW) then db (F)
-    private let scratch = Workspace<Float>()   // per thread: y[n] before pooling, or the masked dy[n], (F, L)
+    private let scratch = Workspace<Float>()   // per thread: y[n] before pooling or compaction, or the masked
+                                               // dy[n], (F, Ho·R) with R = Wp (padded width) or Wo
     private let argmax = Workspace<Int32>()    // with pooling: each window's maximum, index within (Ho, Wo)
     private var output = Tensor<Float>(shape: [0])
     private var dInput = Tensor<Float>(shape: [0])
@@ -89,6 +100,22 @@ public final class Conv2D: ReLUPoolFusable {
     /// This layer's limit, `cachedColumnsLimit` unless changed (tests set 0 to exercise recomputation).
     public var columnsCacheLimit = Conv2D.cachedColumnsLimit
 
+    /// The padded-width layout for `g`, or nil for compact im2col. Automatically, where it applies, it is
+    /// used for layers with several input channels (their many short rows are what it saves), and for
+    /// one-channel layers only when evaluating through a fused pooling (no compaction). Measured with
+    /// `cnn-bench --layers`, one-channel first layers train slower with it: their backward is only dW,
+    /// whose product grows by Wp/Wo. The choice does not depend on `computesInputGradient`, so skipping dx
+    /// changes no other result.
+    private func paddedLayout(for g: ConvGeometry, _ mode: Mode) -> PaddedColumns? {
+        switch columnLayout {
+        case .automatic:
+            let pays = g.c > 1 || (fusedPool != nil && mode == .evaluation)
+            return pays && PaddedColumns.applies(to: g) ? PaddedColumns(g.single) : nil
+        case .compact: return nil
+        case .paddedWidth: return g.stride == 1 ? PaddedColumns(g.single) : nil
+        }
+    }
+
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
     public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
         guard let convShape = outputShape(for: x.shape) else {
@@ -100,10 +127,16 @@ public final class Conv2D: ReLUPoolFusable {
         }
         let g = geometry(of: x)
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
+        let lowering = paddedLayout(for: g, mode)
+        layout = lowering
+        // y[n] is (F, Ho, R): R = Wp on the padded width, else Wo. LW = Ho·R columns in the product.
+        let R = lowering?.paddedWidth ?? g.wo, LW = g.ho * R
         let threads = min(Parallel.threads, g.n)
-        let perImage = mode == .training && g.n * K * L <= columnsCacheLimit
+        let perImage = mode == .training && g.n * K * LW <= columnsCacheLimit
         colsPerImage = perImage
-        let colsBase = cols.reserve((perImage ? g.n : threads) * K * L)
+        let colsBase = cols.reserve((perImage ? g.n : threads) * K * LW)
+        let paddedCount = lowering?.paddedCount ?? 0
+        let paddedBase = paddedImages.reserve(max(1, threads * paddedCount))
         let relu = fusesReLU, pool = fusedPool
         var outShape = convShape
         var pooledL = 0
@@ -112,7 +145,9 @@ public final class Conv2D: ReLUPoolFusable {
             outShape = [g.n, F, hp, wp]
             pooledL = hp * wp
         }
-        let scratchBase = scratch.reserve(pool == nil ? 1 : threads * F * L)
+        // Without pooling, on compact rows, the product goes straight into the output.
+        let direct = pool == nil && R == g.wo
+        let scratchBase = scratch.reserve(direct ? 1 : threads * F * LW)
         let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
         output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
@@ -122,19 +157,27 @@ public final class Conv2D: ReLUPoolFusable {
                         let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
                         Parallel.forEachChunk(g.n, threads: threads) { t, images in
                             for n in images {
-                                let c = colsBase + (perImage ? n : t) * K * L
-                                // y[n] (F, L) = b ⊗ 1 + W (F, K) · cols (K, L), into the output or, when pooling, a scratch
-                                let y = pool == nil ? o0 + n * F * L : scratchBase + t * F * L
-                                Im2Col.forward(x0 + n * chw, g.single, into: c)
-                                for f in 0..<F { (y + f * L).update(repeating: b[f], count: L) }
-                                BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: L, k: K,
-                                           a: w, lda: K, b: c, ldb: L, beta: 1, c: y, ldc: L)
-                                if relu {
-                                    for i in 0..<(F * L) { y[i] = max(0, y[i]) }
+                                let c = colsBase + (perImage ? n : t) * K * LW
+                                // y[n] (F, LW) = b ⊗ 1 + W (F, K) · cols (K, LW), into the output or a scratch
+                                let y = direct ? o0 + n * F * L : scratchBase + t * F * LW
+                                if let lowering {
+                                    lowering.lower(x0 + n * chw, padded: paddedBase + t * paddedCount, into: c)
+                                } else {
+                                    Im2Col.forward(x0 + n * chw, g.single, into: c)
                                 }
+                                for f in 0..<F { (y + f * LW).update(repeating: b[f], count: LW) }
+                                BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: LW, k: K,
+                                           a: w, lda: K, b: c, ldb: LW, beta: 1, c: y, ldc: LW)
                                 if let pool {
-                                    ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, pool: pool,
-                                                             into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
+                                    if relu { for i in 0..<(F * LW) { y[i] = max(0, y[i]) } }
+                                    ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, rowStride: R,
+                                                             pool: pool, into: o0 + n * F * pooledL,
+                                                             argmax: argmaxBase + n * F * pooledL)
+                                } else if direct {
+                                    if relu { for i in 0..<(F * L) { y[i] = max(0, y[i]) } }
+                                } else {
+                                    ReLUPoolEpilogue.compact(y, rows: F * g.ho, width: g.wo, rowStride: R, relu: relu,
+                                                             into: o0 + n * F * L)
                                 }
                             }
                         }
@@ -157,18 +200,24 @@ public final class Conv2D: ReLUPoolFusable {
             return dx
         }
         let g = geometry(of: x)
-        let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
+        let K = g.patchSize, F = outChannels, chw = g.c * g.h * g.w
         precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
+        let lowering = layout
+        let R = lowering?.paddedWidth ?? g.wo, LW = g.ho * R
         let threads = min(Parallel.threads, g.n)
         let perImage = colsPerImage
-        let colsBase = perImage ? cols.base : cols.reserve(threads * K * L)
-        let dColsBase = dCols.reserve(threads * K * L)
+        let colsBase = perImage ? cols.base : cols.reserve(threads * K * LW)
+        let dColsBase = dCols.reserve(threads * K * LW)
+        let paddedCount = lowering?.paddedCount ?? 0
+        let paddedBase = paddedImages.reserve(max(1, threads * paddedCount))
         let stride = F * K + F
         let partialBase = partials.reserve(threads * stride)
         partialBase.update(repeating: 0, count: threads * stride)
         let relu = fusesReLU, pool = fusedPool
         let outL = output.count / max(1, g.n * F)
-        let scratchBase = scratch.reserve(relu ? threads * F * L : 1)
+        // dy[n] is rebuilt as (F, Ho, R), junk columns zero, unless it can be used as it is.
+        let expands = relu || R != g.wo
+        let scratchBase = scratch.reserve(expands ? threads * F * LW : 1)
         let argmaxBase = argmax.base
         let wantsInput = computesInputGradient
         dInput.resize(to: wantsInput ? x.shape : [0])
@@ -181,32 +230,44 @@ public final class Conv2D: ReLUPoolFusable {
                     let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, o0 = op.baseAddress!, w = wp.baseAddress!
                     let dx0 = wantsInput ? dxp.baseAddress : nil
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                        let dc = dColsBase + t * K * L
+                        let dc = dColsBase + t * K * LW, padded = paddedBase + t * paddedCount
                         let dw = partialBase + t * stride, db = dw + F * K
                         for n in images {
-                            let c = colsBase + (perImage ? n : t) * K * L
+                            let c = colsBase + (perImage ? n : t) * K * LW
                             var d = d0 + n * F * outL
-                            if relu {
-                                // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
-                                let m = scratchBase + t * F * L, o = o0 + n * F * outL
+                            if expands {
+                                // The fused layers' backward, dy[n]·[y[n] > 0] scattered through the pooling,
+                                // laid out on rows of R.
+                                let m = scratchBase + t * F * LW, o = o0 + n * F * outL
                                 if pool != nil {
                                     ReLUPoolEpilogue.scatter(d, pooled: o, argmax: argmaxBase + n * F * outL, planes: F,
-                                                             pooledSize: outL, planeSize: L, into: m)
+                                                             pooledSize: outL, planeSize: LW, into: m)
                                 } else {
-                                    ReLUPoolEpilogue.mask(d, by: o, count: F * L, into: m)
+                                    ReLUPoolEpilogue.expand(d, mask: relu ? UnsafePointer(o) : nil, rows: F * g.ho,
+                                                            width: g.wo, rowStride: R, into: m)
                                 }
                                 d = UnsafePointer(m)
                             }
-                            if !perImage { Im2Col.forward(x0 + n * chw, g.single, into: c) }
-                            // dW (F, K) += dy[n] (F, L) · colsᵀ (L, K)
-                            BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: K, k: L,
-                                       a: d, lda: L, b: c, ldb: L, beta: 1, c: dw, ldc: K)
-                            for f in 0..<F { db[f] += Reductions.sum(d + f * L, L) }
+                            if !perImage {
+                                if let lowering {
+                                    lowering.lower(x0 + n * chw, padded: padded, into: c)
+                                } else {
+                                    Im2Col.forward(x0 + n * chw, g.single, into: c)
+                                }
+                            }
+                            // dW (F, K) += dy[n] (F, LW) · colsᵀ (LW, K)
+                            BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: K, k: LW,
+                                       a: d, lda: LW, b: c, ldb: LW, beta: 1, c: dw, ldc: K)
+                            for f in 0..<F { db[f] += Reductions.sum(d + f * LW, LW) }
                             guard let dx0 else { continue }
-                            // dcols (K, L) = Wᵀ (K, F) · dy[n] (F, L);  dx[n] = col2im(dcols)
-                            BLAS.sgemm(transposeA: true, transposeB: false, m: K, n: L, k: F,
-                                       a: w, lda: K, b: d, ldb: L, c: dc, ldc: L)
-                            Im2Col.backward(dc, g.single, into: dx0 + n * chw)
+                            // dcols (K, LW) = Wᵀ (K, F) · dy[n] (F, LW);  dx[n] = col2im(dcols)
+                            BLAS.sgemm(transposeA: true, transposeB: false, m: K, n: LW, k: F,
+                                       a: w, lda: K, b: d, ldb: LW, c: dc, ldc: LW)
+                            if let lowering {
+                                lowering.raise(dc, padded: padded, into: dx0 + n * chw)
+                            } else {
+                                Im2Col.backward(dc, g.single, into: dx0 + n * chw)
+                            }
                         }
                     }
                 }

@@ -1,0 +1,86 @@
+//  PaddedColumns.swift
+//
+//  im2col for stride-1 convolutions, laid out on the padded width.
+//
+//  Dimension legend: C channels, H×W input, HH×WW kernel, P padding, Hp = H + 2P, Wp = W + 2P,
+//  Ho = Hp − HH + 1, Wo = Wp − WW + 1, K = C·HH·WW.
+//
+//  With x̃ the zero-padded image (C, Hp, Wp), the stride-1 output (i, j) reads x̃[c, i + k, j + l]. Computing
+//  the output on the padded width, at positions t = i·Wp + j for all j < Wp (the last Wp − Wo of each row
+//  are junk, computed and then ignored), turns every row of the column matrix into one contiguous run of x̃:
+//      cols[(c·HH + k)·WW + l][t] = x̃[c·Hp·Wp + k·Wp + l + t],   t in 0..<Ho·Wp
+//  Lowering is then K copies of Ho·Wp floats instead of K·Ho short rows with bounds checks, and col2im is
+//  K contiguous additions into dx̃, provided the junk columns of dcols are zero (they are when the junk
+//  columns of dy are, since dcols = Wᵀ·dy). The price is Wp/Wo times the GEMM work, so it is used only where
+//  that ratio is small (`applies`). The last row's junk reads run WW − 1 floats past x̃: x̃ carries that
+//  much zero slack.
+
+/// The padded-width column layout of one image for a stride-1 convolution.
+public struct PaddedColumns {
+    public let geometry: ConvGeometry
+    /// Hp, Wp
+    public let paddedHeight, paddedWidth: Int
+
+    /// The largest Wp/Wo for which the extra GEMM work costs less than the short-row copies it saves.
+    public static let maximumWidthRatio = 1.25
+
+    /// Whether the layout is used for `g`: stride 1 and Wp/Wo at most `maximumWidthRatio`.
+    public static func applies(to g: ConvGeometry) -> Bool {
+        g.stride == 1 && Double(g.w + 2 * g.padding) <= maximumWidthRatio * Double(g.wo)
+    }
+
+    public init(_ g: ConvGeometry) {
+        precondition(g.stride == 1, "PaddedColumns needs stride 1")
+        geometry = g
+        paddedHeight = g.h + 2 * g.padding
+        paddedWidth = g.w + 2 * g.padding
+    }
+
+    /// Columns of the column matrix, and the length of an output plane on the padded width: Ho·Wp.
+    @inlinable public var width: Int { geometry.ho * paddedWidth }
+
+    /// Floats in x̃ (or dx̃) including the slack.
+    @inlinable public var paddedCount: Int { geometry.c * paddedHeight * paddedWidth + geometry.kw - 1 }
+
+    /// x (C, H, W) → cols (K, Ho·Wp), through the scratch x̃ (`paddedCount` floats).
+    public func lower(_ x: UnsafePointer<Float>, padded: UnsafeMutablePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
+        let g = geometry, (Hp, Wp, P) = (paddedHeight, paddedWidth, g.padding), N = width
+        if P > 0 { padded.update(repeating: 0, count: paddedCount) } else { (padded + g.c * Hp * Wp).update(repeating: 0, count: g.kw - 1) }
+        for c in 0..<g.c {
+            for h in 0..<g.h {
+                (padded + ((c &* Hp &+ h &+ P) &* Wp &+ P)).update(from: x + (c &* g.h &+ h) &* g.w, count: g.w)
+            }
+        }
+        var row = cols
+        for c in 0..<g.c {
+            for k in 0..<g.kh {
+                for l in 0..<g.kw {
+                    row.update(from: padded + (c &* Hp &* Wp &+ k &* Wp &+ l), count: N)
+                    row += N
+                }
+            }
+        }
+    }
+
+    /// dcols (K, Ho·Wp), junk columns zero → dx (C, H, W), overwritten, through the scratch dx̃ (`paddedCount`).
+    public func raise(_ dcols: UnsafePointer<Float>, padded: UnsafeMutablePointer<Float>, into dx: UnsafeMutablePointer<Float>) {
+        let g = geometry, (Hp, Wp, P) = (paddedHeight, paddedWidth, g.padding), N = width
+        padded.update(repeating: 0, count: paddedCount)
+        var row = dcols
+        for c in 0..<g.c {
+            for k in 0..<g.kh {
+                for l in 0..<g.kw {
+                    let dst = padded + (c &* Hp &* Wp &+ k &* Wp &+ l)
+                    var t = 0
+                    while t < N { dst[t] += row[t]; t &+= 1 }
+                    row += N
+                }
+            }
+        }
+        for c in 0..<g.c {
+            for h in 0..<g.h {
+                (dx + (c &* g.h &+ h) &* g.w).update(from: padded + ((c &* Hp &+ h &+ P) &* Wp &+ P), count: g.w)
+            }
+        }
+    }
+}
