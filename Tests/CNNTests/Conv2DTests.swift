@@ -42,6 +42,17 @@ final class Conv2DTests: XCTestCase {
         Case(n: 2, c: 3, h: 14, w: 14, f: 8, k: 5, s: 1, p: 2),   // MNIST-like, reduced
     ]
 
+    /// Shapes the Winograd path supports (3×3, stride 1, even outputs at least 16 wide): paddings 0, 1 and 2,
+    /// rows of tiles covered by one block of 8, by two overlapping ones (12) and by three (17), C below and
+    /// above the automatic threshold of 8.
+    private let winogradCases: [Case] = [
+        Case(n: 2, c: 8, h: 18, w: 18, f: 4, k: 3, s: 1, p: 0),     // 16×16: one block of 8 tiles
+        Case(n: 3, c: 3, h: 16, w: 20, f: 5, k: 3, s: 1, p: 1),     // 16×20, 10 tiles: blocks 0 and 2
+        Case(n: 1, c: 2, h: 16, w: 16, f: 3, k: 3, s: 1, p: 2),     // 18×18, dx on padding 0
+        Case(n: 2, c: 16, h: 20, w: 26, f: 6, k: 3, s: 1, p: 0),    // 18×24, 12 tiles
+        Case(n: 2, c: 4, h: 22, w: 34, f: 2, k: 3, s: 1, p: 1),     // 22×34, 17 tiles: blocks 0, 8 and 9
+    ]
+
     private func pair(_ cc: Case, generator: inout RandomGenerator) -> BackendPair<Conv2D> {
         BackendPair({ Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, stride: cc.s,
                              padding: cc.p, backend: $0) }, generator: &generator)
@@ -76,12 +87,12 @@ final class Conv2DTests: XCTestCase {
     /// compact im2col) against the reference, for every case.
     func testBothColumnLayoutsMatchReference() {
         var rng = RandomGenerator(seed: 104)
-        for layout in [Conv2D.ColumnLayout.compact, .paddedWidth] {
-            for cc in cases {
+        for layout in [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd] {
+            for cc in cases + winogradCases {
                 let layers = BackendPair({ backend -> Conv2D in
                     let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, stride: cc.s,
                                       padding: cc.p, backend: backend)
-                    conv.columnLayout = layout
+                    conv.algorithm = layout
                     return conv
                 }, generator: &rng)
                 assertBackendsAgree("\(cc), \(layout)", pair: layers, inputShapes: [[cc.n, cc.c, cc.h, cc.w]],
@@ -91,35 +102,40 @@ final class Conv2DTests: XCTestCase {
     }
 
     /// The fused epilogues on the padded width (junk columns skipped by the pooling, compacted without it,
-    /// zeroed in the rebuilt gradient) against the same layer on compact columns: forward, dx, dW and db,
-    /// with a ReLU and with a ReLU and 2×2 pooling, in training and evaluation.
+    /// zeroed in the rebuilt gradient) and on the Winograd path against the same layer on compact columns:
+    /// forward, dx, dW and db, with a ReLU and with a ReLU and 2×2 pooling, in training and evaluation.
     func testFusedEpiloguesAgreeAcrossLayouts() {
         var rng = RandomGenerator(seed: 105)
-        for cc in cases where cc.s == 1 {
+        for cc in (cases + winogradCases) where cc.s == 1 {
             let ho = cc.h + 2 * cc.p - cc.k + 1, wo = cc.w + 2 * cc.p - cc.k + 1
             let pools: [(kernel: Int, stride: Int)?] = ho >= 2 && wo >= 2 ? [nil, (2, 2)] : [nil]
             for pool in pools {
-                let convs = [Conv2D.ColumnLayout.compact, .paddedWidth].map { layout -> Conv2D in
+                let convs = [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd].map { layout -> Conv2D in
                     let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, padding: cc.p)
-                    conv.columnLayout = layout
+                    conv.algorithm = layout
                     conv.fusesReLU = true
                     conv.fusedPool = pool
                     return conv
                 }
                 convs[0].weight.value = randomNormalTensor(convs[0].weight.value.shape, scale: 0.5, using: &rng)
                 convs[0].bias.value = randomNormalTensor([cc.f], scale: 0.5, using: &rng)
-                convs[1].weight.value = convs[0].weight.value
-                convs[1].bias.value = convs[0].bias.value
-                let label = "\(cc), ReLU\(pool == nil ? "" : " + pool 2")"
+                for other in convs.dropFirst() {
+                    other.weight.value = convs[0].weight.value
+                    other.bias.value = convs[0].bias.value
+                }
                 let x: Tensor<Float> = randomNormalTensor([cc.n, cc.c, cc.h, cc.w], scale: 1, using: &rng)
-                assertAgree(convs[1].forward(x, mode: .evaluation), convs[0].forward(x, mode: .evaluation),
-                            "\(label): evaluation")
-                let y0 = convs[0].forward(x, mode: .training), y1 = convs[1].forward(x, mode: .training)
-                assertAgree(y1, y0, "\(label): y")
+                let y0 = convs[0].forward(x, mode: .training)
                 let dy: Tensor<Float> = randomNormalTensor(y0.shape, scale: 1, using: &rng)
-                assertAgree(convs[1].backward(dy), convs[0].backward(dy), "\(label): dx")
-                assertAgree(convs[1].weight.gradient, convs[0].weight.gradient, "\(label): dW")
-                assertAgree(convs[1].bias.gradient, convs[0].bias.gradient, "\(label): db")
+                let dx0 = convs[0].backward(dy)
+                for conv in convs.dropFirst() {
+                    let label = "\(cc), \(conv.algorithm), ReLU\(pool == nil ? "" : " + pool 2")"
+                    assertAgree(conv.forward(x, mode: .evaluation), convs[0].forward(x, mode: .evaluation),
+                                "\(label): evaluation")
+                    assertAgree(conv.forward(x, mode: .training), y0, "\(label): y")
+                    assertAgree(conv.backward(dy), dx0, "\(label): dx")
+                    assertAgree(conv.weight.gradient, convs[0].weight.gradient, "\(label): dW")
+                    assertAgree(conv.bias.gradient, convs[0].bias.gradient, "\(label): db")
+                }
             }
         }
     }

@@ -47,24 +47,28 @@ public final class Conv2D: ReLUPoolFusable {
     /// backward takes the pooled gradient (both later layers pass tensors through). Requires `fusesReLU`.
     public var fusedPool: (kernel: Int, stride: Int)? = nil
 
-    /// How a batch's images are lowered to columns: `automatic` picks the padded-width layout where
-    /// `PaddedColumns.applies`; the others force one layout (for tests; `paddedWidth` needs stride 1).
-    public enum ColumnLayout { case automatic, compact, paddedWidth }
-    public var columnLayout = ColumnLayout.automatic
+    /// How the fast path computes the convolution: `automatic` takes Winograd F(2×2, 3×3) where
+    /// `Winograd.applies`, else im2col on the padded width where that pays (see `paddedLayout`), else compact
+    /// im2col. The others force one algorithm (for tests); `paddedIm2col` needs stride 1 and `winograd`
+    /// the shapes of `Winograd.supports`, and each falls back to compact im2col otherwise.
+    public enum Algorithm { case automatic, im2col, paddedIm2col, winograd }
+    public var algorithm = Algorithm.automatic
 
-    private var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
-    private var layout: PaddedColumns?         // the last forward's padded-width layout, nil for compact im2col
-    private let paddedImages = Workspace<Float>() // per thread: x̃ or dx̃ of one image (PaddedColumns.paddedCount)
-    private let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L); or per image
+    var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
+    var layout: PaddedColumns?         // the last forward's padded-width layout, nil for compact im2col
+    var winograd: Winograd.Tiling?     // the last forward's Winograd tiles, nil for im2col
+    let filters = Workspace<Float>()   // Winograd: transformed filters U (16, F, C), or those of dx (16, C, F)
+    let paddedImages = Workspace<Float>() // per thread: x̃ or dx̃ of one image (PaddedColumns.paddedCount)
+    let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L); or per image
                                                // when the whole batch's fits in `cachedColumnsLimit`
-    private var colsPerImage = false           // whether the last training forward kept every image's cols
-    private let dCols = Workspace<Float>()     // per thread: (C·HH·WW, L)
-    private let partials = Workspace<Float>()  // per thread: dW (F, C·HH·WW) then db (F)
-    private let scratch = Workspace<Float>()   // per thread: y[n] before pooling or compaction, or the masked
+    var colsPerImage = false           // whether the last training forward kept every image's cols
+    let dCols = Workspace<Float>()     // per thread: (C·HH·WW, L)
+    let partials = Workspace<Float>()  // per thread: dW (F, C·HH·WW) then db (F)
+    let scratch = Workspace<Float>()   // per thread: y[n] before pooling or compaction, or the masked
                                                // dy[n], (F, Ho·R) with R = Wp (padded width) or Wo
-    private let argmax = Workspace<Int32>()    // with pooling: each window's maximum, index within (Ho, Wo)
-    private var output = Tensor<Float>(shape: [0])
-    private var dInput = Tensor<Float>(shape: [0])
+    let argmax = Workspace<Int32>()    // with pooling: each window's maximum, index within (Ho, Wo)
+    var output = Tensor<Float>(shape: [0])
+    var dInput = Tensor<Float>(shape: [0])
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 backend: Backend = .fast) {
@@ -88,7 +92,7 @@ public final class Conv2D: ReLUPoolFusable {
     }
 
     /// The pooled extent (Hp, Wp) of an (Ho, Wo) output.
-    private func pooledSize(_ g: ConvGeometry, _ pool: (kernel: Int, stride: Int)) -> (Int, Int) {
+    func pooledSize(_ g: ConvGeometry, _ pool: (kernel: Int, stride: Int)) -> (Int, Int) {
         ((g.ho - pool.kernel) / pool.stride + 1, (g.wo - pool.kernel) / pool.stride + 1)
     }
 
@@ -107,12 +111,12 @@ public final class Conv2D: ReLUPoolFusable {
     /// whose product grows by Wp/Wo. The choice does not depend on `computesInputGradient`, so skipping dx
     /// changes no other result.
     private func paddedLayout(for g: ConvGeometry, _ mode: Mode) -> PaddedColumns? {
-        switch columnLayout {
+        switch algorithm {
         case .automatic:
             let pays = g.c > 1 || (fusedPool != nil && mode == .evaluation)
             return pays && PaddedColumns.applies(to: g) ? PaddedColumns(g.single) : nil
-        case .compact: return nil
-        case .paddedWidth: return g.stride == 1 ? PaddedColumns(g.single) : nil
+        case .im2col, .winograd: return nil
+        case .paddedIm2col: return g.stride == 1 ? PaddedColumns(g.single) : nil
         }
     }
 
@@ -126,6 +130,11 @@ public final class Conv2D: ReLUPoolFusable {
             return Reference.conv2DForward(input: x, weight: weight.value, bias: bias.value, stride: stride, padding: padding)
         }
         let g = geometry(of: x)
+        if let tiling = winogradTiling(for: g) {
+            winograd = tiling
+            return winogradForward(x, g, tiling, convShape)
+        }
+        winograd = nil
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
         let lowering = paddedLayout(for: g, mode)
         layout = lowering
@@ -202,6 +211,7 @@ public final class Conv2D: ReLUPoolFusable {
         let g = geometry(of: x)
         let K = g.patchSize, F = outChannels, chw = g.c * g.h * g.w
         precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
+        if let tiling = winograd { return winogradBackward(dy, x, g, tiling) }
         let lowering = layout
         let R = lowering?.paddedWidth ?? g.wo, LW = g.ho * R
         let threads = min(Parallel.threads, g.n)

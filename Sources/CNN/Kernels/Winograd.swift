@@ -1,0 +1,277 @@
+//  Winograd.swift
+//
+//  3×3, stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, 2016).
+//
+//  Dimension legend: C input channels, F output channels, H×W input, P padding, Ho = H + 2P − 2,
+//  Wo = W + 2P − 2 (both even here), Th = Ho/2, Tw = Wo/2 tiles, T = Th·Tw, ξ in 0..<16 a position of a
+//  4×4 transformed tile (row-major).
+//
+//  Each 2×2 output tile comes from the 4×4 input tile d around it (in the zero-padded input):
+//      Y = Aᵀ [ Σ_c (G g_{f,c} Gᵀ) ⊙ (Bᵀ d_c B) ] A
+//      Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1],  G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1],  Aᵀ = [1 1 1 0; 0 1 −1 −1]
+//  16 multiplications per tile and channel pair instead of 36. Over all tiles of an image the 16 positions
+//  ξ become 16 independent products:
+//      V[ξ] (C, T) = (Bᵀ d B)[ξ],   U[ξ] (F, C) = (G g Gᵀ)[ξ],   M[ξ] (F, T) = U[ξ] · V[ξ],   Y = Aᵀ M A + b.
+//  Backward is the adjoint of the same linear maps:
+//      dZ = A dY Aᵀ per tile,   dU[ξ] (F, C) = Σ_tiles dZ[ξ] · V[ξ]ᵀ,   dg = Gᵀ dU G;
+//      dx is the 3×3 convolution of dy padded by 2 − P with the kernels flipped and F and C swapped,
+//      dx[c, h, w] = Σ_f Σ_{k,l} dy[f, h + P − 2 + k, w + P − 2 + l] · g[f, c, 2 − k, 2 − l], done the same way.
+//
+//  The transforms run eight tiles at a time: a row of a tile block is two 16-float loads split into even
+//  and odd lanes. A row of Tw tiles is covered by blocks at 0, 8, … and a last block moved back to end at
+//  Tw, overlapping the one before (the overlap is written twice with the same values); so Tw ≥ 8.
+
+/// Winograd F(2×2, 3×3) kernels for one image at a time.
+public enum Winograd {
+    /// Whether these kernels can compute a convolution: 3×3 kernels, stride 1, padding ≤ 2, and even outputs
+    /// at least 16 wide on an input at least 16 wide (dx is computed the same way).
+    public static func supports(_ g: ConvGeometry) -> Bool {
+        g.kh == 3 && g.kw == 3 && g.stride == 1 && g.padding <= 2
+            && g.ho % 2 == 0 && g.wo % 2 == 0 && g.wo >= 16 && g.w >= 16 && g.ho >= 2
+    }
+
+    /// Whether a convolution takes this path automatically: supported, with at least 8 input channels
+    /// (a one-channel first layer has products too thin to gain).
+    public static func applies(to g: ConvGeometry) -> Bool {
+        supports(g) && g.c >= 8
+    }
+
+    /// The tiles of a 3×3 stride-1 convolution of an H×W input with padding P.
+    public struct Tiling {
+        public let height, width, padding: Int
+        /// Th, Tw
+        public let tilesHigh, tilesWide: Int
+        public init(height: Int, width: Int, padding: Int) {
+            self.height = height; self.width = width; self.padding = padding
+            tilesHigh = (height + 2 * padding - 2) / 2
+            tilesWide = (width + 2 * padding - 2) / 2
+        }
+        /// T
+        @inlinable public var tiles: Int { tilesHigh * tilesWide }
+        /// The distance between the 16 ξ planes of a (16, channels, T) array: channels·T and 16 floats more,
+        /// so that the planes do not start at the same offset within 4 KiB. (Measured: with 64·144 floats
+        /// per plane, 36 KiB apart, all 16 planes fall in the same L1 sets, and writing them took 142 µs
+        /// per image instead of 38.)
+        @inlinable public func planeStride(_ channels: Int) -> Int { channels * tiles + 16 }
+        /// Rows and columns of the padded input, (2Th + 2) × (2Tw + 2).
+        @inlinable public var paddedHeight: Int { 2 * tilesHigh + 2 }
+        @inlinable public var paddedWidth: Int { 2 * tilesWide + 2 }
+    }
+
+    // MARK: - Filters
+
+    /// g (F, C, 3, 3) → U (16, F, C). With `flipped`, the kernels of dx: U (16, C, F) from g[f, c, 2 − k, 2 − l].
+    public static func transformFilters(_ g: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
+                                        flipped: Bool, into u: UnsafeMutablePointer<Float>) {
+        let rows = flipped ? C : F, cols = flipped ? F : C
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 21) { buffer in
+            let w = buffer.baseAddress!, gg = w + 9
+            for f in 0..<F {
+                for c in 0..<C {
+                    let k = g + (f * C + c) * 9
+                    for i in 0..<9 { w[i] = flipped ? k[8 - i] : k[i] }
+                    // G g: rows g0, ½(g0 + g1 + g2), ½(g0 − g1 + g2), g2; then each row q times Gᵀ likewise.
+                    for j in 0..<3 {
+                        gg[j] = w[j]
+                        gg[3 + j] = 0.5 * (w[j] + w[3 + j] + w[6 + j])
+                        gg[6 + j] = 0.5 * (w[j] - w[3 + j] + w[6 + j])
+                        gg[9 + j] = w[6 + j]
+                    }
+                    let (row, col) = flipped ? (c, f) : (f, c)
+                    @inline(__always) func put(_ x: Int, _ value: Float) { u[(x * rows + row) * cols + col] = value }
+                    for r in 0..<4 {
+                        let q0 = gg[3 * r], q1 = gg[3 * r + 1], q2 = gg[3 * r + 2]
+                        put(4 * r, q0)
+                        put(4 * r + 1, 0.5 * (q0 + q1 + q2))
+                        put(4 * r + 2, 0.5 * (q0 - q1 + q2))
+                        put(4 * r + 3, q2)
+                    }
+                }
+            }
+        }
+    }
+
+    /// dU (16, F, C) → dg (F, C, 3, 3), added: dg += Gᵀ dU G.
+    public static func addFilterGradient(_ du: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
+                                         into dg: UnsafeMutablePointer<Float>) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 28) { buffer in
+            let d = buffer.baseAddress!, t = d + 16
+            for f in 0..<F {
+                for c in 0..<C {
+                    for x in 0..<16 { d[x] = du[(x * F + f) * C + c] }
+                    // Gᵀ dU: rows d0 + ½d1 + ½d2, ½d1 − ½d2, ½d1 + ½d2 + d3; then each row q times G likewise.
+                    for s in 0..<4 {
+                        t[s] = d[s] + 0.5 * d[4 + s] + 0.5 * d[8 + s]
+                        t[4 + s] = 0.5 * d[4 + s] - 0.5 * d[8 + s]
+                        t[8 + s] = 0.5 * d[4 + s] + 0.5 * d[8 + s] + d[12 + s]
+                    }
+                    let out = dg + (f * C + c) * 9
+                    for r in 0..<3 {
+                        let q = 4 * r
+                        out[3 * r] += t[q] + 0.5 * t[q + 1] + 0.5 * t[q + 2]
+                        out[3 * r + 1] += 0.5 * t[q + 1] - 0.5 * t[q + 2]
+                        out[3 * r + 2] += 0.5 * t[q + 1] + 0.5 * t[q + 2] + t[q + 3]
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Tiles
+
+    @inline(__always)
+    static func load16(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+
+    /// Visits the tile blocks of a row of `tw` ≥ 8 tiles: 0, 8, …, and tw − 8 last.
+    @inline(__always)
+    static func forEachBlock(_ tw: Int, _ body: (Int) -> Void) {
+        var j = 0
+        while true {
+            body(j)
+            if j &+ 8 == tw { return }
+            j = min(j &+ 8, tw &- 8)
+        }
+    }
+
+    /// One row of eight 4×4 tiles times B: (d0 − d2, d1 + d2, d2 − d1, d1 − d3), columns split by lane.
+    @inline(__always)
+    static func rowTimesB(_ row: UnsafePointer<Float>) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+        let a = load16(row), b = load16(row + 2)
+        let d0 = a.evenHalf, d1 = a.oddHalf, d2 = b.evenHalf, d3 = b.oddHalf
+        return (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+    }
+
+    /// x (C, H, W) → V (16, C, T) = Bᵀ d B for every tile, through `padded` ((C, 2Th + 2, 2Tw + 2) floats).
+    public static func transformInput(_ x: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
+                                      padded: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>) {
+        let (Hp, Wp, P, T, tw) = (t.paddedHeight, t.paddedWidth, t.padding, t.tiles, t.tilesWide)
+        padded.update(repeating: 0, count: C * Hp * Wp)
+        for c in 0..<C {
+            for h in 0..<t.height {
+                (padded + ((c &* Hp &+ h &+ P) &* Wp &+ P)).update(from: x + (c &* t.height &+ h) &* t.width, count: t.width)
+            }
+        }
+        let xi = t.planeStride(C)
+        for c in 0..<C {
+            let plane = UnsafePointer(padded) + c &* Hp &* Wp
+            for ti in 0..<t.tilesHigh {
+                let top = plane + 2 &* ti &* Wp
+                forEachBlock(tw) { tj in
+                    let r0 = rowTimesB(top + 2 &* tj), r1 = rowTimesB(top + (Wp &+ 2 &* tj))
+                    let r2 = rowTimesB(top + (2 &* Wp &+ 2 &* tj)), r3 = rowTimesB(top + (3 &* Wp &+ 2 &* tj))
+                    let o = v + (c &* T &+ ti &* tw &+ tj)
+                    // Bᵀ (rows): r0 − r2, r1 + r2, r2 − r1, r1 − r3
+                    store8(r0.0 - r2.0, o);            store8(r0.1 - r2.1, o + xi)
+                    store8(r0.2 - r2.2, o + 2 &* xi);  store8(r0.3 - r2.3, o + 3 &* xi)
+                    store8(r1.0 + r2.0, o + 4 &* xi);  store8(r1.1 + r2.1, o + 5 &* xi)
+                    store8(r1.2 + r2.2, o + 6 &* xi);  store8(r1.3 + r2.3, o + 7 &* xi)
+                    store8(r2.0 - r1.0, o + 8 &* xi);  store8(r2.1 - r1.1, o + 9 &* xi)
+                    store8(r2.2 - r1.2, o + 10 &* xi); store8(r2.3 - r1.3, o + 11 &* xi)
+                    store8(r1.0 - r3.0, o + 12 &* xi); store8(r1.1 - r3.1, o + 13 &* xi)
+                    store8(r1.2 - r3.2, o + 14 &* xi); store8(r1.3 - r3.3, o + 15 &* xi)
+                }
+            }
+        }
+    }
+
+    /// M (16, F, T) → y (F, 2Th, 2Tw) = Aᵀ m A (+ b[f] when given) for every tile.
+    public static func transformOutput(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling,
+                                       bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+        let (T, tw) = (t.tiles, t.tilesWide), Wo = 2 &* tw, xi = t.planeStride(F)
+        for f in 0..<F {
+            let b = SIMD8<Float>(repeating: bias?[f] ?? 0)
+            for ti in 0..<t.tilesHigh {
+                let out = y + (f &* t.tilesHigh &* 2 &+ 2 &* ti) &* Wo
+                forEachBlock(tw) { tj in
+                    let p = m + (f &* T &+ ti &* tw &+ tj)
+                    @inline(__always) func at(_ x: Int) -> SIMD8<Float> {
+                        UnsafeRawPointer(p + x &* xi).loadUnaligned(as: SIMD8<Float>.self)
+                    }
+                    // Aᵀ m (rows): m0 + m1 + m2, m1 − m2 − m3, for each of the 4 columns s
+                    let a0 = at(0) + at(4) + at(8), a1 = at(1) + at(5) + at(9)
+                    let a2 = at(2) + at(6) + at(10), a3 = at(3) + at(7) + at(11)
+                    let c0 = at(4) - at(8) - at(12), c1 = at(5) - at(9) - at(13)
+                    let c2 = at(6) - at(10) - at(14), c3 = at(7) - at(11) - at(15)
+                    // then times A (columns): q0 + q1 + q2, q1 − q2 − q3; interleaved into the two output rows
+                    var top = SIMD16<Float>(), bottom = SIMD16<Float>()
+                    top.evenHalf = a0 + a1 + a2 + b;    top.oddHalf = a1 - a2 - a3 + b
+                    bottom.evenHalf = c0 + c1 + c2 + b; bottom.oddHalf = c1 - c2 - c3 + b
+                    UnsafeMutableRawPointer(out + 2 &* tj).storeBytes(of: top, as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(out + (Wo &+ 2 &* tj)).storeBytes(of: bottom, as: SIMD16<Float>.self)
+                }
+            }
+        }
+    }
+
+    /// dY (F, 2Th, 2Tw) → dZ (16, F, T) = A dY Aᵀ for every tile: the adjoint of `transformOutput`.
+    public static func transformOutputGradient(_ dy: UnsafePointer<Float>, channels F: Int, _ t: Tiling,
+                                               into dz: UnsafeMutablePointer<Float>) {
+        let (T, tw) = (t.tiles, t.tilesWide), Wo = 2 &* tw, xi = t.planeStride(F)
+        for f in 0..<F {
+            for ti in 0..<t.tilesHigh {
+                let rows = dy + (f &* t.tilesHigh &* 2 &+ 2 &* ti) &* Wo
+                forEachBlock(tw) { tj in
+                    let top = load16(rows + 2 &* tj), bottom = load16(rows + (Wo &+ 2 &* tj))
+                    // dY Aᵀ (per row p): y0, y0 + y1, y0 − y1, −y1
+                    let e0 = (top.evenHalf, top.evenHalf + top.oddHalf, top.evenHalf - top.oddHalf, -top.oddHalf)
+                    let e1 = (bottom.evenHalf, bottom.evenHalf + bottom.oddHalf, bottom.evenHalf - bottom.oddHalf,
+                              -bottom.oddHalf)
+                    // A (rows): e0, e0 + e1, e0 − e1, −e1
+                    let o = dz + (f &* T &+ ti &* tw &+ tj)
+                    store8(e0.0, o);                   store8(e0.1, o + xi)
+                    store8(e0.2, o + 2 &* xi);         store8(e0.3, o + 3 &* xi)
+                    store8(e0.0 + e1.0, o + 4 &* xi);  store8(e0.1 + e1.1, o + 5 &* xi)
+                    store8(e0.2 + e1.2, o + 6 &* xi);  store8(e0.3 + e1.3, o + 7 &* xi)
+                    store8(e0.0 - e1.0, o + 8 &* xi);  store8(e0.1 - e1.1, o + 9 &* xi)
+                    store8(e0.2 - e1.2, o + 10 &* xi); store8(e0.3 - e1.3, o + 11 &* xi)
+                    store8(-e1.0, o + 12 &* xi);       store8(-e1.1, o + 13 &* xi)
+                    store8(-e1.2, o + 14 &* xi);       store8(-e1.3, o + 15 &* xi)
+                }
+            }
+        }
+    }
+
+    // MARK: - Whole convolutions of one image
+
+    /// Scratch floats per thread for `convolve` on C → F channels over `t`: padded input, V and M.
+    public static func scratchCount(inChannels C: Int, outChannels F: Int, _ t: Tiling) -> Int {
+        C * t.paddedHeight * t.paddedWidth + 16 * t.planeStride(C) + 16 * t.planeStride(F)
+    }
+
+    /// y (F, Ho, Wo) = conv3×3(x (C, H, W), padding P) + b, from transformed filters U (16, F, C).
+    public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
+                                filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        let T = t.tiles, vs = t.planeStride(C), ms = t.planeStride(F)
+        let padded = scratch, v = padded + C * t.paddedHeight * t.paddedWidth, m = v + 16 * vs
+        transformInput(x, channels: C, t, padded: padded, into: v)
+        for xi in 0..<16 {
+            // M[ξ] (F, T) = U[ξ] (F, C) · V[ξ] (C, T)
+            BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: T, k: C,
+                       a: u + xi * F * C, lda: C, b: v + xi * vs, ldb: T, c: m + xi * ms, ldc: T)
+        }
+        transformOutput(m, channels: F, t, bias: bias, into: y)
+    }
+
+    /// dU (16, F, C) += Σ_tiles dZ[ξ] · V[ξ]ᵀ for one image, with V from x (C, H, W) and dZ from dY (F, Ho, Wo).
+    /// `scratch` holds `scratchCount(inChannels: C, outChannels: F, t)` floats.
+    public static func accumulateFilterGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                                                inChannels C: Int, outChannels F: Int, _ t: Tiling,
+                                                scratch: UnsafeMutablePointer<Float>, into du: UnsafeMutablePointer<Float>) {
+        let T = t.tiles, vs = t.planeStride(C), zs = t.planeStride(F)
+        let padded = scratch, v = padded + C * t.paddedHeight * t.paddedWidth, dz = v + 16 * vs
+        transformInput(x, channels: C, t, padded: padded, into: v)
+        transformOutputGradient(dy, channels: F, t, into: dz)
+        for xi in 0..<16 {
+            BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: C, k: T,
+                       a: dz + xi * zs, lda: T, b: v + xi * vs, ldb: T, beta: 1, c: du + xi * F * C, ldc: C)
+        }
+    }
+}

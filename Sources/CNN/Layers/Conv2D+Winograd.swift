@@ -1,0 +1,138 @@
+//  Conv2D+Winograd.swift
+//
+//  The fast convolution's Winograd path for 3×3, stride-1 layers (kernels and formulas in Winograd.swift).
+//  Images are split across threads as on the im2col path; each thread has its own scratch and its own
+//  partial dU (16, F, C) and db, added up in thread order before the one filter-gradient transform, so a run
+//  repeats exactly for a given thread count. The fused ReLU and pooling work as on the im2col path.
+//
+//  Forward:   y[n] = Aᵀ [U · V(x[n])] A + b,  U = G g Gᵀ
+//  Backward:  dU += dZ(dy[n]) · V(x[n])ᵀ,  dg = Gᵀ dU G,  db = Σ dy,  dx[n] = the same forward on dy[n]
+//             padded by 2 − P, with the flipped kernels, F and C swapped, no bias.
+
+extension Conv2D {
+    /// The tiles of the Winograd path for `g`, or nil when the im2col path computes it.
+    func winogradTiling(for g: ConvGeometry) -> Winograd.Tiling? {
+        let takes: Bool
+        switch algorithm {
+        case .automatic: takes = Winograd.applies(to: g)
+        case .winograd: takes = Winograd.supports(g)
+        case .im2col, .paddedIm2col: takes = false
+        }
+        return takes ? Winograd.Tiling(height: g.h, width: g.w, padding: g.padding) : nil
+    }
+
+    /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
+    func winogradForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd.Tiling, _ convShape: [Int]) -> Tensor<Float> {
+        let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
+        let threads = min(Parallel.threads, g.n)
+        let u = filters.reserve(16 * F * C)
+        weight.value.scalars.withUnsafeBufferPointer {
+            Winograd.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: false, into: u)
+        }
+        let perThread = Winograd.scratchCount(inChannels: C, outChannels: F, tiling)
+        let scratchBase = paddedImages.reserve(threads * perThread)
+        let relu = fusesReLU, pool = fusedPool
+        var outShape = convShape, pooledL = 0
+        if let pool {
+            let (hp, wp) = pooledSize(g, pool)
+            outShape = [g.n, F, hp, wp]
+            pooledL = hp * wp
+        }
+        let yBase = scratch.reserve(pool == nil ? 1 : threads * F * L)
+        let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
+        output.resize(to: outShape)
+        x.scalars.withUnsafeBufferPointer { xp in
+            bias.value.scalars.withUnsafeBufferPointer { bp in
+                output.scalars.withUnsafeMutableBufferPointer { op in
+                    let x0 = xp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
+                    Parallel.forEachChunk(g.n, threads: threads) { t, images in
+                        for n in images {
+                            // y[n] (F, Ho, Wo), into the output or, when pooling, a scratch
+                            let y = pool == nil ? o0 + n * F * L : yBase + t * F * L
+                            Winograd.convolve(x0 + n * chw, inChannels: C, outChannels: F, tiling, filters: u, bias: b,
+                                              scratch: scratchBase + t * perThread, into: y)
+                            if relu { for i in 0..<(F * L) { y[i] = max(0, y[i]) } }
+                            if let pool {
+                                ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, pool: pool,
+                                                         into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// dy (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling → dx (N, C, H, W); accumulates dW and db.
+    func winogradBackward(_ dy: Tensor<Float>, _ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd.Tiling) -> Tensor<Float> {
+        let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
+        let threads = min(Parallel.threads, g.n)
+        let wantsInput = computesInputGradient
+        // dx = the forward kernels on dy padded by 2 − P, with flipped filters (16, C, F).
+        let dxTiling = Winograd.Tiling(height: g.ho, width: g.wo, padding: 2 - g.padding)
+        let uFlipped = filters.reserve(16 * F * C)
+        if wantsInput {
+            weight.value.scalars.withUnsafeBufferPointer {
+                Winograd.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: true, into: uFlipped)
+            }
+        }
+        let perThread = max(Winograd.scratchCount(inChannels: C, outChannels: F, tiling),
+                            wantsInput ? Winograd.scratchCount(inChannels: F, outChannels: C, dxTiling) : 0)
+        let scratchBase = paddedImages.reserve(threads * perThread)
+        let stride = 16 * F * C + F
+        let partialBase = partials.reserve(threads * stride)
+        partialBase.update(repeating: 0, count: threads * stride)
+        let relu = fusesReLU, pool = fusedPool
+        let outL = output.count / max(1, g.n * F)
+        let maskedBase = scratch.reserve(relu ? threads * F * L : 1)
+        let argmaxBase = argmax.base
+        dInput.resize(to: wantsInput ? x.shape : [0])
+        x.scalars.withUnsafeBufferPointer { xp in
+          dy.scalars.withUnsafeBufferPointer { dyp in
+            output.scalars.withUnsafeBufferPointer { op in
+                dInput.scalars.withUnsafeMutableBufferPointer { dxp in
+                    let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, o0 = op.baseAddress!
+                    let dx0 = wantsInput ? dxp.baseAddress : nil
+                    Parallel.forEachChunk(g.n, threads: threads) { t, images in
+                        let work = scratchBase + t * perThread
+                        let du = partialBase + t * stride, db = du + 16 * F * C
+                        for n in images {
+                            var d = d0 + n * F * outL
+                            if relu {
+                                // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
+                                let m = maskedBase + t * F * L, o = o0 + n * F * outL
+                                if pool != nil {
+                                    ReLUPoolEpilogue.scatter(d, pooled: o, argmax: argmaxBase + n * F * outL, planes: F,
+                                                             pooledSize: outL, planeSize: L, into: m)
+                                } else {
+                                    ReLUPoolEpilogue.mask(d, by: o, count: F * L, into: m)
+                                }
+                                d = UnsafePointer(m)
+                            }
+                            Winograd.accumulateFilterGradient(x0 + n * chw, d, inChannels: C, outChannels: F, tiling,
+                                                              scratch: work, into: du)
+                            for f in 0..<F { db[f] += Reductions.sum(d + f * L, L) }
+                            guard let dx0 else { continue }
+                            Winograd.convolve(d, inChannels: F, outChannels: C, dxTiling, filters: uFlipped, bias: nil,
+                                              scratch: work, into: dx0 + n * chw)
+                        }
+                    }
+                }
+            }
+          }
+        }
+        // Partial sums in thread order, then one transform back to 3×3 kernels.
+        for t in 1..<max(1, threads) {
+            let p = partialBase + t * stride
+            for i in 0..<stride { partialBase[i] += p[i] }
+        }
+        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+            Winograd.addFilterGradient(partialBase, outChannels: F, inChannels: C, into: dw.baseAddress!)
+        }
+        bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+            for f in 0..<F { db[f] += partialBase[16 * F * C + f] }
+        }
+        return dInput
+    }
+}
