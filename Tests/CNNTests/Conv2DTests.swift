@@ -140,6 +140,38 @@ final class Conv2DTests: XCTestCase {
         }
     }
 
+    /// ReLU and 2×2 pooling taken straight from the Winograd output tiles give, bit for bit, what separate
+    /// ReLU and MaxPool2D layers give on the same convolution's output: forward, dx, dW and db. Inputs are
+    /// shifted down so that many windows are all negative (a tie at 0 after the ReLU).
+    func testWinogradTilePoolingIsBitwiseTheSeparateLayers() {
+        var rng = RandomGenerator(seed: 106)
+        func bits(_ t: Tensor<Float>) -> [UInt32] { t.scalars.map(\.bitPattern) }
+        for cc in winogradCases {
+            let convs = (0..<2).map { _ -> Conv2D in
+                let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: 3, padding: cc.p)
+                conv.algorithm = .winograd
+                return conv
+            }
+            convs[0].weight.value = randomNormalTensor(convs[0].weight.value.shape, scale: 0.5, using: &rng)
+            convs[0].bias.value = randomNormalTensor([cc.f], scale: 0.5, using: &rng)
+            convs[1].weight.value = convs[0].weight.value
+            convs[1].bias.value = convs[0].bias.value
+            convs[0].fusesReLU = true
+            convs[0].fusedPool = (2, 2)
+            let relu = ReLU(), pool = MaxPool2D(kernelSize: 2, stride: 2)
+            var x: Tensor<Float> = randomNormalTensor([cc.n, cc.c, cc.h, cc.w], scale: 1, using: &rng)
+            for i in 0..<x.count { x.scalars[i] -= 0.3 }
+            let fused = convs[0].forward(x, mode: .training)
+            let separate = pool.forward(relu.forward(convs[1].forward(x, mode: .training), mode: .training), mode: .training)
+            XCTAssertEqual(bits(fused), bits(separate), "\(cc): y")
+            let dy: Tensor<Float> = randomNormalTensor(fused.shape, scale: 1, using: &rng)
+            XCTAssertEqual(bits(convs[0].backward(dy)), bits(convs[1].backward(relu.backward(pool.backward(dy)))),
+                           "\(cc): dx")
+            XCTAssertEqual(bits(convs[0].weight.gradient), bits(convs[1].weight.gradient), "\(cc): dW")
+            XCTAssertEqual(bits(convs[0].bias.gradient), bits(convs[1].bias.gradient), "\(cc): db")
+        }
+    }
+
     /// A larger input first, then a smaller one, then the larger one again: stale workspace contents must not leak.
     func testWorkspacesShrinkAndGrow() {
         var rng = RandomGenerator(seed: 103)

@@ -38,7 +38,9 @@ extension Conv2D {
             outShape = [g.n, F, hp, wp]
             pooledL = hp * wp
         }
-        let yBase = scratch.reserve(pool == nil ? 1 : threads * F * L)
+        // A fused ReLU with 2×2, stride-2 pooling is applied to the output tiles directly.
+        let tilePool = relu && pool.map { $0.kernel == 2 && $0.stride == 2 } == true
+        let yBase = scratch.reserve(pool == nil || tilePool ? 1 : threads * F * L)
         let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
         output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
@@ -47,6 +49,13 @@ extension Conv2D {
                     let x0 = xp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
                         for n in images {
+                            if tilePool {
+                                // ReLU and 2×2 pooling straight from the output tiles, which are its windows.
+                                Winograd.convolve(x0 + n * chw, inChannels: C, outChannels: F, tiling, filters: u, bias: b,
+                                                  scratch: scratchBase + t * perThread, into: o0 + n * F * pooledL,
+                                                  pooled: (o0 + n * F * pooledL, argmaxBase + n * F * pooledL))
+                                continue
+                            }
                             // y[n] (F, Ho, Wo), into the output or, when pooling, a scratch
                             let y = pool == nil ? o0 + n * F * L : yBase + t * F * L
                             Winograd.convolve(x0 + n * chw, inChannels: C, outChannels: F, tiling, filters: u, bias: b,
