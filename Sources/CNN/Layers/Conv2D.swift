@@ -114,7 +114,7 @@ public final class Conv2D: ReLUPoolFusable {
         switch algorithm {
         case .automatic:
             let pays = g.c > 1 || (fusedPool != nil && mode == .evaluation)
-            return pays && PaddedColumns.applies(to: g) ? PaddedColumns(g.single) : nil
+            return pays && PaddedColumns.applies(to: g, pooled: fusedPool != nil) ? PaddedColumns(g.single) : nil
         case .im2col, .winograd: return nil
         case .paddedIm2col: return g.stride == 1 ? PaddedColumns(g.single) : nil
         }
