@@ -303,9 +303,10 @@ public enum Winograd {
     // MARK: - Whole convolutions of one image
 
     /// An image's tile rows, cut into bands of at most `bandTiles` tiles (at least one row each), so that a
-    /// band's V and M (16·(C + F)·Tb floats) stay in the L2 cache next to the products' packing.
-    /// Measured: the whole image's (about 0.9 MB for 32 → 64 channels at 24×24) ran every step 1.4 times
-    /// slower than in isolation; OpenBLAS still reaches 90–115 GFLOP/s at Tb = 48–96.
+    /// band's V and M (16·(C + F)·Tb floats) stay in the L2 cache next to the products' packing, whatever
+    /// the image size. OpenBLAS still reaches 90–115 GFLOP/s at Tb = 48–96 for the forward products, but
+    /// only 53 against 64 for dU at Tb = 72 against 144; on pytorch-example, bands of 48, 96 and 192 tiles
+    /// measured within the machine's noise of each other (interleaved `cnn-bench` runs).
     public static let bandTiles = 96
 
     /// Tile rows per band: the image's rows split evenly into as few bands as keep each within `bandTiles`.
