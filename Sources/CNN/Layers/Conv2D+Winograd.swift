@@ -86,7 +86,7 @@ extension Conv2D {
                 Winograd.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: true, into: uFlipped)
             }
         }
-        let perThread = max(Winograd.scratchCount(inChannels: C, outChannels: F, tiling),
+        let perThread = max(Winograd.filterGradientScratchCount(inChannels: C, outChannels: F, tiling),
                             wantsInput ? Winograd.scratchCount(inChannels: F, outChannels: C, dxTiling) : 0)
         let scratchBase = paddedImages.reserve(threads * perThread)
         let stride = 16 * F * C + F
