@@ -15,11 +15,20 @@
 //  that ratio is small (`applies`). The last row's junk reads run WW − 1 floats past x̃: x̃ carries that
 //  much zero slack.
 
-/// The padded-width column layout of one image for a stride-1 convolution.
+//
+//  With `compact`, the same padded image feeds the usual compact layout (K, Ho·Wo): each row is Ho copies of
+//  Wo floats without bounds checks (vector copies; the last one of a row moved back to end at Wo), and
+//  col2im adds Wo-long runs. Measured on lenet5, plain im2col on such layers, with its per-row bounds and
+//  zero fills, was the largest single cost of a training step (15%).
+
+/// The padded-width column layout of one image for a stride-1 convolution, or (`compact`) the usual layout
+/// built from the padded image.
 public struct PaddedColumns {
     public let geometry: ConvGeometry
     /// Hp, Wp
     public let paddedHeight, paddedWidth: Int
+    /// Rows of Wo (the usual im2col) rather than Wp.
+    public let compact: Bool
 
     /// The largest Wp/Wo for which the extra GEMM work costs less than the short-row copies it saves: 1.5
     /// when a fused pooling reads the padded rows in place, 1.25 when the output must also be compacted.
@@ -33,15 +42,38 @@ public struct PaddedColumns {
         g.stride == 1 && Double(g.w + 2 * g.padding) <= maximumWidthRatio(pooled: pooled) * Double(g.wo)
     }
 
-    public init(_ g: ConvGeometry) {
+    public init(_ g: ConvGeometry, compact: Bool = false) {
         precondition(g.stride == 1, "PaddedColumns needs stride 1")
         geometry = g
         paddedHeight = g.h + 2 * g.padding
         paddedWidth = g.w + 2 * g.padding
+        self.compact = compact
     }
 
-    /// Columns of the column matrix, and the length of an output plane on the padded width: Ho·Wp.
-    @inlinable public var width: Int { geometry.ho * paddedWidth }
+    /// The stored length of an output row: Wo when `compact`, else Wp.
+    @inlinable public var rowLength: Int { compact ? geometry.wo : paddedWidth }
+
+    /// Columns of the column matrix, and the length of an output plane as stored: Ho·Wp, or Ho·Wo.
+    @inlinable public var width: Int { geometry.ho * rowLength }
+
+    @inline(__always)
+    static func copyRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        if n >= 16 {
+            var j = 0
+            while j &+ 16 <= n {
+                UnsafeMutableRawPointer(dst + j).storeBytes(of: UnsafeRawPointer(src + j).loadUnaligned(as: SIMD16<Float>.self),
+                                                            as: SIMD16<Float>.self)
+                j &+= 16
+            }
+            if j < n {
+                let last = n &- 16   // overlaps what is written already, with the same values
+                UnsafeMutableRawPointer(dst + last).storeBytes(
+                    of: UnsafeRawPointer(src + last).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+            }
+        } else {
+            for j in 0..<n { dst[j] = src[j] }
+        }
+    }
 
     /// Floats in x̃ (or dx̃) including the slack.
     @inlinable public var paddedCount: Int { geometry.c * paddedHeight * paddedWidth + geometry.kw - 1 }
@@ -59,7 +91,12 @@ public struct PaddedColumns {
         for c in 0..<g.c {
             for k in 0..<g.kh {
                 for l in 0..<g.kw {
-                    row.update(from: padded + (c &* Hp &* Wp &+ k &* Wp &+ l), count: N)
+                    let src = padded + (c &* Hp &* Wp &+ k &* Wp &+ l)
+                    if compact {
+                        for i in 0..<g.ho { Self.copyRow(src + i &* Wp, row + i &* g.wo, g.wo) }
+                    } else {
+                        row.update(from: src, count: N)
+                    }
                     row += N
                 }
             }
@@ -75,8 +112,16 @@ public struct PaddedColumns {
             for k in 0..<g.kh {
                 for l in 0..<g.kw {
                     let dst = padded + (c &* Hp &* Wp &+ k &* Wp &+ l)
-                    var t = 0
-                    while t < N { dst[t] += row[t]; t &+= 1 }
+                    if compact {
+                        for i in 0..<g.ho {
+                            let d = dst + i &* Wp, s = row + i &* g.wo
+                            var j = 0
+                            while j < g.wo { d[j] += s[j]; j &+= 1 }
+                        }
+                    } else {
+                        var t = 0
+                        while t < N { dst[t] += row[t]; t &+= 1 }
+                    }
                     row += N
                 }
             }

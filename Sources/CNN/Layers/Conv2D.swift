@@ -114,8 +114,10 @@ public final class Conv2D: ReLUPoolFusable {
         switch algorithm {
         case .automatic:
             let pays = g.c > 1 || (fusedPool != nil && mode == .evaluation)
-            return pays && PaddedColumns.applies(to: g, pooled: fusedPool != nil) ? PaddedColumns(g.single) : nil
-        case .im2col, .winograd: return nil
+            if pays && PaddedColumns.applies(to: g, pooled: fusedPool != nil) { return PaddedColumns(g.single) }
+            return g.stride == 1 ? PaddedColumns(g.single, compact: true) : nil
+        case .im2col: return g.stride == 1 ? PaddedColumns(g.single, compact: true) : nil
+        case .winograd: return nil
         case .paddedIm2col: return g.stride == 1 ? PaddedColumns(g.single) : nil
         }
     }
@@ -139,7 +141,7 @@ public final class Conv2D: ReLUPoolFusable {
         let lowering = paddedLayout(for: g, mode)
         layout = lowering
         // y[n] is (F, Ho, R): R = Wp on the padded width, else Wo. LW = Ho·R columns in the product.
-        let R = lowering?.paddedWidth ?? g.wo, LW = g.ho * R
+        let R = lowering?.rowLength ?? g.wo, LW = g.ho * R
         let threads = min(Parallel.threads, g.n)
         let perImage = mode == .training && g.n * K * LW <= columnsCacheLimit
         colsPerImage = perImage
@@ -213,7 +215,7 @@ public final class Conv2D: ReLUPoolFusable {
         precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
         if let tiling = winograd { return winogradBackward(dy, x, g, tiling) }
         let lowering = layout
-        let R = lowering?.paddedWidth ?? g.wo, LW = g.ho * R
+        let R = lowering?.rowLength ?? g.wo, LW = g.ho * R
         let threads = min(Parallel.threads, g.n)
         let perImage = colsPerImage
         let colsBase = perImage ? cols.base : cols.reserve(threads * K * LW)
