@@ -129,6 +129,33 @@ final class PoolingTests: XCTestCase {
         }
     }
 
+    /// The ReLU taken inside the pooling (`relu: true`, on bit patterns for rows of 8 windows or more) gives,
+    /// bit for bit, max(0, y) followed by the plain pooling: values, signs of zero and argmax, on planes full
+    /// of ties, −0 and +0, NaNs of both signs, ±∞ and negative numbers. Widths 10, 28 and 35 take the
+    /// four-window, eight-window and overlapping paths; a 3×3 window takes the general one.
+    func testReLUInsidePoolingIsBitwiseReLUThenPooling() {
+        var rng = RandomGenerator(seed: 207)
+        let specials: [Float] = [0, -0.0, 1, 1, -1, 2, .nan, -Float.nan, .infinity, -.infinity, 0.5, -0.5]
+        for (w, pool) in [(10, (2, 2)), (28, (2, 2)), (35, (2, 2)), (9, (3, 2))] {
+            let h = 6
+            let y = (0..<(h * w)).map { _ in specials[Int(rng.next() % UInt64(specials.count))] }
+            let (hp, wp) = ((h - pool.0) / pool.1 + 1, (w - pool.0) / pool.1 + 1)
+            var fused = [Float](repeating: 7, count: hp * wp), separate = fused
+            var fusedArgmax = [Int32](repeating: -1, count: hp * wp), separateArgmax = fusedArgmax
+            let relued = y.map { max(0, $0) }
+            y.withUnsafeBufferPointer { yp in
+                ReLUPoolEpilogue.maxPool(yp.baseAddress!, planes: 1, height: h, width: w, relu: true, pool: pool,
+                                         into: &fused, argmax: &fusedArgmax)
+            }
+            relued.withUnsafeBufferPointer { rp in
+                ReLUPoolEpilogue.maxPool(rp.baseAddress!, planes: 1, height: h, width: w, pool: pool,
+                                         into: &separate, argmax: &separateArgmax)
+            }
+            XCTAssertEqual(fused.map(\.bitPattern), separate.map(\.bitPattern), "width \(w)")
+            XCTAssertEqual(fusedArgmax, separateArgmax, "width \(w)")
+        }
+    }
+
     /// Overlapping windows (k3, s1) on a 1×1×3×4 input whose maximum 9 sits at (1, 2): both windows pick it,
     /// so it receives the sum of their gradients, 1 + 2.
     func testMaxPoolOverlappingWindowsAccumulate() {

@@ -248,23 +248,15 @@ public enum Winograd {
                 let rowStart = Int32(truncatingIfNeeded: 2 &* ti &* Wo)
                 forEachBlock(tw) { tj in
                     let (y00, y01, y10, y11) = outputTiles(m + (first &+ tj), xi)
-                    // max(0, v) as the scalar ReLU computes it: v when v ≥ 0, else 0 (a NaN becomes 0)
-                    @inline(__always) func relu(_ v: SIMD8<Float>) -> SIMD8<Float> {
-                        var r = v
-                        r.replace(with: 0, where: .!(v .>= 0))
-                        return r
-                    }
+                    // On bit patterns, as ReLUPoolEpilogue.reluPool2x2Row: no float compares.
+                    @inline(__always) func bits(_ v: SIMD8<Float>) -> SIMD8<Int32> { unsafeBitCast(v + b, to: SIMD8<Int32>.self) }
                     let q0 = lanes &+ (rowStart &+ Int32(truncatingIfNeeded: 2 &* tj))
-                    var best = relu(y00 + b), at = q0
-                    @inline(__always) func visit(_ v: SIMD8<Float>, _ q: SIMD8<Int32>) {
-                        let wins = v .> best
-                        best.replace(with: v, where: wins)
-                        at.replace(with: q, where: wins)
-                    }
-                    visit(relu(y01 + b), q0 &+ 1)
-                    visit(relu(y10 + b), q0 &+ wo32)
-                    visit(relu(y11 + b), q0 &+ wo32 &+ 1)
-                    UnsafeMutableRawPointer(out + (pooled &+ tj)).storeBytes(of: best, as: SIMD8<Float>.self)
+                    var best = ReLUPoolEpilogue.reluBits(bits(y00)), at = q0
+                    var key = best & SIMD8<Int32>(repeating: Int32.max)
+                    ReLUPoolEpilogue.reluPoolVisit(bits(y01), q0 &+ 1, bits: &best, key: &key, at: &at)
+                    ReLUPoolEpilogue.reluPoolVisit(bits(y10), q0 &+ wo32, bits: &best, key: &key, at: &at)
+                    ReLUPoolEpilogue.reluPoolVisit(bits(y11), q0 &+ wo32 &+ 1, bits: &best, key: &key, at: &at)
+                    UnsafeMutableRawPointer(out + (pooled &+ tj)).storeBytes(of: best, as: SIMD8<Int32>.self)
                     UnsafeMutableRawPointer(argmax + (pooled &+ tj)).storeBytes(of: at, as: SIMD8<Int32>.self)
                 }
             }

@@ -170,10 +170,11 @@ public final class BatchNorm2D: ReLUPoolFusable {
                             let plane = n * C + c
                             let y = pool == nil ? o0 + plane * HW : planeBase + t * HW
                             write(x0, plane * HW, y, a, b)
-                            if relu { for i in 0..<HW { y[i] = max(0, y[i]) } }
                             if let pool {
-                                ReLUPoolEpilogue.maxPool(y, planes: 1, height: H, width: W, pool: pool,
+                                ReLUPoolEpilogue.maxPool(y, planes: 1, height: H, width: W, relu: relu, pool: pool,
                                                          into: o0 + plane * outHW, argmax: argmaxBase + plane * outHW)
+                            } else if relu {
+                                for i in 0..<HW { y[i] = max(0, y[i]) }
                             }
                         }
                     }

@@ -60,10 +60,11 @@ extension Conv2D {
                             let y = pool == nil ? o0 + n * F * L : yBase + t * F * L
                             Winograd.convolve(x0 + n * chw, inChannels: C, outChannels: F, tiling, filters: u, bias: b,
                                               scratch: scratchBase + t * perThread, into: y)
-                            if relu { for i in 0..<(F * L) { y[i] = max(0, y[i]) } }
                             if let pool {
-                                ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, pool: pool,
+                                ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, relu: relu, pool: pool,
                                                          into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
+                            } else if relu {
+                                for i in 0..<(F * L) { y[i] = max(0, y[i]) }
                             }
                         }
                     }

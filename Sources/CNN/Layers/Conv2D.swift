@@ -15,8 +15,9 @@
 //  75 GFLOP/s on one core, while one (32, 400)·(400, 12544) product over the whole batch reaches only
 //  31–41 GFLOP/s on two, because the batch-wide cols matrix (20 MB) streams through memory.
 //
-//  Stride-1 layers whose padding widens rows by at most a quarter use the padded-width column layout
-//  (PaddedColumns.swift): y[n] is computed on rows of Wp = W + 2P positions, of which the first Wo are kept.
+//  Stride-1 layers build cols from the zero-padded image (PaddedColumns.swift), and where that pays (see
+//  `paddedLayout`) compute y[n] on rows of Wp = W + 2P positions, of which the first Wo are kept.
+//  3×3 stride-1 layers with at least 8 input channels take the Winograd path instead (Conv2D+Winograd.swift).
 //
 //  Fused epilogue. When Sequential finds conv → ReLU or conv → ReLU → MaxPool2D (all fast), the convolution
 //  does their work on each image while its output is in cache, and those layers pass tensors through:
@@ -180,8 +181,7 @@ public final class Conv2D: ReLUPoolFusable {
                                 BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: LW, k: K,
                                            a: w, lda: K, b: c, ldb: LW, beta: 1, c: y, ldc: LW)
                                 if let pool {
-                                    if relu { for i in 0..<(F * LW) { y[i] = max(0, y[i]) } }
-                                    ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, rowStride: R,
+                                    ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, rowStride: R, relu: relu,
                                                              pool: pool, into: o0 + n * F * pooledL,
                                                              argmax: argmaxBase + n * F * pooledL)
                                 } else if direct {
