@@ -27,13 +27,8 @@ public enum ReLUPoolEpilogue {
             let plane = y + p * height * width, o = out + p * hp * wp, a = argmax + p * hp * wp
             if K == 2 && S == 2 {
                 for i in 0..<hp {
-                    if relu && wp >= 8 {
-                        reluPool2x2Row(plane, row: 2 &* i &* width, width: width, count: wp,
-                                       into: o + i &* wp, argmax: a + i &* wp)
-                    } else {
-                        pool2x2Row(plane, row: 2 &* i &* width, width: width, count: wp, relu: relu,
-                                   into: o + i &* wp, argmax: a + i &* wp)
-                    }
+                    pool2x2Row(plane, row: 2 &* i &* width, width: width, count: wp, relu: relu,
+                               into: o + i &* wp, argmax: a + i &* wp)
                 }
                 continue
             }
@@ -62,6 +57,10 @@ public enum ReLUPoolEpilogue {
     @inline(__always)
     static func pool2x2Row(_ plane: UnsafePointer<Float>, row r0: Int, width: Int, count wp: Int, relu: Bool = false,
                            into o: UnsafeMutablePointer<Float>, argmax a: UnsafeMutablePointer<Int32>) {
+        if relu && wp >= 8 {
+            reluPool2x2Row(plane, row: r0, width: width, count: wp, into: o, argmax: a)
+            return
+        }
         let r1 = r0 &+ width, w32 = Int32(truncatingIfNeeded: width)
         if wp >= 8 {
             var j = 0
@@ -211,6 +210,23 @@ public enum ReLUPoolEpilogue {
                 dst.update(from: src, count: width)
             }
             (dst + width).update(repeating: 0, count: rowStride &- width)
+        }
+    }
+
+    /// One image's gradient before the fused ReLU and pooling, rebuilt from the layer's: `planes` planes of
+    /// `height` rows of `width` values, stored `rowStride` apart with zeros after `width`. With `pooled`
+    /// (the argmax of each window and the pooled plane size), `scatter`; otherwise dOut·[out > 0] when `relu`,
+    /// or dOut itself, spread onto the stored rows.
+    public static func gradient(_ dOut: UnsafePointer<Float>, output out: UnsafePointer<Float>, relu: Bool,
+                                pooled: (argmax: UnsafePointer<Int32>, size: Int)?, planes: Int, height: Int,
+                                width: Int, rowStride: Int, into dy: UnsafeMutablePointer<Float>) {
+        if let pooled {
+            scatter(dOut, pooled: out, argmax: pooled.argmax, planes: planes, pooledSize: pooled.size,
+                    planeSize: height * rowStride, into: dy)
+        } else if relu && rowStride == width {
+            mask(dOut, by: out, count: planes * height * width, into: dy)
+        } else {
+            expand(dOut, mask: relu ? out : nil, rows: planes * height, width: width, rowStride: rowStride, into: dy)
         }
     }
 

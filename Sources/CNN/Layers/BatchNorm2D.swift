@@ -227,13 +227,9 @@ public final class BatchNorm2D: ReLUPoolFusable {
                                 func planeGradient(_ plane: Int) -> UnsafePointer<Float> {
                                     guard relu else { return d0 + plane * HW }
                                     let g = planeBase + t * HW
-                                    if pooled {
-                                        ReLUPoolEpilogue.scatter(d0 + plane * outHW, pooled: o0 + plane * outHW,
-                                                                 argmax: argmaxBase + plane * outHW, planes: 1,
-                                                                 pooledSize: outHW, planeSize: HW, into: g)
-                                    } else {
-                                        ReLUPoolEpilogue.mask(d0 + plane * HW, by: o0 + plane * HW, count: HW, into: g)
-                                    }
+                                    ReLUPoolEpilogue.gradient(d0 + plane * outHW, output: o0 + plane * outHW, relu: true,
+                                                              pooled: pooled ? (UnsafePointer(argmaxBase + plane * outHW), outHW) : nil,
+                                                              planes: 1, height: H, width: W, rowStride: W, into: g)
                                     return UnsafePointer(g)
                                 }
                                 for c in channels {

@@ -111,13 +111,10 @@ extension Conv2D {
                             var d = d0 + n * F * outL
                             if relu {
                                 // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
-                                let m = maskedBase + t * F * L, o = o0 + n * F * outL
-                                if pool != nil {
-                                    ReLUPoolEpilogue.scatter(d, pooled: o, argmax: argmaxBase + n * F * outL, planes: F,
-                                                             pooledSize: outL, planeSize: L, into: m)
-                                } else {
-                                    ReLUPoolEpilogue.mask(d, by: o, count: F * L, into: m)
-                                }
+                                let m = maskedBase + t * F * L
+                                ReLUPoolEpilogue.gradient(d, output: o0 + n * F * outL, relu: true,
+                                                          pooled: pool == nil ? nil : (UnsafePointer(argmaxBase + n * F * outL), outL),
+                                                          planes: F, height: g.ho, width: g.wo, rowStride: g.wo, into: m)
                                 d = UnsafePointer(m)
                             }
                             Winograd.accumulateFilterGradient(x0 + n * chw, d, inChannels: C, outChannels: F, tiling,

@@ -16,7 +16,7 @@
 //  31–41 GFLOP/s on two, because the batch-wide cols matrix (20 MB) streams through memory.
 //
 //  Stride-1 layers build cols from the zero-padded image (PaddedColumns.swift), and where that pays (see
-//  `paddedLayout`) compute y[n] on rows of Wp = W + 2P positions, of which the first Wo are kept.
+//  `columnLayout`) compute y[n] on rows of Wp = W + 2P positions, of which the first Wo are kept.
 //  3×3 stride-1 layers with at least 8 input channels take the Winograd path instead (Conv2D+Winograd.swift).
 //
 //  Fused epilogue. When Sequential finds conv → ReLU or conv → ReLU → MaxPool2D (all fast), the convolution
@@ -49,14 +49,14 @@ public final class Conv2D: ReLUPoolFusable {
     public var fusedPool: (kernel: Int, stride: Int)? = nil
 
     /// How the fast path computes the convolution: `automatic` takes Winograd F(2×2, 3×3) where
-    /// `Winograd.applies`, else im2col on the padded width where that pays (see `paddedLayout`), else compact
+    /// `Winograd.applies`, else im2col on the padded width where that pays (see `columnLayout`), else compact
     /// im2col. The others force one algorithm (for tests); `paddedIm2col` needs stride 1 and `winograd`
     /// the shapes of `Winograd.supports`, and each falls back to compact im2col otherwise.
     public enum Algorithm { case automatic, im2col, paddedIm2col, winograd }
     public var algorithm = Algorithm.automatic
 
     var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
-    var layout: PaddedColumns?         // the last forward's padded-width layout, nil for compact im2col
+    var layout: PaddedColumns?         // the last forward's columns from the padded image, nil for Im2Col
     var winograd: Winograd.Tiling?     // the last forward's Winograd tiles, nil for im2col
     let filters = Workspace<Float>()   // Winograd: transformed filters U (16, F, C), or those of dx (16, C, F)
     let paddedImages = Workspace<Float>() // per thread: x̃ or dx̃ of one image (PaddedColumns.paddedCount)
@@ -105,13 +105,14 @@ public final class Conv2D: ReLUPoolFusable {
     /// This layer's limit, `cachedColumnsLimit` unless changed (tests set 0 to exercise recomputation).
     public var columnsCacheLimit = Conv2D.cachedColumnsLimit
 
-    /// The padded-width layout for `g`, or nil for compact im2col. Automatically, where it applies, it is
+    /// The columns of `g` built from the padded image, on the padded width or compact (stride 1), or nil
+    /// for `Im2Col` (other strides). Automatically, where it applies, it is
     /// used for layers with several input channels (their many short rows are what it saves), and for
     /// one-channel layers only when evaluating through a fused pooling (no compaction). Measured with
     /// `cnn-bench --layers`, one-channel first layers train slower with it: their backward is only dW,
     /// whose product grows by Wp/Wo. The choice does not depend on `computesInputGradient`, so skipping dx
     /// changes no other result.
-    private func paddedLayout(for g: ConvGeometry, _ mode: Mode) -> PaddedColumns? {
+    private func columnLayout(for g: ConvGeometry, _ mode: Mode) -> PaddedColumns? {
         switch algorithm {
         case .automatic:
             let pays = g.c > 1 || (fusedPool != nil && mode == .evaluation)
@@ -139,7 +140,7 @@ public final class Conv2D: ReLUPoolFusable {
         }
         winograd = nil
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
-        let lowering = paddedLayout(for: g, mode)
+        let lowering = columnLayout(for: g, mode)
         layout = lowering
         // y[n] is (F, Ho, R): R = Wp on the padded width, else Wo. LW = Ho·R columns in the product.
         let R = lowering?.rowLength ?? g.wo, LW = g.ho * R
@@ -248,16 +249,11 @@ public final class Conv2D: ReLUPoolFusable {
                             let c = colsBase + (perImage ? n : t) * K * LW
                             var d = d0 + n * F * outL
                             if expands {
-                                // The fused layers' backward, dy[n]·[y[n] > 0] scattered through the pooling,
-                                // laid out on rows of R.
-                                let m = scratchBase + t * F * LW, o = o0 + n * F * outL
-                                if pool != nil {
-                                    ReLUPoolEpilogue.scatter(d, pooled: o, argmax: argmaxBase + n * F * outL, planes: F,
-                                                             pooledSize: outL, planeSize: LW, into: m)
-                                } else {
-                                    ReLUPoolEpilogue.expand(d, mask: relu ? UnsafePointer(o) : nil, rows: F * g.ho,
-                                                            width: g.wo, rowStride: R, into: m)
-                                }
+                                // The fused layers' backward, laid out on rows of R.
+                                let m = scratchBase + t * F * LW
+                                ReLUPoolEpilogue.gradient(d, output: o0 + n * F * outL, relu: relu,
+                                                          pooled: pool == nil ? nil : (UnsafePointer(argmaxBase + n * F * outL), outL),
+                                                          planes: F, height: g.ho, width: g.wo, rowStride: R, into: m)
                                 d = UnsafePointer(m)
                             }
                             if !perImage {
