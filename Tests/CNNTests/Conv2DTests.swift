@@ -53,6 +53,17 @@ final class Conv2DTests: XCTestCase {
         Case(n: 2, c: 4, h: 22, w: 34, f: 2, k: 3, s: 1, p: 1),     // 22×34, 17 tiles: blocks 0, 8 and 9
     ]
 
+    /// One-channel shapes the direct path takes with a fused pooling: MNIST's first layers (5×5 and 7×7 on
+    /// 28×28, F = 6 and 7 for blocks of 4 and a remainder of 2 and 3), a row of two 32-wide blocks (Wo = 38),
+    /// padding 0, an 8×8 kernel, 1×1 and a single filter.
+    private let directCases: [Case] = [
+        Case(n: 3, c: 1, h: 28, w: 28, f: 6, k: 5, s: 1, p: 2),
+        Case(n: 2, c: 1, h: 28, w: 28, f: 7, k: 7, s: 1, p: 3),
+        Case(n: 2, c: 1, h: 10, w: 40, f: 5, k: 3, s: 1, p: 0),
+        Case(n: 2, c: 1, h: 19, w: 23, f: 4, k: 8, s: 1, p: 1),
+        Case(n: 1, c: 1, h: 6, w: 9, f: 1, k: 1, s: 1, p: 0),
+    ]
+
     private func pair(_ cc: Case, generator: inout RandomGenerator) -> BackendPair<Conv2D> {
         BackendPair({ Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, stride: cc.s,
                              padding: cc.p, backend: $0) }, generator: &generator)
@@ -87,8 +98,8 @@ final class Conv2DTests: XCTestCase {
     /// compact im2col) against the reference, for every case.
     func testBothColumnLayoutsMatchReference() {
         var rng = RandomGenerator(seed: 104)
-        for layout in [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd] {
-            for cc in cases + winogradCases {
+        for layout in [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd, .direct] {
+            for cc in cases + winogradCases + directCases {
                 let layers = BackendPair({ backend -> Conv2D in
                     let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, stride: cc.s,
                                       padding: cc.p, backend: backend)
@@ -106,11 +117,12 @@ final class Conv2DTests: XCTestCase {
     /// forward, dx, dW and db, with a ReLU and with a ReLU and 2×2 pooling, in training and evaluation.
     func testFusedEpiloguesAgreeAcrossLayouts() {
         var rng = RandomGenerator(seed: 105)
-        for cc in (cases + winogradCases) where cc.s == 1 {
+        for cc in (cases + winogradCases + directCases) where cc.s == 1 {
             let ho = cc.h + 2 * cc.p - cc.k + 1, wo = cc.w + 2 * cc.p - cc.k + 1
-            let pools: [(kernel: Int, stride: Int)?] = ho >= 2 && wo >= 2 ? [nil, (2, 2)] : [nil]
+            var pools: [(kernel: Int, stride: Int)?] = ho >= 2 && wo >= 2 ? [nil, (2, 2)] : [nil]
+            if ho >= 3 && wo >= 3 { pools.append((3, 2)) }   // overlapping windows: a position can win twice
             for pool in pools {
-                let convs = [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd].map { layout -> Conv2D in
+                let convs = [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd, .direct, .automatic].map { layout -> Conv2D in
                     let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, padding: cc.p)
                     conv.algorithm = layout
                     conv.fusesReLU = true

@@ -17,13 +17,15 @@
 //
 //  Stride-1 layers build cols from the zero-padded image (PaddedColumns.swift), and where that pays (see
 //  `columnLayout`) compute y[n] on rows of Wp = W + 2P positions, of which the first Wo are kept.
-//  3×3 stride-1 layers with at least 8 input channels take the Winograd path instead (Conv2D+Winograd.swift).
+//  3×3 stride-1 layers with at least 8 input channels take the Winograd path instead (Conv2D+Winograd.swift),
+//  and one-channel stride-1 layers with a fused pooling a direct convolution (Conv2D+Direct.swift).
 //
 //  Fused epilogue. When Sequential finds conv → ReLU or conv → ReLU → MaxPool2D (all fast), the convolution
 //  does their work on each image while its output is in cache, and those layers pass tensors through:
 //      forward   y = max(0, W·cols + b); with pooling, out = max over each window of y (first maximum wins)
 //      backward  dy·[y > 0]; with pooling, dOut goes to the window's maximum when out > 0
-//  This is exactly what the separate layers compute, bit for bit, without writing the full-size activation.
+//  This is exactly what the separate layers compute, bit for bit, without writing the full-size activation,
+//  except on the direct path, whose dW adds the windows' winners in another order (equal to rounding).
 
 import RealModule
 
@@ -49,15 +51,18 @@ public final class Conv2D: ReLUPoolFusable {
     public var fusedPool: (kernel: Int, stride: Int)? = nil
 
     /// How the fast path computes the convolution: `automatic` takes Winograd F(2×2, 3×3) where
-    /// `Winograd.applies`, else im2col on the padded width where that pays (see `columnLayout`), else compact
-    /// im2col. The others force one algorithm (for tests); `paddedIm2col` needs stride 1 and `winograd`
-    /// the shapes of `Winograd.supports`, and each falls back to compact im2col otherwise.
-    public enum Algorithm { case automatic, im2col, paddedIm2col, winograd }
+    /// `Winograd.applies`, the direct one-channel convolution where `DirectConvolution.applies`, else im2col
+    /// on the padded width where that pays (see `columnLayout`), else compact im2col. The others force one
+    /// algorithm (for tests); `paddedIm2col` needs stride 1, `winograd` the shapes of `Winograd.supports`,
+    /// `direct` those of `DirectConvolution.supports` and a fused pooling, and each falls back to compact
+    /// im2col otherwise.
+    public enum Algorithm { case automatic, im2col, paddedIm2col, winograd, direct }
     public var algorithm = Algorithm.automatic
 
     var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
     var layout: PaddedColumns?         // the last forward's columns from the padded image, nil for Im2Col
     var winograd: Winograd.Tiling?     // the last forward's Winograd tiles, nil for im2col
+    var direct: DirectConvolution?     // the last forward's direct layout, nil for the other paths
     let filters = Workspace<Float>()   // Winograd: transformed filters U (16, F, C), or those of dx (16, C, F)
     let paddedImages = Workspace<Float>() // per thread: x̃ or dx̃ of one image (PaddedColumns.paddedCount)
     let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L); or per image
@@ -119,7 +124,7 @@ public final class Conv2D: ReLUPoolFusable {
             if pays && PaddedColumns.applies(to: g, pooled: fusedPool != nil) { return PaddedColumns(g.single) }
             return g.stride == 1 ? PaddedColumns(g.single, compact: true) : nil
         case .im2col: return g.stride == 1 ? PaddedColumns(g.single, compact: true) : nil
-        case .winograd: return nil
+        case .winograd, .direct: return nil
         case .paddedIm2col: return g.stride == 1 ? PaddedColumns(g.single) : nil
         }
     }
@@ -134,11 +139,10 @@ public final class Conv2D: ReLUPoolFusable {
             return Reference.conv2DForward(input: x, weight: weight.value, bias: bias.value, stride: stride, padding: padding)
         }
         let g = geometry(of: x)
-        if let tiling = winogradTiling(for: g) {
-            winograd = tiling
-            return winogradForward(x, g, tiling, convShape)
-        }
-        winograd = nil
+        winograd = winogradTiling(for: g)
+        direct = winograd == nil ? directConvolution(for: g) : nil
+        if let tiling = winograd { return winogradForward(x, g, tiling, convShape) }
+        if let direct { return directForward(x, g, direct, mode: mode) }
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
         let lowering = columnLayout(for: g, mode)
         layout = lowering
@@ -215,6 +219,7 @@ public final class Conv2D: ReLUPoolFusable {
         let K = g.patchSize, F = outChannels, chw = g.c * g.h * g.w
         precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
         if let tiling = winograd { return winogradBackward(dy, x, g, tiling) }
+        if let direct { return directBackward(dy, x, g, direct) }
         let lowering = layout
         let R = lowering?.rowLength ?? g.wo, LW = g.ho * R
         let threads = min(Parallel.threads, g.n)

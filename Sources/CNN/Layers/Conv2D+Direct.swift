@@ -1,0 +1,113 @@
+//  Conv2D+Direct.swift
+//
+//  The fast convolution's direct path for one-channel, stride-1 layers with a fused ReLU and pooling
+//  (kernels and formulas in DirectConvolution.swift). Images are split across threads as on the im2col
+//  path; each thread has its own scratch and its own partial dW and db, added up in thread order, so a run
+//  repeats exactly for a given thread count.
+//
+//  Forward:   y[n] = w ⋆ x̃[n] + b on rows of R, then the fused ReLU and pooling (ReLUPoolEpilogue) on them
+//  Backward:  dW, db and dx from the pooling's winners only; a training forward keeps every x̃[n] for it.
+
+extension Conv2D {
+    /// The layout of the direct path for `g`, or nil when another path computes it.
+    func directConvolution(for g: ConvGeometry) -> DirectConvolution? {
+        guard fusesReLU, fusedPool != nil else { return nil }
+        let takes: Bool
+        switch algorithm {
+        case .automatic: takes = DirectConvolution.applies(to: g, pooled: true)
+        case .direct: takes = DirectConvolution.supports(g)
+        case .im2col, .paddedIm2col, .winograd: takes = false
+        }
+        return takes ? DirectConvolution(g.single) : nil
+    }
+
+    /// x (N, 1, H, W) → the pooled output (N, F, Hp, Wp).
+    func directForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ conv: DirectConvolution, mode: Mode) -> Tensor<Float> {
+        guard let pool = fusedPool else { preconditionFailure("the direct path needs a fused pooling") }
+        let F = outChannels, hw = g.h * g.w, (hp, wp) = pooledSize(g, pool), pooledL = hp * wp
+        let threads = min(Parallel.threads, g.n)
+        // Training keeps every image's x̃ for backward; evaluation needs one per thread.
+        let keeps = mode == .training
+        let paddedBase = paddedImages.reserve((keeps ? g.n : threads) * conv.paddedCount)
+        let yBase = scratch.reserve(threads * F * conv.planeCount)
+        let argmaxBase = argmax.reserve(g.n * F * pooledL)
+        let relu = fusesReLU
+        output.resize(to: [g.n, F, hp, wp])
+        x.scalars.withUnsafeBufferPointer { xp in
+            weight.value.scalars.withUnsafeBufferPointer { wp in
+                bias.value.scalars.withUnsafeBufferPointer { bp in
+                    output.scalars.withUnsafeMutableBufferPointer { op in
+                        let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
+                        Parallel.forEachChunk(g.n, threads: threads) { t, images in
+                            let y = yBase + t * F * conv.planeCount
+                            for n in images {
+                                let padded = paddedBase + (keeps ? n : t) * conv.paddedCount
+                                conv.pad(x0 + n * hw, into: padded)
+                                conv.forward(padded, weights: w, bias: b, filters: F, into: y)
+                                ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, rowStride: conv.rowLength,
+                                                         relu: relu, pool: pool, into: o0 + n * F * pooledL,
+                                                         argmax: argmaxBase + n * F * pooledL)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// The pooled gradient (N, F, Hp, Wp) → dx (N, 1, H, W); accumulates dW and db.
+    func directBackward(_ dy: Tensor<Float>, _ x: Tensor<Float>, _ g: ConvGeometry, _ conv: DirectConvolution) -> Tensor<Float> {
+        let F = outChannels, K = g.kh * g.kw, hw = g.h * g.w
+        let threads = min(Parallel.threads, g.n)
+        let pooledL = output.count / max(1, g.n * F)
+        let stride = F * K + F
+        let partialBase = partials.reserve(threads * stride)
+        partialBase.update(repeating: 0, count: threads * stride)
+        let wantsInput = computesInputGradient
+        let dPaddedBase = dCols.reserve(wantsInput ? threads * conv.paddedCount : 1)
+        let paddedBase = paddedImages.base, argmaxBase = argmax.base
+        let maskedBase = scratch.reserve(threads * F * pooledL)
+        dInput.resize(to: wantsInput ? x.shape : [0])
+        dy.scalars.withUnsafeBufferPointer { dyp in
+            output.scalars.withUnsafeBufferPointer { op in
+                weight.value.scalars.withUnsafeBufferPointer { wp in
+                    dInput.scalars.withUnsafeMutableBufferPointer { dxp in
+                        // An empty array may still have a base address: decide by the flag, not by nil.
+                        let d0 = dyp.baseAddress!, o0 = op.baseAddress!, w = wp.baseAddress!
+                        let dx0 = wantsInput ? dxp.baseAddress : nil
+                        Parallel.forEachChunk(g.n, threads: threads) { t, images in
+                            let dw = partialBase + t * stride, db = dw + F * K
+                            let dPadded = dPaddedBase + t * conv.paddedCount
+                            let masked = maskedBase + t * F * pooledL
+                            for n in images {
+                                // g = dOut·[out > 0]: the ReLU's backward, on the pooled windows
+                                let e = n * F * pooledL
+                                ReLUPoolEpilogue.mask(d0 + e, by: o0 + e, count: F * pooledL, into: masked)
+                                conv.accumulateFilterGradient(masked, argmax: argmaxBase + e, pooledSize: pooledL,
+                                                              padded: paddedBase + n * conv.paddedCount,
+                                                              filters: F, dw: dw, db: db)
+                                guard let dx0 else { continue }
+                                dPadded.update(repeating: 0, count: conv.paddedCount)
+                                conv.accumulateInputGradient(masked, argmax: argmaxBase + e, pooledSize: pooledL,
+                                                             weights: w, filters: F, into: dPadded)
+                                conv.crop(dPadded, into: dx0 + n * hw)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Partial sums in thread order, so a run repeats exactly for a given thread count.
+        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+            bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+                for t in 0..<threads {
+                    let p = partialBase + t * stride
+                    for i in 0..<(F * K) { dw[i] += p[i] }
+                    for f in 0..<F { db[f] += p[F * K + f] }
+                }
+            }
+        }
+        return dInput
+    }
+}
