@@ -53,11 +53,13 @@ final class Conv2DTests: XCTestCase {
         Case(n: 2, c: 4, h: 22, w: 34, f: 2, k: 3, s: 1, p: 1),     // 22×34, 17 tiles: blocks 0, 8 and 9
     ]
 
-    /// One-channel shapes the direct path takes with a fused pooling: MNIST's first layers (5×5 and 7×7 on
-    /// 28×28, F = 6 and 7 for blocks of 4 and a remainder of 2 and 3), a row of two 32-wide blocks (Wo = 38),
-    /// padding 0, an 8×8 kernel, 1×1 and a single filter.
+    /// Shapes the direct path takes with a fused pooling: MNIST's first layers (5×5 and 7×7 on 28×28, F = 6
+    /// and 7 for blocks of 4 and a remainder of 2 and 3) and lenet5's second (6 channels, 14×14), padding 0,
+    /// an 8×8 kernel, 1×1 and a single filter, and planes of exactly 32 positions (4 rows of 8).
     private let directCases: [Case] = [
         Case(n: 3, c: 1, h: 28, w: 28, f: 6, k: 5, s: 1, p: 2),
+        Case(n: 2, c: 6, h: 14, w: 14, f: 16, k: 5, s: 1, p: 0),
+        Case(n: 2, c: 3, h: 6, w: 8, f: 5, k: 3, s: 1, p: 0),
         Case(n: 2, c: 1, h: 28, w: 28, f: 7, k: 7, s: 1, p: 3),
         Case(n: 2, c: 1, h: 10, w: 40, f: 5, k: 3, s: 1, p: 0),
         Case(n: 2, c: 1, h: 19, w: 23, f: 4, k: 8, s: 1, p: 1),

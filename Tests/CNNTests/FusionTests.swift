@@ -1,19 +1,27 @@
 //  FusionTests.swift
 //
-//  Sequential lets a fast Conv2D absorb a following ReLU, or ReLU and MaxPool2D. The fused network must
-//  give bitwise the same outputs, input gradients, parameter gradients and updates as the same layers run
-//  one by one.
+//  Sequential lets a fast Conv2D absorb a following ReLU, or ReLU and MaxPool2D. On the im2col and Winograd
+//  paths the fused network must give bitwise the same outputs, input gradients, parameter gradients and
+//  updates as the same layers run one by one. The direct path, which only exists fused, must agree to
+//  rounding.
 
 import CNN
 import TestSupport
 import XCTest
 
 final class FusionTests: XCTestCase {
-    private func compare(_ specs: [LayerSpec], input: [Int], threads: Int, file: StaticString = #filePath, line: UInt = #line) {
+    /// Three SGD steps of the fused and the separate network, compared bit for bit, or with `assertAgree`'s
+    /// tolerance when `exact` is false. `algorithm` is given to every convolution of both.
+    private func compare(_ specs: [LayerSpec], input: [Int], threads: Int, algorithm: Conv2D.Algorithm = .im2col,
+                         exact: Bool = true, file: StaticString = #filePath, line: UInt = #line) {
+        func same(_ a: Tensor<Float>, _ b: Tensor<Float>, _ what: String) {
+            if exact { XCTAssertEqual(a, b, what, file: file, line: line) } else { assertAgree(a, b, what, file: file, line: line) }
+        }
         withThreads(threads) {
             var g1 = RandomGenerator(seed: 11), g2 = RandomGenerator(seed: 11)
             let fused = Sequential(specs: specs, generator: &g1)
             let separate = Sequential(Sequential(specs: specs, generator: &g2).layers, fusing: false)
+            for case let conv as Conv2D in fused.layers + separate.layers { conv.algorithm = algorithm }
             let sgd1 = SGD(parameters: fused.parameters, learningRate: 0.05, momentum: 0.9)
             let sgd2 = SGD(parameters: separate.parameters, learningRate: 0.05, momentum: 0.9)
             let loss = SoftmaxCrossEntropy()
@@ -22,16 +30,15 @@ final class FusionTests: XCTestCase {
                 let x = Tensor<Float>(shape: input, scalars: (0..<input.reduce(1, *)).map { _ in data.nextNormal() })
                 let labels = (0..<input[0]).map { ($0 + step) % 10 }
                 let y1 = fused.forward(x, mode: .training), y2 = separate.forward(x, mode: .training)
-                XCTAssertEqual(y1, y2, "logits, step \(step)", file: file, line: line)
+                same(y1, y2, "logits, step \(step)")
                 let d1 = fused.backward(loss(logits: y1, labels: labels).dLogits)
                 let d2 = separate.backward(loss(logits: y2, labels: labels).dLogits)
-                XCTAssertEqual(d1, d2, "input gradient, step \(step)", file: file, line: line)
+                same(d1, d2, "input gradient, step \(step)")
                 for (p, q) in zip(fused.parameters, separate.parameters) {
-                    XCTAssertEqual(p.gradient, q.gradient, "gradient, step \(step)", file: file, line: line)
+                    same(p.gradient, q.gradient, "gradient, step \(step)")
                 }
                 sgd1.step(); sgd2.step()
-                XCTAssertEqual(fused.forward(x, mode: .evaluation), separate.forward(x, mode: .evaluation),
-                               "evaluation, step \(step)", file: file, line: line)
+                same(fused.forward(x, mode: .evaluation), separate.forward(x, mode: .evaluation), "evaluation, step \(step)")
             }
         }
     }
@@ -40,6 +47,20 @@ final class FusionTests: XCTestCase {
         compare([.conv2d(inChannels: 2, outChannels: 5, kernelSize: 3, stride: 1, padding: 1), .relu,
                  .maxPool2d(kernelSize: 2, stride: 2), .flatten, .linear(inFeatures: 5 * 4 * 4, outFeatures: 10)],
                 input: [4, 2, 9, 8], threads: 1)
+    }
+
+    /// The same network where automatic choice takes the direct path (two channels, pooled; the separate
+    /// layers take im2col): to rounding,
+    /// on one thread and two, with a 3×3 stride-2 pooling where a position can win two windows.
+    func testDirectPathFusesToRounding() {
+        for threads in [1, 2] {
+            compare([.conv2d(inChannels: 2, outChannels: 5, kernelSize: 3, stride: 1, padding: 1), .relu,
+                     .maxPool2d(kernelSize: 2, stride: 2), .flatten, .linear(inFeatures: 5 * 4 * 4, outFeatures: 10)],
+                    input: [4, 2, 9, 8], threads: threads, algorithm: .automatic, exact: false)
+            compare([.conv2d(inChannels: 1, outChannels: 6, kernelSize: 5, stride: 1, padding: 2), .relu,
+                     .maxPool2d(kernelSize: 3, stride: 2), .flatten, .linear(inFeatures: 6 * 6 * 7, outFeatures: 10)],
+                    input: [5, 1, 14, 16], threads: threads, algorithm: .automatic, exact: false)
+        }
     }
 
     func testOverlappingPoolAndStridedConvFuseExactlyOnTwoThreads() {

@@ -1,6 +1,6 @@
 //  Conv2D+Direct.swift
 //
-//  The fast convolution's direct path for one-channel, stride-1 layers with a fused ReLU and pooling
+//  The fast convolution's direct path for stride-1 layers with few channels and a fused ReLU and pooling
 //  (kernels and formulas in DirectConvolution.swift). Images are split across threads as on the im2col
 //  path; each thread has its own scratch and its own partial dW and db, added up in thread order, so a run
 //  repeats exactly for a given thread count.
@@ -21,10 +21,10 @@ extension Conv2D {
         return takes ? DirectConvolution(g.single) : nil
     }
 
-    /// x (N, 1, H, W) → the pooled output (N, F, Hp, Wp).
+    /// x (N, C, H, W) → the pooled output (N, F, Hp, Wp).
     func directForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ conv: DirectConvolution, mode: Mode) -> Tensor<Float> {
         guard let pool = fusedPool else { preconditionFailure("the direct path needs a fused pooling") }
-        let F = outChannels, hw = g.h * g.w, (hp, wp) = pooledSize(g, pool), pooledL = hp * wp
+        let F = outChannels, chw = g.c * g.h * g.w, (hp, wp) = pooledSize(g, pool), pooledL = hp * wp
         let threads = min(Parallel.threads, g.n)
         // Training keeps every image's x̃ for backward; evaluation needs one per thread.
         let keeps = mode == .training
@@ -42,7 +42,7 @@ extension Conv2D {
                             let y = yBase + t * F * conv.planeCount
                             for n in images {
                                 let padded = paddedBase + (keeps ? n : t) * conv.paddedCount
-                                conv.pad(x0 + n * hw, into: padded)
+                                conv.pad(x0 + n * chw, into: padded)
                                 conv.forward(padded, weights: w, bias: b, filters: F, into: y)
                                 ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, rowStride: conv.rowLength,
                                                          relu: relu, pool: pool, into: o0 + n * F * pooledL,
@@ -56,9 +56,9 @@ extension Conv2D {
         return output
     }
 
-    /// The pooled gradient (N, F, Hp, Wp) → dx (N, 1, H, W); accumulates dW and db.
+    /// The pooled gradient (N, F, Hp, Wp) → dx (N, C, H, W); accumulates dW and db.
     func directBackward(_ dy: Tensor<Float>, _ x: Tensor<Float>, _ g: ConvGeometry, _ conv: DirectConvolution) -> Tensor<Float> {
-        let F = outChannels, K = g.kh * g.kw, hw = g.h * g.w
+        let F = outChannels, K = g.patchSize, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
         let pooledL = output.count / max(1, g.n * F)
         let stride = F * K + F
@@ -91,7 +91,7 @@ extension Conv2D {
                                 dPadded.update(repeating: 0, count: conv.paddedCount)
                                 conv.accumulateInputGradient(masked, argmax: argmaxBase + e, pooledSize: pooledL,
                                                              weights: w, filters: F, into: dPadded)
-                                conv.crop(dPadded, into: dx0 + n * hw)
+                                conv.crop(dPadded, into: dx0 + n * chw)
                             }
                         }
                     }
