@@ -251,11 +251,8 @@ public enum Winograd {
                     // On bit patterns, as ReLUPoolEpilogue.reluPool2x2Row: no float compares.
                     @inline(__always) func bits(_ v: SIMD8<Float>) -> SIMD8<Int32> { unsafeBitCast(v + b, to: SIMD8<Int32>.self) }
                     let q0 = lanes &+ (rowStart &+ Int32(truncatingIfNeeded: 2 &* tj))
-                    var best = ReLUPoolEpilogue.reluBits(bits(y00)), at = q0
-                    var key = best & SIMD8<Int32>(repeating: Int32.max)
-                    ReLUPoolEpilogue.reluPoolVisit(bits(y01), q0 &+ 1, bits: &best, key: &key, at: &at)
-                    ReLUPoolEpilogue.reluPoolVisit(bits(y10), q0 &+ wo32, bits: &best, key: &key, at: &at)
-                    ReLUPoolEpilogue.reluPoolVisit(bits(y11), q0 &+ wo32 &+ 1, bits: &best, key: &key, at: &at)
+                    let (best, at) = ReLUPoolEpilogue.reluPoolWindows(bits(y00), bits(y01), bits(y10), bits(y11),
+                                                                      at: q0, rowStride: wo32)
                     UnsafeMutableRawPointer(out + (pooled &+ tj)).storeBytes(of: best, as: SIMD8<Int32>.self)
                     UnsafeMutableRawPointer(argmax + (pooled &+ tj)).storeBytes(of: at, as: SIMD8<Int32>.self)
                 }
