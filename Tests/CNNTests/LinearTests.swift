@@ -25,6 +25,19 @@ final class LinearTests: XCTestCase {
         }
     }
 
+    /// Two threads: the forward split by output features (M > N) or by batch rows, the backward by input
+    /// features, including splits of odd sizes and of fewer features than threads.
+    func testFastMatchesReferenceWithTwoThreads() {
+        var rng = RandomGenerator(seed: 402)
+        withThreads(2) {
+            for (n, d, m) in [(4, 301, 128), (64, 96, 10), (3, 1, 5), (2, 13, 1), (9, 40, 9)] {
+                let layers = BackendPair({ Linear(inFeatures: d, outFeatures: m, backend: $0) }, generator: &rng)
+                assertBackendsAgree("Linear N\(n) D\(d) M\(m), 2 threads", pair: layers,
+                                    inputShapes: [[n, d], [n + 5, d]], generator: &rng)
+            }
+        }
+    }
+
     /// x = [[1, 2], [3, 4]], W = [[1, 0], [−1, 2], [0.5, 0.5]], b = [0, 1, −1]:
     ///   y = x·Wᵀ + b = [[1, 4, 0.5], [3, 6, 2.5]]
     /// With dy = ones(2, 3): dx = dy·W = [[0.5, 2.5], [0.5, 2.5]], dW = dyᵀ·x = [[4, 6]] in every row, db = [2, 2, 2].

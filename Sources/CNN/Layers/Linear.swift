@@ -46,13 +46,24 @@ public final class Linear: Layer {
                 weight.value.scalars.withUnsafeBufferPointer { wp in
                     bias.value.scalars.withUnsafeBufferPointer { bp in
                         let y = yp.baseAddress!, x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!
-                        // Rows of the batch split across threads: y[rows] = b ⊗ 1 + x[rows] · Wᵀ
-                        Parallel.forEachChunk(N, threads: Parallel.threads) { _, rows in
-                            guard !rows.isEmpty else { return }
-                            for n in rows { (y + n * M).update(from: b, count: M) }
-                            BLAS.sgemm(transposeA: false, transposeB: true, m: rows.count, n: M, k: D,
-                                       a: x0 + rows.lowerBound * D, lda: D, b: w, ldb: D,
-                                       beta: 1, c: y + rows.lowerBound * M, ldc: M)
+                        for n in 0..<N { (y + n * M).update(from: b, count: M) }
+                        if M > N {
+                            // Output features split across threads: y[:, outs] += x · W[outs]ᵀ. Each thread packs
+                            // only its rows of W; split by batch rows, each would pack all of W for a few rows.
+                            Parallel.forEachChunk(M, threads: Parallel.threads) { _, outs in
+                                guard !outs.isEmpty else { return }
+                                BLAS.sgemm(transposeA: false, transposeB: true, m: N, n: outs.count, k: D,
+                                           a: x0, lda: D, b: w + outs.lowerBound * D, ldb: D,
+                                           beta: 1, c: y + outs.lowerBound, ldc: M)
+                            }
+                        } else {
+                            // Rows of the batch split across threads: y[rows] += x[rows] · Wᵀ
+                            Parallel.forEachChunk(N, threads: Parallel.threads) { _, rows in
+                                guard !rows.isEmpty else { return }
+                                BLAS.sgemm(transposeA: false, transposeB: true, m: rows.count, n: M, k: D,
+                                           a: x0 + rows.lowerBound * D, lda: D, b: w, ldb: D,
+                                           beta: 1, c: y + rows.lowerBound * M, ldc: M)
+                            }
                         }
                     }
                 }
@@ -81,19 +92,20 @@ public final class Linear: Layer {
                         dInput.scalars.withUnsafeMutableBufferPointer { dxp in
                             let d = dp.baseAddress!, x0 = xp.baseAddress!, w = wp.baseAddress!
                             let dw = dwp.baseAddress!, dx = dxp.baseAddress!
-                            // dW[outs] (M', D) += dy[:, outs]ᵀ (M', N) · x (N, D): output features split across threads
-                            Parallel.forEachChunk(M, threads: Parallel.threads) { _, outs in
-                                guard !outs.isEmpty else { return }
-                                BLAS.sgemm(transposeA: true, transposeB: false, m: outs.count, n: D, k: N,
-                                           a: d + outs.lowerBound, lda: M, b: x0, ldb: D,
-                                           beta: 1, c: dw + outs.lowerBound * D, ldc: D)
-                            }
-                            // dx[rows] (N', D) = dy[rows] (N', M) · W (M, D): batch rows split across threads
-                            Parallel.forEachChunk(N, threads: Parallel.threads) { _, rows in
-                                guard !rows.isEmpty else { return }
-                                BLAS.sgemm(transposeA: false, transposeB: false, m: rows.count, n: D, k: M,
-                                           a: d + rows.lowerBound * M, lda: M, b: w, ldb: D,
-                                           c: dx + rows.lowerBound * D, ldc: D)
+                            // Both products split across threads by input features, so that each thread packs
+                            // only its columns of x or W. Measured on pytorch-example's 9216 → 128 layer (batch
+                            // 64, two threads): dW 1.10 → 0.91 ms and dx 1.29 → 0.99 ms against splitting by
+                            // output features and by batch rows.
+                            Parallel.forEachChunk(D, threads: Parallel.threads) { _, ins in
+                                guard !ins.isEmpty else { return }
+                                // dW[:, ins] (M, D') += dyᵀ (M, N) · x[:, ins] (N, D')
+                                BLAS.sgemm(transposeA: true, transposeB: false, m: M, n: ins.count, k: N,
+                                           a: d, lda: M, b: x0 + ins.lowerBound, ldb: D,
+                                           beta: 1, c: dw + ins.lowerBound, ldc: D)
+                                // dx[:, ins] (N, D') = dy (N, M) · W[:, ins] (M, D')
+                                BLAS.sgemm(transposeA: false, transposeB: false, m: N, n: ins.count, k: M,
+                                           a: d, lda: M, b: w + ins.lowerBound, ldb: D,
+                                           c: dx + ins.lowerBound, ldc: D)
                             }
                         }
                     }
