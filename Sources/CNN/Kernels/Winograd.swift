@@ -370,11 +370,8 @@ public enum Winograd {
             transformOutputGradient(dy, channels: F, t, band: band, into: dz)
             for xi in 0..<16 {
                 // Vᵀ[ξ] (Tb, C)
-                let src = v + xi * vs, dst = vt + xi * vs
-                for c in 0..<C {
-                    let row = src + c &* T
-                    for tile in 0..<T { dst[tile &* C &+ c] = row[tile] }
-                }
+                let dst = vt + xi * vs
+                Transpose.matrix(v + xi * vs, rows: C, cols: T, into: dst)
                 // dU[ξ] (F, C) += dZ[ξ] (F, Tb) · Vᵀ[ξ] (Tb, C)
                 BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: C, k: T,
                            a: dz + xi * zs, lda: T, b: dst, ldb: C, beta: 1, c: du + xi * F * C, ldc: C)
