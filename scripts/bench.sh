@@ -2,7 +2,7 @@
 # Benchmarks training and evaluation throughput of the lenet5, cs231n and pytorch-example nets with
 # cnn-bench, and, when TORCH_PYTHON points at a Python with torch, the same nets in PyTorch, interleaved
 # (ours, theirs, ours, theirs, ...) so both see the same machine state. Prints a table of images/s and the
-# ratios. Takes about 2 minutes without PyTorch, 5 with.
+# ratios: of the medians, and the median of each round's ratio. Takes about 2 minutes without PyTorch, 5 with.
 #
 # Usage: scripts/bench.sh [--batch-size B] [--threads T] [--steps N] [--rounds R] [--nets "a b c"]
 #        TORCH_PYTHON=/path/to/venv/bin/python scripts/bench.sh
@@ -57,4 +57,21 @@ for a in archs:
     r = lambda x, y: "-" if x is None or y is None else f"{x / y:.2f}"
     print(f"{a:16} {f(t):>12} {f(tt):>9} {r(t, tt):>6}   {f(e):>11} {f(et):>9} {r(e, et):>6}   {f(g, 1):>7}  {f(m):>7} {f(mt):>7}")
 print(f"(medians of {len([r for r in rows if r['impl']=='cnn'])//max(1,len(archs))} rounds; raw rows in {sys.argv[1]})")
+# The ratio within each round, where both sides met the same machine state: steadier than the ratio of
+# medians when the machine's speed drifts during the run.
+paired = False
+for a in archs:
+    ours = [r for r in rows if r["impl"] == "cnn" and r["arch"] == a]
+    theirs = [r for r in rows if r["impl"] == "torch" and r["arch"] == a]
+    if not theirs:
+        continue
+    if not paired:
+        print(f"{'per round':16} {'train ratio (min–max)':>26}   {'eval ratio (min–max)':>26}")
+        paired = True
+    def spread(key):
+        v = [o[key] / t[key] for o, t in zip(ours, theirs)]
+        return f"{statistics.median(v):.2f} ({min(v):.2f}–{max(v):.2f})"
+    print(f"{a:16} {spread('train_images_per_second'):>26}   {spread('eval_images_per_second'):>26}")
+if paired:
+    print("(median of the ratios of the rounds)")
 PY
