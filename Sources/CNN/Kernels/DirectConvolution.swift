@@ -1,7 +1,7 @@
 //  DirectConvolution.swift
 //
-//  A direct stride-1 convolution for layers with few input channels whose ReLU and max pooling are fused:
-//  the first layers of the MNIST nets. Kernels up to 8×8.
+//  A direct stride-1 convolution for layers with few input channels whose ReLU and max pooling are fused
+//  (the first layers of the MNIST nets, and lenet5's second). Kernels up to 8×8.
 //
 //  Dimension legend: C channels, F filters, H×W input, HH×WW kernel, P padding, Hx = H + 2P, R = W + 2P,
 //  Ho = Hx − HH + 1, Wo = R − WW + 1, L = Ho·R.
@@ -42,7 +42,8 @@ public struct DirectConvolution {
         pooled && supports(g) && g.c <= maximumChannels
     }
 
-    /// The most input channels for which the direct path is taken automatically.
+    /// The most input channels for which the direct path is taken automatically. lenet5's second layer
+    /// (6 channels, 5×5) trained 29% faster on it than on padded-width im2col (interleaved `cnn-bench`).
     public static let maximumChannels = 8
 
     public init(_ g: ConvGeometry) {
