@@ -61,6 +61,10 @@ public enum ReLUPoolEpilogue {
             reluPool2x2Row(plane, row: r0, width: width, count: wp, into: o, argmax: a)
             return
         }
+        if relu && wp >= 4 {
+            reluPool2x2Row4(plane, row: r0, width: width, count: wp, into: o, argmax: a)
+            return
+        }
         let r1 = r0 &+ width, w32 = Int32(truncatingIfNeeded: width)
         if wp >= 8 {
             var j = 0
@@ -86,12 +90,8 @@ public enum ReLUPoolEpilogue {
         if wp >= 4 {
             var j = 0
             while true {
-                var top = UnsafeRawPointer(plane + (r0 &+ 2 &* j)).loadUnaligned(as: SIMD8<Float>.self)
-                var bottom = UnsafeRawPointer(plane + (r1 &+ 2 &* j)).loadUnaligned(as: SIMD8<Float>.self)
-                if relu {
-                    top = unsafeBitCast(reluBits(unsafeBitCast(top, to: SIMD8<Int32>.self)), to: SIMD8<Float>.self)
-                    bottom = unsafeBitCast(reluBits(unsafeBitCast(bottom, to: SIMD8<Int32>.self)), to: SIMD8<Float>.self)
-                }
+                let top = UnsafeRawPointer(plane + (r0 &+ 2 &* j)).loadUnaligned(as: SIMD8<Float>.self)
+                let bottom = UnsafeRawPointer(plane + (r1 &+ 2 &* j)).loadUnaligned(as: SIMD8<Float>.self)
                 let q0 = SIMD4<Int32>(0, 2, 4, 6) &+ Int32(truncatingIfNeeded: r0 &+ 2 &* j)
                 var best = top.evenHalf, at = q0
                 @inline(__always) func visit(_ v: SIMD4<Float>, _ q: SIMD4<Int32>) {
@@ -121,52 +121,62 @@ public enum ReLUPoolEpilogue {
         }
     }
 
-    /// max(0, v) on the bit patterns of eight floats, without a float comparison: v where v ≥ 0 (positive,
-    /// +0, +∞, and −0, since −0 ≥ 0), else +0 (negative numbers, −∞ and every NaN), exactly as `max(0, v)`.
-    @inline(__always)
-    static func reluBits(_ b: SIMD8<Int32>) -> SIMD8<Int32> {
-        let nonNegative = ~(b &>> 31)                                             // sign clear
-        let notNaN = ~((SIMD8<Int32>(repeating: 0x7F80_0000) &- b) &>> 31)       // ≤ +∞ (for sign clear)
-        let x = b ^ SIMD8<Int32>(repeating: Int32.min)
-        let negativeZero = ~((x | (SIMD8<Int32>() &- x)) &>> 31)                 // b is −0
-        return b & ((nonNegative & notNaN) | negativeZero)
-    }
-
-    /// Eight 2×2 windows through max(0, ·) and max pooling, on the bit patterns of their values in row-major
-    /// order (a, b on top, c, d below), whose positions are q, q + 1, q + w and q + w + 1. Returns the pooled
-    /// values' bits and each window's winner, exactly as `reluBits` on every value followed by the scalar
-    /// pooling (strict >, the first maximum wins), without float compares or mask registers:
+    /// Four or eight 2×2 windows through max(0, ·) and max pooling, on the bit patterns of their values in
+    /// row-major order (a, b on top, c, d below), whose positions are q, q + 1, q + w and q + w + 1. Returns the
+    /// pooled values' bits and each window's winner, exactly as Swift's max(0, v) on every value (which keeps
+    /// −0 and turns NaNs into +0) followed by the scalar pooling (strict >, the first maximum wins), without
+    /// float compares or mask registers:
     ///   - each value goes to r = its bits where it is a positive number or +∞, else 0 (negatives, zeros,
     ///     NaNs): as integers these order as the floats do, so the window's maximum m is a signed integer max;
     ///   - the winner is the first value with r = m (for m = 0, the first value: every r is 0);
     ///   - the result is m, except −0 when m = 0 and a is −0: max(0, −0) is −0 and ties never replace it.
-    /// About 45 vector instructions for eight windows, against about 130 for compare-and-replace visits.
+    /// About 60 instructions for a block of eight windows (loads and stores included), against about 180 for
+    /// compare-and-replace visits. Generic over the width (four or eight windows), specialized where called.
     @inline(__always)
-    static func reluPoolWindows(_ a: SIMD8<Int32>, _ b: SIMD8<Int32>, _ c: SIMD8<Int32>, _ d: SIMD8<Int32>,
-                                at q: SIMD8<Int32>, rowStride w: Int32) -> (bits: SIMD8<Int32>, at: SIMD8<Int32>) {
-        let one = SIMD8<Int32>(repeating: 1), aboveInfinity = SIMD8<Int32>(repeating: 0x7F80_0001)
-        @inline(__always) func positive(_ x: SIMD8<Int32>) -> SIMD8<Int32> {
+    static func reluPoolWindows<V: SIMD>(_ a: V, _ b: V, _ c: V, _ d: V, at q: V, rowStride w: Int32)
+        -> (bits: V, at: V) where V.Scalar == Int32 {
+        let one = V(repeating: 1), aboveInfinity = V(repeating: 0x7F80_0001)
+        @inline(__always) func positive(_ x: V) -> V {
             x & ~(x &>> 31) & ((x &- aboveInfinity) &>> 31)
         }
         // max(x, y) = x − (x − y)·[x < y], exact for values in 0 … 0x7F800000 (no overflow).
-        @inline(__always) func maximum(_ x: SIMD8<Int32>, _ y: SIMD8<Int32>) -> SIMD8<Int32> {
+        @inline(__always) func maximum(_ x: V, _ y: V) -> V {
             let difference = x &- y
             return x &- (difference & (difference &>> 31))
         }
         let ra = positive(a), rb = positive(b), rc = positive(c), rd = positive(d)
         let m = maximum(maximum(ra, rb), maximum(rc, rd))
         // (m − r − 1) >> 31 is all ones exactly where r = m (m − r ≥ 0).
-        @inline(__always) func equal(_ r: SIMD8<Int32>) -> SIMD8<Int32> { (m &- r &- one) &>> 31 }
-        let w1 = w &+ 1
-        var at = q &+ w1
+        @inline(__always) func equal(_ r: V) -> V { (m &- r &- one) &>> 31 }
+        var at = q &+ (w &+ 1)
         let ec = equal(rc), eb = equal(rb), ea = equal(ra)
         at = ((q &+ w) & ec) | (at & ~ec)
         at = ((q &+ 1) & eb) | (at & ~eb)
         at = (q & ea) | (at & ~ea)
         // −0 survives where m = 0 and a is −0 (a + a = 0 and the sign set).
         let twice = a &+ a
-        let mZero = (m &- one) &>> 31, twiceZero = ~((twice | (SIMD8<Int32>() &- twice)) &>> 31)
+        let mZero = (m &- one) &>> 31, twiceZero = ~((twice | (V() &- twice)) &>> 31)
         return (m | (mZero & twiceZero & a), at)
+    }
+
+    /// One output row of 2×2, stride-2 windows of max(0, y), 4 ≤ `wp` < 8 (lenet5's second layer pools
+    /// 10 columns into 5), four windows at a time with an overlapping last block.
+    @inline(__always)
+    static func reluPool2x2Row4(_ plane: UnsafePointer<Float>, row r0: Int, width: Int, count wp: Int,
+                                into o: UnsafeMutablePointer<Float>, argmax a: UnsafeMutablePointer<Int32>) {
+        let r1 = r0 &+ width, w32 = Int32(truncatingIfNeeded: width), raw = UnsafeRawPointer(plane)
+        var j = 0
+        while true {
+            let top = (raw + 4 &* (r0 &+ 2 &* j)).loadUnaligned(as: SIMD8<Int32>.self)
+            let bottom = (raw + 4 &* (r1 &+ 2 &* j)).loadUnaligned(as: SIMD8<Int32>.self)
+            let q0 = SIMD4<Int32>(0, 2, 4, 6) &+ Int32(truncatingIfNeeded: r0 &+ 2 &* j)
+            let (bits, at) = reluPoolWindows(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf,
+                                             at: q0, rowStride: w32)
+            UnsafeMutableRawPointer(o + j).storeBytes(of: bits, as: SIMD4<Int32>.self)
+            UnsafeMutableRawPointer(a + j).storeBytes(of: at, as: SIMD4<Int32>.self)
+            if j &+ 4 == wp { return }
+            j = min(j &+ 4, wp &- 4)
+        }
     }
 
     /// One output row of 2×2, stride-2 windows of max(0, y), `wp` ≥ 8, eight windows at a time with an
