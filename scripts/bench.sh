@@ -31,7 +31,7 @@ out=${OUT:-$(mktemp -d)/bench-results.jsonl}
 for round in $(seq "$rounds"); do
   for net in $nets; do
     echo "round $round: $net (ours)" >&2
-    "$bin" --arch "$net" --batch-size "$batch" --threads "$threads" --steps "$steps" | tail -n 1 \
+    "$bin" --arch "$net" --batch-size "$batch" --threads "$threads" --steps "$steps" --sgemm-peak | tail -n 1 \
       | sed 's/^{/{"impl":"cnn",/' >> "$out"
     if [ -n "${TORCH_PYTHON:-}" ]; then
       echo "round $round: $net (pytorch)" >&2
@@ -48,15 +48,20 @@ def med(impl, arch, key):
     v = [r[key] for r in rows if r["impl"] == impl and r["arch"] == arch]
     return statistics.median(v) if v else None
 archs = list(dict.fromkeys(r["arch"] for r in rows))
-print(f"{'net':16} {'train img/s':>12} {'torch':>9} {'ratio':>6}   {'eval img/s':>11} {'torch':>9} {'ratio':>6}   {'GFLOP/s':>7}  {'RSS MB':>7} {'torch':>7}")
+print(f"{'net':16} {'train img/s':>12} {'torch':>9} {'ratio':>6}   {'eval img/s':>11} {'torch':>9} {'ratio':>6}   {'GFLOP/s':>7} {'sgemm':>6} {'share':>6}  {'RSS MB':>7} {'torch':>7}")
 for a in archs:
     t, tt = med("cnn", a, "train_images_per_second"), med("torch", a, "train_images_per_second")
     e, et = med("cnn", a, "eval_images_per_second"), med("torch", a, "eval_images_per_second")
     g, m, mt = med("cnn", a, "gflops"), med("cnn", a, "peak_rss_mb"), med("torch", a, "peak_rss_mb")
+    peak = med("cnn", a, "sgemm_gflops")
+    share = None if peak is None else statistics.median(
+        [r["gflops"] / r["sgemm_gflops"] for r in rows if r["impl"] == "cnn" and r["arch"] == a and "sgemm_gflops" in r])
     f = lambda x, d=0: "-" if x is None else f"{x:.{d}f}"
     r = lambda x, y: "-" if x is None or y is None else f"{x / y:.2f}"
-    print(f"{a:16} {f(t):>12} {f(tt):>9} {r(t, tt):>6}   {f(e):>11} {f(et):>9} {r(e, et):>6}   {f(g, 1):>7}  {f(m):>7} {f(mt):>7}")
-print(f"(medians of {len([r for r in rows if r['impl']=='cnn'])//max(1,len(archs))} rounds; raw rows in {sys.argv[1]})")
+    pct = "-" if share is None else f"{100 * share:.0f}%"
+    print(f"{a:16} {f(t):>12} {f(tt):>9} {r(t, tt):>6}   {f(e):>11} {f(et):>9} {r(e, et):>6}   {f(g, 1):>7} {f(peak):>6} {pct:>6}  {f(m):>7} {f(mt):>7}")
+print(f"(medians of {len([r for r in rows if r['impl']=='cnn'])//max(1,len(archs))} rounds; sgemm: 2048³ with the same threads, after each of our runs;")
+print(f" share: median of each run's useful GFLOP/s over its sgemm; raw rows in {sys.argv[1]})")
 # The ratio within each round, where both sides met the same machine state: steadier than the ratio of
 # medians when the machine's speed drifts during the run.
 paired = False

@@ -34,6 +34,9 @@ public struct BenchCommand: ParsableCommand {
     @Flag(name: .long, help: "Also print a table of forward and backward time per layer.")
     public var layers = false
 
+    @Flag(name: .long, help: "Also measure sgemm on 2048×2048 matrices with the same threads (sgemm_gflops).")
+    public var sgemmPeak = false
+
     public init() {}
 
     public func validate() throws {
@@ -45,8 +48,9 @@ public struct BenchCommand: ParsableCommand {
 
     public func run() throws {
         do {
-            let r = try Benchmark.run(arch: arch, data: data, batchSize: batchSize, threads: threads, steps: steps,
+            var r = try Benchmark.run(arch: arch, data: data, batchSize: batchSize, threads: threads, steps: steps,
                                       warmup: warmup, perLayer: layers)
+            if sgemmPeak { r.sgemmGFLOPS = Benchmark.sgemmPeak(threads: threads) }
             if layers {
                 print("layer                                                               forward ms  backward ms")
                 for l in r.layers {

@@ -27,11 +27,15 @@ public struct BenchmarkResult {
     public var peakRSSMegabytes: Double
     /// Per layer: (description, forward ms per step, backward ms per step); empty unless asked for.
     public var layers: [(name: String, forward: Double, backward: Double)]
+    /// sgemm on large square matrices with the same threads, in GFLOP/s, measured after the rest (so that its
+    /// matrices count in no peak memory); nil unless asked for.
+    public var sgemmGFLOPS: Double? = nil
 
     /// The one-line JSON summary.
     public var json: String {
-        String(format: "{\"arch\":\"%@\",\"batch_size\":%d,\"threads\":%d,\"steps\":%d,\"train_images_per_second\":%.1f,\"eval_images_per_second\":%.1f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f}",
-               arch, batchSize, threads, steps, trainImagesPerSecond, evalImagesPerSecond, gflops, peakRSSMegabytes)
+        let peak = sgemmGFLOPS.map { String(format: ",\"sgemm_gflops\":%.2f", $0) } ?? ""
+        return String(format: "{\"arch\":\"%@\",\"batch_size\":%d,\"threads\":%d,\"steps\":%d,\"train_images_per_second\":%.1f,\"eval_images_per_second\":%.1f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f%@}",
+                      arch, batchSize, threads, steps, trainImagesPerSecond, evalImagesPerSecond, gflops, peakRSSMegabytes, peak)
     }
 }
 
@@ -121,6 +125,28 @@ public enum Benchmark {
                                trainImagesPerSecond: trainIPS, evalImagesPerSecond: evalIPS,
                                gflops: 3 * forwardFLOPs(specs, input: train.input) * trainIPS / 1e9,
                                peakRSSMegabytes: peakRSSMegabytes(), layers: layers)
+    }
+
+    /// The machine's sgemm speed at this moment: the best of `repeats` products of two n×n matrices, with BLAS
+    /// on `threads` threads (set back to one after). The reference for "useful GFLOP/s as a share of the
+    /// peak", measured in the same run as the network, since this machine's speed drifts.
+    public static func sgemmPeak(threads: Int, size n: Int = 2048, repeats: Int = 5) -> Double {
+        BLAS.setThreads(threads)
+        defer { BLAS.setThreads(1) }
+        let a = (0..<(n * n)).map { Float($0 % 17) / 17 - 0.5 }
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        a.withUnsafeBufferPointer { ap in
+            c.withUnsafeMutableBufferPointer { cp in
+                for _ in 0..<repeats {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    BLAS.sgemm(transposeA: false, transposeB: false, m: n, n: n, k: n, a: ap.baseAddress!, lda: n,
+                               b: ap.baseAddress!, ldb: n, c: cp.baseAddress!, ldc: n)
+                    best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                }
+            }
+        }
+        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
     }
 
     /// The process's peak resident set size so far.
