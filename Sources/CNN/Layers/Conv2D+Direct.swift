@@ -98,16 +98,7 @@ extension Conv2D {
                 }
             }
         }
-        // Partial sums in thread order, so a run repeats exactly for a given thread count.
-        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
-            bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
-                for t in 0..<threads {
-                    let p = partialBase + t * stride
-                    for i in 0..<(F * K) { dw[i] += p[i] }
-                    for f in 0..<F { db[f] += p[F * K + f] }
-                }
-            }
-        }
+        addPartials(partialBase, threads: threads)
         return dInput
     }
 }

@@ -288,16 +288,22 @@ public final class Conv2D: ReLUPoolFusable {
             }
           }
         }
-        // Partial sums in thread order, so a run repeats exactly for a given thread count.
+        addPartials(partialBase, threads: threads)
+        return dInput
+    }
+
+    /// Adds the per-thread partial gradients, each dW (F, C·HH·WW) then db (F), to the parameters' gradients
+    /// in thread order, so that a run repeats exactly for a given thread count.
+    func addPartials(_ sums: UnsafePointer<Float>, threads: Int) {
+        let F = outChannels, K = inChannels * kernelSize * kernelSize, stride = F * K + F
         weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
             bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
                 for t in 0..<threads {
-                    let p = partialBase + t * stride
+                    let p = sums + t * stride
                     for i in 0..<(F * K) { dw[i] += p[i] }
                     for f in 0..<F { db[f] += p[F * K + f] }
                 }
             }
         }
-        return dInput
     }
 }
