@@ -18,7 +18,8 @@
 //  Stride-1 layers build cols from the zero-padded image (PaddedColumns.swift), and where that pays (see
 //  `columnLayout`) compute y[n] on rows of Wp = W + 2P positions, of which the first Wo are kept.
 //  3×3 stride-1 layers with at least 8 input channels take the Winograd path instead (Conv2D+Winograd.swift),
-//  and one-channel stride-1 layers with a fused pooling a direct convolution (Conv2D+Direct.swift).
+//  and stride-1 layers with at most 8 input channels and a fused ReLU and pooling a direct convolution
+//  (Conv2D+Direct.swift).
 //
 //  Fused epilogue. When Sequential finds conv → ReLU or conv → ReLU → MaxPool2D (all fast), the convolution
 //  does their work on each image while its output is in cache, and those layers pass tensors through:
@@ -51,7 +52,7 @@ public final class Conv2D: ReLUPoolFusable {
     public var fusedPool: (kernel: Int, stride: Int)? = nil
 
     /// How the fast path computes the convolution: `automatic` takes Winograd F(2×2, 3×3) where
-    /// `Winograd.applies`, the direct one-channel convolution where `DirectConvolution.applies`, else im2col
+    /// `Winograd.applies`, the direct convolution where `DirectConvolution.applies`, else im2col
     /// on the padded width where that pays (see `columnLayout`), else compact im2col. The others force one
     /// algorithm (for tests); `paddedIm2col` needs stride 1, `winograd` the shapes of `Winograd.supports`,
     /// `direct` those of `DirectConvolution.supports` and a fused pooling, and each falls back to compact
@@ -163,8 +164,8 @@ public final class Conv2D: ReLUPoolFusable {
             pooledL = hp * wp
         }
         // Without pooling, on compact rows, the product goes straight into the output.
-        let direct = pool == nil && R == g.wo
-        let scratchBase = scratch.reserve(direct ? 1 : threads * F * LW)
+        let intoOutput = pool == nil && R == g.wo
+        let scratchBase = scratch.reserve(intoOutput ? 1 : threads * F * LW)
         let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
         output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
@@ -176,7 +177,7 @@ public final class Conv2D: ReLUPoolFusable {
                             for n in images {
                                 let c = colsBase + (perImage ? n : t) * K * LW
                                 // y[n] (F, LW) = b ⊗ 1 + W (F, K) · cols (K, LW), into the output or a scratch
-                                let y = direct ? o0 + n * F * L : scratchBase + t * F * LW
+                                let y = intoOutput ? o0 + n * F * L : scratchBase + t * F * LW
                                 if let lowering {
                                     lowering.lower(x0 + n * chw, padded: paddedBase + t * paddedCount, into: c)
                                 } else {
@@ -189,7 +190,7 @@ public final class Conv2D: ReLUPoolFusable {
                                     ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, rowStride: R, relu: relu,
                                                              pool: pool, into: o0 + n * F * pooledL,
                                                              argmax: argmaxBase + n * F * pooledL)
-                                } else if direct {
+                                } else if intoOutput {
                                     if relu { for i in 0..<(F * L) { y[i] = max(0, y[i]) } }
                                 } else {
                                     ReLUPoolEpilogue.compact(y, rows: F * g.ho, width: g.wo, rowStride: R, relu: relu,
