@@ -53,6 +53,18 @@ final class Conv2DTests: XCTestCase {
         Case(n: 2, c: 4, h: 22, w: 34, f: 2, k: 3, s: 1, p: 1),     // 22×34, 17 tiles: blocks 0, 8 and 9
     ]
 
+    /// Shapes the F(4×4, 3×3) path supports (channels multiples of 16): whole tiles (12×12; dx 14×14 from 4×4
+    /// tiles, cropped), outputs that end inside a tile (11×9), padding 2, a single output position, and input
+    /// or output channels above 16. (pytorch-example's 26×26 layer is in FusionTests; here the reference loops
+    /// would take a minute on it.)
+    private let winograd4x4Cases: [Case] = [
+        Case(n: 2, c: 16, h: 14, w: 14, f: 16, k: 3, s: 1, p: 0),   // 12×12: 3×3 tiles
+        Case(n: 2, c: 16, h: 11, w: 9, f: 32, k: 3, s: 1, p: 1),    // 11×9: the last tiles partly outside
+        Case(n: 1, c: 32, h: 6, w: 7, f: 16, k: 3, s: 1, p: 2),     // 8×9, dx on padding 0
+        Case(n: 2, c: 16, h: 3, w: 3, f: 16, k: 3, s: 1, p: 0),     // 1×1 output
+        Case(n: 2, c: 16, h: 10, w: 18, f: 16, k: 3, s: 1, p: 0),   // 8×16: two by four whole tiles
+    ]
+
     /// Shapes the direct path takes with a fused pooling: MNIST's first layers (5×5 and 7×7 on 28×28, F = 6
     /// and 7 for blocks of 4 and a remainder of 2 and 3) and lenet5's second (6 channels, 14×14), padding 0,
     /// an 8×8 kernel, 1×1 and a single filter, and planes of exactly 32 positions (4 rows of 8).
@@ -100,8 +112,8 @@ final class Conv2DTests: XCTestCase {
     /// compact im2col) against the reference, for every case.
     func testBothColumnLayoutsMatchReference() {
         var rng = RandomGenerator(seed: 104)
-        for layout in [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd, .direct] {
-            for cc in cases + winogradCases + directCases {
+        for layout in [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd, .winograd4x4, .direct] {
+            for cc in cases + winogradCases + winograd4x4Cases + directCases {
                 let layers = BackendPair({ backend -> Conv2D in
                     let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, stride: cc.s,
                                       padding: cc.p, backend: backend)
@@ -119,12 +131,12 @@ final class Conv2DTests: XCTestCase {
     /// forward, dx, dW and db, with a ReLU and with a ReLU and 2×2 pooling, in training and evaluation.
     func testFusedEpiloguesAgreeAcrossLayouts() {
         var rng = RandomGenerator(seed: 105)
-        for cc in (cases + winogradCases + directCases) where cc.s == 1 {
+        for cc in (cases + winogradCases + winograd4x4Cases + directCases) where cc.s == 1 {
             let ho = cc.h + 2 * cc.p - cc.k + 1, wo = cc.w + 2 * cc.p - cc.k + 1
             var pools: [(kernel: Int, stride: Int)?] = ho >= 2 && wo >= 2 ? [nil, (2, 2)] : [nil]
             if ho >= 3 && wo >= 3 { pools.append((3, 2)) }   // overlapping windows: a position can win twice
             for pool in pools {
-                let convs = [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd, .direct, .automatic].map { layout -> Conv2D in
+                let convs = [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd, .winograd4x4, .direct, .automatic].map { layout -> Conv2D in
                     let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, padding: cc.p)
                     conv.algorithm = layout
                     conv.fusesReLU = true
@@ -160,10 +172,13 @@ final class Conv2DTests: XCTestCase {
     func testWinogradTilePoolingIsBitwiseTheSeparateLayers() {
         var rng = RandomGenerator(seed: 106)
         func bits(_ t: Tensor<Float>) -> [UInt32] { t.scalars.map(\.bitPattern) }
-        for cc in winogradCases {
+        let tiled = winogradCases.map { ($0, Conv2D.Algorithm.winograd) }
+            + winograd4x4Cases.filter { ($0.h + 2 * $0.p - 2) % 4 == 0 && ($0.w + 2 * $0.p - 2) % 4 == 0 }
+                .map { ($0, Conv2D.Algorithm.winograd4x4) }
+        for (cc, algorithm) in tiled {
             let convs = (0..<2).map { _ -> Conv2D in
                 let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: 3, padding: cc.p)
-                conv.algorithm = .winograd
+                conv.algorithm = algorithm
                 return conv
             }
             convs[0].weight.value = randomNormalTensor(convs[0].weight.value.shape, scale: 0.5, using: &rng)
@@ -177,7 +192,7 @@ final class Conv2DTests: XCTestCase {
             for i in 0..<x.count { x.scalars[i] -= 0.3 }
             let fused = convs[0].forward(x, mode: .training)
             let separate = pool.forward(relu.forward(convs[1].forward(x, mode: .training), mode: .training), mode: .training)
-            XCTAssertEqual(bits(fused), bits(separate), "\(cc): y")
+            XCTAssertEqual(bits(fused), bits(separate), "\(cc), \(algorithm): y")
             let dy: Tensor<Float> = randomNormalTensor(fused.shape, scale: 1, using: &rng)
             XCTAssertEqual(bits(convs[0].backward(dy)), bits(convs[1].backward(relu.backward(pool.backward(dy)))),
                            "\(cc): dx")

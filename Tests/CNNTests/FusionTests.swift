@@ -63,6 +63,17 @@ final class FusionTests: XCTestCase {
         }
     }
 
+    /// pytorch-example's second layer (32 → 64 channels, 26×26), which automatic choice gives to Winograd
+    /// F(4×4, 3×3): pooling each 4×4 output tile as it is formed is bit for bit the separate layers on the
+    /// same path, on one thread and two.
+    func testWinograd4x4TilePoolingFusesExactly() {
+        for threads in [1, 2] {
+            compare([.conv2d(inChannels: 32, outChannels: 64, kernelSize: 3, stride: 1, padding: 0), .relu,
+                     .maxPool2d(kernelSize: 2, stride: 2), .flatten, .linear(inFeatures: 64 * 12 * 12, outFeatures: 10)],
+                    input: [3, 32, 26, 26], threads: threads, algorithm: .automatic)
+        }
+    }
+
     func testOverlappingPoolAndStridedConvFuseExactlyOnTwoThreads() {
         compare([.conv2d(inChannels: 1, outChannels: 4, kernelSize: 3, stride: 2, padding: 1), .relu,
                  .maxPool2d(kernelSize: 3, stride: 1),

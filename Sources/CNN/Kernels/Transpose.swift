@@ -9,20 +9,23 @@
 //  (`evenHalf` and `oddHalf` of a pair of rows), 24 in all, against 64 scalar loads and stores.
 
 public enum Transpose {
-    /// src (rows, cols), row-major → dst (cols, rows), row-major.
-    public static func matrix(_ src: UnsafePointer<Float>, rows: Int, cols: Int, into dst: UnsafeMutablePointer<Float>) {
+    /// src (rows, cols), row-major → dst (cols, rows), row-major. Rows of src are `sourceStride` floats
+    /// apart (default `cols`), rows of dst `destinationStride` apart (default `rows`).
+    public static func matrix(_ src: UnsafePointer<Float>, rows: Int, cols: Int, sourceStride: Int? = nil,
+                              into dst: UnsafeMutablePointer<Float>, destinationStride: Int? = nil) {
+        let ls = sourceStride ?? cols, ld = destinationStride ?? rows
         let rows8 = rows & ~7, cols8 = cols & ~7
         var r = 0
         while r < rows8 {
             var c = 0
             while c < cols8 {
-                block(src + (r &* cols &+ c), cols, dst + (c &* rows &+ r), rows)
+                block(src + (r &* ls &+ c), ls, dst + (c &* ld &+ r), ld)
                 c &+= 8
             }
-            for c in cols8..<cols { for i in r..<(r &+ 8) { dst[c &* rows &+ i] = src[i &* cols &+ c] } }
+            for c in cols8..<cols { for i in r..<(r &+ 8) { dst[c &* ld &+ i] = src[i &* ls &+ c] } }
             r &+= 8
         }
-        for i in rows8..<rows { for c in 0..<cols { dst[c &* rows &+ i] = src[i &* cols &+ c] } }
+        for i in rows8..<rows { for c in 0..<cols { dst[c &* ld &+ i] = src[i &* ls &+ c] } }
     }
 
     /// One 8×8 block: src rows `ld` apart → dst rows `ldOut` apart.

@@ -16,7 +16,7 @@ extension Conv2D {
         switch algorithm {
         case .automatic: takes = DirectConvolution.applies(to: g, pooled: true)
         case .direct: takes = DirectConvolution.supports(g)
-        case .im2col, .paddedIm2col, .winograd: takes = false
+        case .im2col, .paddedIm2col, .winograd, .winograd4x4: takes = false
         }
         return takes ? DirectConvolution(g.single) : nil
     }

@@ -16,7 +16,7 @@ extension Conv2D {
         switch algorithm {
         case .automatic: takes = Winograd.applies(to: g)
         case .winograd: takes = Winograd.supports(g)
-        case .im2col, .paddedIm2col, .direct: takes = false
+        case .im2col, .paddedIm2col, .winograd4x4, .direct: takes = false
         }
         return takes ? Winograd.Tiling(height: g.h, width: g.w, padding: g.padding) : nil
     }

@@ -57,12 +57,13 @@ public final class Conv2D: ReLUPoolFusable {
     /// algorithm (for tests); `paddedIm2col` needs stride 1, `winograd` the shapes of `Winograd.supports`,
     /// `direct` those of `DirectConvolution.supports` and a fused pooling, and each falls back to compact
     /// im2col otherwise.
-    public enum Algorithm { case automatic, im2col, paddedIm2col, winograd, direct }
+    public enum Algorithm { case automatic, im2col, paddedIm2col, winograd, winograd4x4, direct }
     public var algorithm = Algorithm.automatic
 
     var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
     var layout: PaddedColumns?         // the last forward's columns from the padded image, nil for Im2Col
     var winograd: Winograd.Tiling?     // the last forward's Winograd tiles, nil for im2col
+    var winograd4x4: Winograd4x4.Tiling? // the last forward's F(4×4, 3×3) tiles, nil for the other paths
     var direct: DirectConvolution?     // the last forward's direct layout, nil for the other paths
     let filters = Workspace<Float>()   // Winograd: transformed filters U (16, F, C), or those of dx (16, C, F)
     let paddedImages = Workspace<Float>() // per thread: x̃ or dx̃ of one image (PaddedColumns.paddedCount)
@@ -125,7 +126,7 @@ public final class Conv2D: ReLUPoolFusable {
             if pays && PaddedColumns.applies(to: g, pooled: fusedPool != nil) { return PaddedColumns(g.single) }
             return g.stride == 1 ? PaddedColumns(g.single, compact: true) : nil
         case .im2col: return g.stride == 1 ? PaddedColumns(g.single, compact: true) : nil
-        case .winograd, .direct: return nil
+        case .winograd, .winograd4x4, .direct: return nil
         case .paddedIm2col: return g.stride == 1 ? PaddedColumns(g.single) : nil
         }
     }
@@ -140,8 +141,10 @@ public final class Conv2D: ReLUPoolFusable {
             return Reference.conv2DForward(input: x, weight: weight.value, bias: bias.value, stride: stride, padding: padding)
         }
         let g = geometry(of: x)
-        winograd = winogradTiling(for: g)
-        direct = winograd == nil ? directConvolution(for: g) : nil
+        winograd4x4 = winograd4x4Tiling(for: g)
+        winograd = winograd4x4 == nil ? winogradTiling(for: g) : nil
+        direct = winograd == nil && winograd4x4 == nil ? directConvolution(for: g) : nil
+        if let tiling = winograd4x4 { return winograd4x4Forward(x, g, tiling, convShape) }
         if let tiling = winograd { return winogradForward(x, g, tiling, convShape) }
         if let direct { return directForward(x, g, direct, mode: mode) }
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
@@ -219,6 +222,7 @@ public final class Conv2D: ReLUPoolFusable {
         let g = geometry(of: x)
         let K = g.patchSize, F = outChannels, chw = g.c * g.h * g.w
         precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
+        if let tiling = winograd4x4 { return winograd4x4Backward(dy, x, g, tiling) }
         if let tiling = winograd { return winogradBackward(dy, x, g, tiling) }
         if let direct { return directBackward(dy, x, g, direct) }
         let lowering = layout

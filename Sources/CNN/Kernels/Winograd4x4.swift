@@ -1,0 +1,445 @@
+//  Winograd4x4.swift
+//
+//  3×3, stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin and Gray, 2016), with the
+//  channels last, for layers whose input and output channels are multiples of 16.
+//
+//  Dimension legend: Ci input channels, Fo output channels, H×W input, P padding, Ho = H + 2P − 2,
+//  Wo = W + 2P − 2, Th = ⌈Ho/4⌉, Tw = ⌈Wo/4⌉ tiles, T = Th·Tw, ξ = 6a + s in 0..<36 a position of a 6×6
+//  transformed tile (row a, column s).
+//
+//  Each 4×4 output tile comes from the 6×6 input tile d around it (in the zero-padded input):
+//      Y = Aᵀ [ Σ_c (G g_{f,c} Gᵀ) ⊙ (Bᵀ d_c B) ] A
+//      Bᵀ = [4  0 −5  0 1 0]    G = [ 1/4     0    0 ]    Aᵀ = [1 1  1 1  1 0]
+//           [0 −4 −4  1 1 0]        [−1/6 −1/6 −1/6 ]         [0 1 −1 2 −2 0]
+//           [0  4 −4 −1 1 0]        [−1/6  1/6 −1/6 ]         [0 1  1 4  4 0]
+//           [0 −2 −1  2 1 0]        [1/24 1/12  1/6 ]         [0 1 −1 8 −8 1]
+//           [0  2 −1 −2 1 0]        [1/24 −1/12 1/6 ]
+//           [0  4  0 −5 0 1]        [   0    0    1 ]
+//  36 multiplications per tile and channel pair instead of 144 (F(2×2, 3×3), in Winograd.swift: 64). Over
+//  the tiles of an image the 36 positions become 36 independent products, here with the channels last:
+//      V[ξ] (T, Ci) = (Bᵀ d B)[ξ],   U[ξ] (Ci, Fo) = (G g Gᵀ)[ξ],   M[ξ] (T, Fo) = V[ξ] · U[ξ],   Y = Aᵀ M A + b.
+//  Backward is the adjoint of the same linear maps:
+//      dZ = A dY Aᵀ per tile,   dU[ξ] (Ci, Fo) = V[ξ]ᵀ · dZ[ξ],   dg = Gᵀ dU G;
+//      dx is the 3×3 convolution of dy padded by 2 − P with the kernels flipped and Ci and Fo swapped.
+//
+//  The transforms run on 16 channels at a time (one vector), so they need no particular image width; the
+//  image goes to channels last (Hp, Wp, Ci) once, zero-padded to whole tiles, and the outputs come back to
+//  channels first through the blocked transposition. Tiles past Ho or Wo compute outputs that are dropped,
+//  and see a zero gradient.
+
+/// Winograd F(4×4, 3×3) kernels, channels last, for one image at a time.
+public enum Winograd4x4 {
+    /// Whether these kernels can compute a convolution: 3×3 kernels, stride 1, padding ≤ 2, and input and
+    /// output channels that are multiples of 16 (the vector width of the transforms; dx swaps them).
+    public static func supports(_ g: ConvGeometry, outChannels F: Int) -> Bool {
+        g.kh == 3 && g.kw == 3 && g.stride == 1 && g.padding <= 2 && g.c % 16 == 0 && F % 16 == 0
+            && g.ho >= 1 && g.wo >= 1
+    }
+
+    /// Whether a convolution takes this path automatically: whenever it is supported. (F(2×2, 3×3) remains
+    /// for the layers whose channels are not multiples of 16.)
+    public static func applies(to g: ConvGeometry, outChannels F: Int) -> Bool {
+        supports(g, outChannels: F)
+    }
+
+    /// The 4×4 output tiles of a 3×3 stride-1 convolution of an H×W input with padding P.
+    public struct Tiling {
+        public let height, width, padding: Int
+        /// Ho, Wo
+        public let outHeight, outWidth: Int
+        /// Th, Tw
+        public let tilesHigh, tilesWide: Int
+        public init(height: Int, width: Int, padding: Int) {
+            self.height = height; self.width = width; self.padding = padding
+            outHeight = height + 2 * padding - 2
+            outWidth = width + 2 * padding - 2
+            tilesHigh = (outHeight + 3) / 4
+            tilesWide = (outWidth + 3) / 4
+        }
+        /// T
+        @inlinable public var tiles: Int { tilesHigh * tilesWide }
+        /// Rows and columns of the padded input, (4Th + 2) × (4Tw + 2); it covers the image and its padding.
+        @inlinable public var paddedHeight: Int { 4 * tilesHigh + 2 }
+        @inlinable public var paddedWidth: Int { 4 * tilesWide + 2 }
+        /// Floats of the padded input with `channels` channels last.
+        @inlinable public func paddedCount(channels: Int) -> Int { paddedHeight * paddedWidth * channels }
+    }
+
+    typealias Vector = SIMD16<Float>
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Vector {
+        UnsafeRawPointer(p).loadUnaligned(as: Vector.self)
+    }
+
+    @inline(__always)
+    static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
+    }
+
+    // MARK: - Filters
+
+    /// G (6×3) in double precision; the filter transforms round once, at the end.
+    static let gMatrix: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
+                                      [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+
+    /// g (F, C, 3, 3) → U (36, C, F) = G g Gᵀ, for the forward products (Ci = C, Fo = F). With `flipped`, the
+    /// kernels of dx: U (36, F, C) from g[f, c, 2 − k, 2 − l] (Ci = F, Fo = C).
+    public static func transformFilters(_ g: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
+                                        flipped: Bool, into u: UnsafeMutablePointer<Float>) {
+        let G = gMatrix
+        let (ci, fo) = flipped ? (F, C) : (C, F)
+        for f in 0..<F {
+            for c in 0..<C {
+                let k = g + (f * C + c) * 9
+                // G g (6×3), then times Gᵀ
+                var gg = [Double](repeating: 0, count: 18)
+                for a in 0..<6 {
+                    for l in 0..<3 {
+                        var sum = 0.0
+                        for r in 0..<3 { sum += G[a][r] * Double(flipped ? k[8 - (3 * r + l)] : k[3 * r + l]) }
+                        gg[3 * a + l] = sum
+                    }
+                }
+                let (row, col) = flipped ? (f, c) : (c, f)
+                for a in 0..<6 {
+                    for s in 0..<6 {
+                        let value = gg[3 * a] * G[s][0] + gg[3 * a + 1] * G[s][1] + gg[3 * a + 2] * G[s][2]
+                        u[((6 * a + s) * ci + row) * fo + col] = Float(value)
+                    }
+                }
+            }
+        }
+    }
+
+    /// dU (36, C, F) → dg (F, C, 3, 3), added: dg += Gᵀ dU G.
+    public static func addFilterGradient(_ du: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
+                                         into dg: UnsafeMutablePointer<Float>) {
+        let G = gMatrix
+        for f in 0..<F {
+            for c in 0..<C {
+                // Gᵀ dU (3×6), then times G
+                var t = [Double](repeating: 0, count: 18)
+                for k in 0..<3 {
+                    for s in 0..<6 {
+                        var sum = 0.0
+                        for a in 0..<6 { sum += G[a][k] * Double(du[((6 * a + s) * C + c) * F + f]) }
+                        t[6 * k + s] = sum
+                    }
+                }
+                let out = dg + (f * C + c) * 9
+                for k in 0..<3 {
+                    for l in 0..<3 {
+                        var sum = 0.0
+                        for s in 0..<6 { sum += t[6 * k + s] * G[s][l] }
+                        out[3 * k + l] += Float(sum)
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Tiles
+
+    /// Bᵀ applied to a column of six values (FMA where a coefficient is not ±1).
+    @inline(__always)
+    static func timesBT(_ d0: Vector, _ d1: Vector, _ d2: Vector, _ d3: Vector, _ d4: Vector, _ d5: Vector)
+        -> (Vector, Vector, Vector, Vector, Vector, Vector) {
+        let four = Vector(repeating: 4), two = Vector(repeating: 2), minusFive = Vector(repeating: -5)
+        let s12 = d1 + d2, s34 = d3 + d4, m12 = d1 - d2, m43 = d4 - d3
+        let m42 = d4 - d2, m31 = d3 - d1
+        return ((d4 + four * d0).addingProduct(minusFive, d2),
+                s34.addingProduct(-four, s12),
+                m43.addingProduct(four, m12),
+                m42.addingProduct(two, m31),
+                m42.addingProduct(-two, m31),
+                (d5 + four * d1).addingProduct(minusFive, d3))
+    }
+
+    /// Aᵀ applied to a column of six values.
+    @inline(__always)
+    static func timesAT(_ m0: Vector, _ m1: Vector, _ m2: Vector, _ m3: Vector, _ m4: Vector, _ m5: Vector)
+        -> (Vector, Vector, Vector, Vector) {
+        let p12 = m1 + m2, m12 = m1 - m2, p34 = m3 + m4, m34 = m3 - m4
+        return (m0 + p12 + p34,
+                m12.addingProduct(Vector(repeating: 2), m34),
+                p12.addingProduct(Vector(repeating: 4), p34),
+                (m12 + m5).addingProduct(Vector(repeating: 8), m34))
+    }
+
+    /// A applied to a column of four values: the adjoint of `timesAT`.
+    @inline(__always)
+    static func timesA(_ y0: Vector, _ y1: Vector, _ y2: Vector, _ y3: Vector)
+        -> (Vector, Vector, Vector, Vector, Vector, Vector) {
+        let e = y0 + y2, o = y1 + y3, e4 = y0.addingProduct(Vector(repeating: 4), y2)
+        let o8 = (y1 + y1).addingProduct(Vector(repeating: 8), y3)
+        return (y0, e + o, e - o, e4 + o8, e4 - o8, y3)
+    }
+
+    /// x (C, H, W), channels first → padded (4Th + 2, 4Tw + 2, C), channels last, the image at (P, P) and
+    /// zeros around it.
+    public static func padInput(_ x: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
+                                into padded: UnsafeMutablePointer<Float>) {
+        let (Wp, P, H, W) = (t.paddedWidth, t.padding, t.height, t.width)
+        padded.update(repeating: 0, count: t.paddedCount(channels: C))
+        for h in 0..<H {
+            // the (C, W) slab of row h, rows H·W apart → (W, C)
+            Transpose.matrix(x + h &* W, rows: C, cols: W, sourceStride: H &* W,
+                             into: padded + ((h &+ P) &* Wp &+ P) &* C, destinationStride: C)
+        }
+    }
+
+    /// The padded input (4Th + 2, 4Tw + 2, C) → V (36, T, C) = Bᵀ d B, the ξ planes `planeStride(T, C)`
+    /// floats apart.
+    public static func transformInput(_ padded: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
+                                      into v: UnsafeMutablePointer<Float>) {
+        let Wp = t.paddedWidth, vs = planeStride(t.tiles, C), rowStep = Wp &* C
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { buffer in
+            let c6 = buffer.baseAddress!
+            for ti in 0..<t.tilesHigh {
+                for tj in 0..<t.tilesWide {
+                    let corner = padded + (4 &* ti &* Wp &+ 4 &* tj) &* C
+                    let out = v + (ti &* t.tilesWide &+ tj) &* C
+                    var cb = 0
+                    while cb < C {
+                        // Bᵀ down each column j: c6[6a + j]
+                        for j in 0..<6 {
+                            let p = corner + (j &* C &+ cb)
+                            let r = timesBT(load(p), load(p + rowStep), load(p + 2 &* rowStep),
+                                            load(p + 3 &* rowStep), load(p + 4 &* rowStep), load(p + 5 &* rowStep))
+                            c6[j] = r.0; c6[6 &+ j] = r.1; c6[12 &+ j] = r.2
+                            c6[18 &+ j] = r.3; c6[24 &+ j] = r.4; c6[30 &+ j] = r.5
+                        }
+                        // then along each row a: V[6a + s]
+                        for a in 0..<6 {
+                            let q = c6 + 6 &* a
+                            let r = timesBT(q[0], q[1], q[2], q[3], q[4], q[5])
+                            let o = out + (6 &* a &* vs &+ cb)
+                            store(r.0, o); store(r.1, o + vs); store(r.2, o + 2 &* vs)
+                            store(r.3, o + 3 &* vs); store(r.4, o + 4 &* vs); store(r.5, o + 5 &* vs)
+                        }
+                        cb &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// Floats between two ξ planes of a (T, channels) matrix: a little more than the matrix, so that the 36
+    /// planes do not all start at the same offset within 4 KiB.
+    @inline(__always)
+    static func planeStride(_ tiles: Int, _ channels: Int) -> Int { tiles &* channels &+ 16 }
+
+    /// Aᵀ m A + b for the 16 channels at `p` of one tile of M (36, T, Fo) whose planes are `ms` apart: calls
+    /// `body(p, q, y)` for each output (p, q) of the 4×4 tile.
+    @inline(__always)
+    static func outputTile(_ p: UnsafePointer<Float>, _ ms: Int, bias b: Vector,
+                           _ e: UnsafeMutablePointer<Vector>, _ body: (Int, Int, Vector) -> Void) {
+        // Aᵀ down each column s: e[4·row + s]... stored as e[6p + s]
+        for s in 0..<6 {
+            let q = p + s &* ms
+            let r = timesAT(load(q), load(q + 6 &* ms), load(q + 12 &* ms), load(q + 18 &* ms),
+                            load(q + 24 &* ms), load(q + 30 &* ms))
+            e[s] = r.0; e[6 &+ s] = r.1; e[12 &+ s] = r.2; e[18 &+ s] = r.3
+        }
+        for row in 0..<4 {
+            let q = e + 6 &* row
+            let r = timesAT(q[0], q[1], q[2], q[3], q[4], q[5])
+            body(row, 0, r.0 + b); body(row, 1, r.1 + b); body(row, 2, r.2 + b); body(row, 3, r.3 + b)
+        }
+    }
+
+    /// M (36, T, Fo) → the tiles' outputs, channels last, (4Th, 4Tw, Fo), + b when given.
+    static func transformOutput(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling, bias: UnsafePointer<Float>?,
+                                into y: UnsafeMutablePointer<Float>) {
+        let ms = planeStride(t.tiles, F), rowStep = 4 &* t.tilesWide &* F
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 24) { buffer in
+            let e = buffer.baseAddress!
+            for ti in 0..<t.tilesHigh {
+                for tj in 0..<t.tilesWide {
+                    let tile = ti &* t.tilesWide &+ tj
+                    let corner = y + (4 &* ti &* rowStep &+ 4 &* tj &* F)
+                    var fb = 0
+                    while fb < F {
+                        let b = bias.map { load($0 + fb) } ?? Vector()
+                        outputTile(m + (tile &* F &+ fb), ms, bias: b, e) { p, q, value in
+                            store(value, corner + (p &* rowStep &+ q &* F &+ fb))
+                        }
+                        fb &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// M (36, T, Fo) → ReLU and 2×2, stride-2 max pooling of the outputs (Ho and Wo multiples of 4, so that
+    /// each tile holds four whole windows): pooled (Ho/2, Wo/2, Fo) and each winner's index within its
+    /// (Ho, Wo) plane, channels last. Bit for bit what ReLU then pooling compute (ReLUPoolEpilogue).
+    static func transformOutputReLUPool(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling,
+                                        bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+                                        argmax: UnsafeMutablePointer<Int32>) {
+        let ms = planeStride(t.tiles, F), Wo = t.outWidth, pw = Wo / 2, wo32 = Int32(truncatingIfNeeded: Wo)
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 40) { buffer in
+            let e = buffer.baseAddress!, y = e + 24
+            for ti in 0..<t.tilesHigh {
+                for tj in 0..<t.tilesWide {
+                    let tile = ti &* t.tilesWide &+ tj
+                    var fb = 0
+                    while fb < F {
+                        outputTile(m + (tile &* F &+ fb), ms, bias: load(bias + fb), e) { p, q, value in
+                            y[4 &* p &+ q] = value
+                        }
+                        @inline(__always) func bits(_ i: Int) -> SIMD16<Int32> { unsafeBitCast(y[i], to: SIMD16<Int32>.self) }
+                        for u in 0..<2 {
+                            for w in 0..<2 {
+                                let first = 8 &* u &+ 2 &* w
+                                let q0 = (4 &* ti &+ 2 &* u) &* Wo &+ 4 &* tj &+ 2 &* w
+                                let (best, at) = ReLUPoolEpilogue.reluPoolWindows(
+                                    bits(first), bits(first &+ 1), bits(first &+ 4), bits(first &+ 5),
+                                    at: SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: q0)), rowStride: wo32)
+                                let o = ((2 &* ti &+ u) &* pw &+ 2 &* tj &+ w) &* F &+ fb
+                                UnsafeMutableRawPointer(out + o).storeBytes(of: best, as: SIMD16<Int32>.self)
+                                UnsafeMutableRawPointer(argmax + o).storeBytes(of: at, as: SIMD16<Int32>.self)
+                            }
+                        }
+                        fb &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// dY of the tiles, read from dy (Ho, Wo, Fo) channels last inside a zero-padded buffer whose rows are
+    /// `rowStride` positions long (zeros past Ho and Wo) → dZ (36, T, Fo) = A dY Aᵀ: the adjoint of
+    /// `transformOutput`.
+    static func transformOutputGradient(_ dy: UnsafePointer<Float>, rowStride: Int, channels F: Int, _ t: Tiling,
+                                        into dz: UnsafeMutablePointer<Float>) {
+        let zs = planeStride(t.tiles, F), rowStep = rowStride &* F
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { buffer in
+            let e = buffer.baseAddress!
+            for ti in 0..<t.tilesHigh {
+                for tj in 0..<t.tilesWide {
+                    let corner = dy + (4 &* ti &* rowStep &+ 4 &* tj &* F)
+                    let out = dz + (ti &* t.tilesWide &+ tj) &* F
+                    var fb = 0
+                    while fb < F {
+                        // A down each column q: e[6a + q]
+                        for q in 0..<4 {
+                            let p = corner + (q &* F &+ fb)
+                            let r = timesA(load(p), load(p + rowStep), load(p + 2 &* rowStep), load(p + 3 &* rowStep))
+                            e[q] = r.0; e[6 &+ q] = r.1; e[12 &+ q] = r.2
+                            e[18 &+ q] = r.3; e[24 &+ q] = r.4; e[30 &+ q] = r.5
+                        }
+                        for a in 0..<6 {
+                            let q = e + 6 &* a
+                            let r = timesA(q[0], q[1], q[2], q[3])
+                            let o = out + (6 &* a &* zs &+ fb)
+                            store(r.0, o); store(r.1, o + zs); store(r.2, o + 2 &* zs)
+                            store(r.3, o + 3 &* zs); store(r.4, o + 4 &* zs); store(r.5, o + 5 &* zs)
+                        }
+                        fb &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: - Whole convolutions of one image
+
+    /// Scratch floats for `convolve` on Ci → Fo channels over `t`: padded input, V, M and the outputs.
+    public static func scratchCount(inChannels C: Int, outChannels F: Int, _ t: Tiling) -> Int {
+        t.paddedCount(channels: C) + productsCount(inChannels: C, outChannels: F, t)
+    }
+
+    /// Scratch floats of `multiply`: V, M and the outputs (channels last).
+    static func productsCount(inChannels C: Int, outChannels F: Int, _ t: Tiling) -> Int {
+        36 * planeStride(t.tiles, C) + 36 * planeStride(t.tiles, F) + 16 * t.tiles * F
+    }
+
+    /// y (Fo, Ho, Wo) = conv3×3(x (Ci, H, W), padding P) + b, from transformed filters U (36, Ci, Fo); or, with
+    /// `pooled` (Ho and Wo multiples of 4), only max(0, y) pooled over 2×2 windows (Fo, Ho/2, Wo/2) and their
+    /// argmax.
+    public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
+                                filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                                scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                                pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>)? = nil) {
+        padInput(x, channels: C, t, into: scratch)
+        multiply(scratch, inChannels: C, outChannels: F, t, filters: u, bias: bias,
+                 scratch: scratch + t.paddedCount(channels: C), into: y, pooled: pooled)
+    }
+
+    /// `convolve` from the padded input, channels last. `scratch` holds `productsCount` floats.
+    static func multiply(_ padded: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
+                         filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                         scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                         pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>)?) {
+        let T = t.tiles, vs = planeStride(T, C), ms = planeStride(T, F)
+        let v = scratch, m = v + 36 * vs, last = m + 36 * ms
+        transformInput(padded, channels: C, t, into: v)
+        for xi in 0..<36 {
+            // M[ξ] (T, Fo) = V[ξ] (T, Ci) · U[ξ] (Ci, Fo)
+            BLAS.sgemm(transposeA: false, transposeB: false, m: T, n: F, k: C,
+                       a: v + xi * vs, lda: C, b: u + xi * C * F, ldb: F, c: m + xi * ms, ldc: F)
+        }
+        let (Ho, Wo) = (t.outHeight, t.outWidth)
+        if let pooled, let bias {
+            let L = (Ho / 2) * (Wo / 2), indices = UnsafeMutableRawPointer(last + L * F).assumingMemoryBound(to: Int32.self)
+            transformOutputReLUPool(m, channels: F, t, bias: bias, into: last, argmax: indices)
+            // (L, Fo) → (Fo, L), the argmax as bit patterns
+            Transpose.matrix(last, rows: L, cols: F, into: pooled.out)
+            UnsafeMutableRawPointer(last + L * F).withMemoryRebound(to: Float.self, capacity: L * F) { a in
+                UnsafeMutableRawPointer(pooled.argmax).withMemoryRebound(to: Float.self, capacity: L * F) { o in
+                    Transpose.matrix(a, rows: L, cols: F, into: o)
+                }
+            }
+            return
+        }
+        transformOutput(m, channels: F, t, bias: bias, into: last)
+        let rowFloats = 4 * t.tilesWide * F
+        for h in 0..<Ho {
+            // row h of the tiles' outputs, (Wo, Fo) of (4Tw, Fo) → y[:, h, :], rows Ho·Wo apart
+            Transpose.matrix(last + h * rowFloats, rows: Wo, cols: F, sourceStride: F,
+                             into: y + h * Wo, destinationStride: Ho * Wo)
+        }
+    }
+
+    /// The dx tiling of a forward tiling: dy (Ho, Wo) padded by 2 − P, whose outputs are H×W.
+    public static func inputGradientTiling(_ t: Tiling) -> Tiling {
+        Tiling(height: t.outHeight, width: t.outWidth, padding: 2 - t.padding)
+    }
+
+    /// Scratch floats for `backward` on C → F channels over the forward tiling `t`.
+    public static func backwardScratchCount(inChannels C: Int, outChannels F: Int, _ t: Tiling) -> Int {
+        let dt = inputGradientTiling(t)
+        let gradient = t.paddedCount(channels: C) + 36 * planeStride(t.tiles, C) + 36 * planeStride(t.tiles, F)
+        return dt.paddedCount(channels: F) + max(gradient, productsCount(inChannels: F, outChannels: C, dt))
+    }
+
+    /// One image's backward from dy (F, Ho, Wo) (already through the ReLU and pooling): dU (36, C, F) +=
+    /// Σ_tiles V[ξ]ᵀ dZ[ξ] with V from x (C, H, W); and, given dx and the flipped filters (36, F, C),
+    /// dx (C, H, W) = the convolution of dy padded by 2 − P. `scratch` holds `backwardScratchCount` floats.
+    public static func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, inChannels C: Int,
+                                outChannels F: Int, _ t: Tiling, scratch: UnsafeMutablePointer<Float>,
+                                filterGradient du: UnsafeMutablePointer<Float>,
+                                inputGradient: (dx: UnsafeMutablePointer<Float>, filters: UnsafePointer<Float>)?) {
+        let dt = inputGradientTiling(t), Pd = dt.padding, Wq = dt.paddedWidth
+        // dy padded for dx, channels last; the forward tiles' dY sits at (2 − P, 2 − P) in it, zeros past
+        // Ho and Wo (4Th + 2 − P ≤ 4⌈(Ho + 2 − 2P)/4⌉ + 2 for P ≤ 2).
+        let dyPadded = scratch
+        padInput(dy, channels: F, dt, into: dyPadded)
+        let rest = scratch + dt.paddedCount(channels: F)
+        let T = t.tiles, vs = planeStride(T, C), zs = planeStride(T, F)
+        let xPadded = rest, v = xPadded + t.paddedCount(channels: C), dz = v + 36 * vs
+        padInput(x, channels: C, t, into: xPadded)
+        transformInput(xPadded, channels: C, t, into: v)
+        transformOutputGradient(dyPadded + (Pd * Wq + Pd) * F, rowStride: Wq, channels: F, t, into: dz)
+        for xi in 0..<36 {
+            // dU[ξ] (C, F) += V[ξ]ᵀ (C, T) · dZ[ξ] (T, F)
+            BLAS.sgemm(transposeA: true, transposeB: false, m: C, n: F, k: T,
+                       a: v + xi * vs, lda: C, b: dz + xi * zs, ldb: F, beta: 1, c: du + xi * C * F, ldc: F)
+        }
+        guard let inputGradient else { return }
+        multiply(dyPadded, inChannels: F, outChannels: C, dt, filters: inputGradient.filters, bias: nil,
+                 scratch: rest, into: inputGradient.dx, pooled: nil)
+    }
+}

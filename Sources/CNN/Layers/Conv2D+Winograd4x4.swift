@@ -1,0 +1,143 @@
+//  Conv2D+Winograd4x4.swift
+//
+//  The fast convolution's F(4×4, 3×3) path for 3×3, stride-1 layers whose channels are multiples of 16
+//  (kernels and formulas in Winograd4x4.swift). Images are split across threads as on the other paths;
+//  each thread has its own scratch and its own partial dU (36, C, F) and db, added up in thread order
+//  before the one filter-gradient transform, so a run repeats exactly for a given thread count.
+//
+//  Forward:   y[n] = Aᵀ [V(x[n]) · U] A + b,  U = G g Gᵀ;  with a fused ReLU and 2×2 pooling (Ho, Wo
+//             multiples of 4), each output tile is pooled as it is formed.
+//  Backward:  dU += V(x[n])ᵀ · dZ(dy[n]),  dg = Gᵀ dU G,  db = Σ dy,  dx[n] = the same forward on dy[n]
+//             padded by 2 − P, with the flipped kernels, F and C swapped, no bias.
+
+extension Conv2D {
+    /// The tiles of the F(4×4, 3×3) path for `g`, or nil when another path computes it.
+    func winograd4x4Tiling(for g: ConvGeometry) -> Winograd4x4.Tiling? {
+        let takes: Bool
+        switch algorithm {
+        case .automatic: takes = Winograd4x4.applies(to: g, outChannels: outChannels)
+        case .winograd4x4: takes = Winograd4x4.supports(g, outChannels: outChannels)
+        case .im2col, .paddedIm2col, .winograd, .direct: takes = false
+        }
+        return takes ? Winograd4x4.Tiling(height: g.h, width: g.w, padding: g.padding) : nil
+    }
+
+    /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
+    func winograd4x4Forward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd4x4.Tiling,
+                            _ convShape: [Int]) -> Tensor<Float> {
+        let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
+        let threads = min(Parallel.threads, g.n)
+        let u = filters.reserve(36 * F * C)
+        weight.value.scalars.withUnsafeBufferPointer {
+            Winograd4x4.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: false, into: u)
+        }
+        let perThread = Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling)
+        let scratchBase = paddedImages.reserve(threads * perThread)
+        let relu = fusesReLU, pool = fusedPool
+        var outShape = convShape, pooledL = 0
+        if let pool {
+            let (hp, wp) = pooledSize(g, pool)
+            outShape = [g.n, F, hp, wp]
+            pooledL = hp * wp
+        }
+        // A fused ReLU with 2×2, stride-2 pooling is applied to whole output tiles directly.
+        let tilePool = relu && g.ho % 4 == 0 && g.wo % 4 == 0 && pool.map { $0.kernel == 2 && $0.stride == 2 } == true
+        let yBase = scratch.reserve(pool == nil || tilePool ? 1 : threads * F * L)
+        let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
+        output.resize(to: outShape)
+        x.scalars.withUnsafeBufferPointer { xp in
+            bias.value.scalars.withUnsafeBufferPointer { bp in
+                output.scalars.withUnsafeMutableBufferPointer { op in
+                    let x0 = xp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
+                    Parallel.forEachChunk(g.n, threads: threads) { t, images in
+                        for n in images {
+                            let work = scratchBase + t * perThread
+                            if tilePool {
+                                Winograd4x4.convolve(x0 + n * chw, inChannels: C, outChannels: F, tiling, filters: u,
+                                                     bias: b, scratch: work, into: o0 + n * F * pooledL,
+                                                     pooled: (o0 + n * F * pooledL, argmaxBase + n * F * pooledL))
+                                continue
+                            }
+                            // y[n] (F, Ho, Wo), into the output or, when pooling, a scratch
+                            let y = pool == nil ? o0 + n * F * L : yBase + t * F * L
+                            Winograd4x4.convolve(x0 + n * chw, inChannels: C, outChannels: F, tiling, filters: u,
+                                                 bias: b, scratch: work, into: y)
+                            if let pool {
+                                ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, relu: relu, pool: pool,
+                                                         into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
+                            } else if relu {
+                                for i in 0..<(F * L) { y[i] = max(0, y[i]) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// dy (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling → dx (N, C, H, W); accumulates dW and db.
+    func winograd4x4Backward(_ dy: Tensor<Float>, _ x: Tensor<Float>, _ g: ConvGeometry,
+                             _ tiling: Winograd4x4.Tiling) -> Tensor<Float> {
+        let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
+        let threads = min(Parallel.threads, g.n)
+        let wantsInput = computesInputGradient
+        let uFlipped = filters.reserve(36 * F * C)
+        if wantsInput {
+            weight.value.scalars.withUnsafeBufferPointer {
+                Winograd4x4.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: true, into: uFlipped)
+            }
+        }
+        let perThread = Winograd4x4.backwardScratchCount(inChannels: C, outChannels: F, tiling)
+        let scratchBase = paddedImages.reserve(threads * perThread)
+        let stride = 36 * F * C + F
+        let partialBase = partials.reserve(threads * stride)
+        partialBase.update(repeating: 0, count: threads * stride)
+        let relu = fusesReLU, pool = fusedPool
+        let outL = output.count / max(1, g.n * F)
+        let maskedBase = scratch.reserve(relu ? threads * F * L : 1)
+        let argmaxBase = argmax.base
+        dInput.resize(to: wantsInput ? x.shape : [0])
+        x.scalars.withUnsafeBufferPointer { xp in
+          dy.scalars.withUnsafeBufferPointer { dyp in
+            output.scalars.withUnsafeBufferPointer { op in
+                dInput.scalars.withUnsafeMutableBufferPointer { dxp in
+                    let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, o0 = op.baseAddress!
+                    let dx0 = wantsInput ? dxp.baseAddress : nil
+                    Parallel.forEachChunk(g.n, threads: threads) { t, images in
+                        let work = scratchBase + t * perThread
+                        let du = partialBase + t * stride, db = du + 36 * F * C
+                        for n in images {
+                            var d = d0 + n * F * outL
+                            if relu {
+                                // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
+                                let m = maskedBase + t * F * L
+                                ReLUPoolEpilogue.gradient(d, output: o0 + n * F * outL, relu: true,
+                                                          pooled: pool == nil ? nil : (UnsafePointer(argmaxBase + n * F * outL), outL),
+                                                          planes: F, height: g.ho, width: g.wo, rowStride: g.wo, into: m)
+                                d = UnsafePointer(m)
+                            }
+                            for f in 0..<F { db[f] += Reductions.sum(d + f * L, L) }
+                            Winograd4x4.backward(x0 + n * chw, d, inChannels: C, outChannels: F, tiling, scratch: work,
+                                                 filterGradient: du,
+                                                 inputGradient: dx0.map { ($0 + n * chw, UnsafePointer(uFlipped)) })
+                        }
+                    }
+                }
+            }
+          }
+        }
+        // Partial sums in thread order, then one transform back to 3×3 kernels.
+        for t in 1..<max(1, threads) {
+            let p = partialBase + t * stride
+            for i in 0..<stride { partialBase[i] += p[i] }
+        }
+        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
+            Winograd4x4.addFilterGradient(partialBase, outChannels: F, inChannels: C, into: dw.baseAddress!)
+        }
+        bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+            for f in 0..<F { db[f] += partialBase[36 * F * C + f] }
+        }
+        return dInput
+    }
+}
