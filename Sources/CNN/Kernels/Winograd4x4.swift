@@ -79,33 +79,43 @@ public enum Winograd4x4 {
 
     // MARK: - Filters
 
-    /// G (6×3) in double precision; the filter transforms round once, at the end.
-    static let gMatrix: [[Double]] = [[1.0 / 4, 0, 0], [-1.0 / 6, -1.0 / 6, -1.0 / 6], [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-                                      [1.0 / 24, 1.0 / 12, 1.0 / 6], [1.0 / 24, -1.0 / 12, 1.0 / 6], [0, 0, 1]]
+    /// G applied to a column of three values, in double precision (the filter transforms round once).
+    @inline(__always)
+    static func timesG(_ g0: Double, _ g1: Double, _ g2: Double) -> (Double, Double, Double, Double, Double, Double) {
+        let even = g0 + g2
+        return (g0 / 4, -(even + g1) / 6, -(even - g1) / 6, g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2)
+    }
+
+    /// Gᵀ applied to a column of six values: the adjoint of `timesG`.
+    @inline(__always)
+    static func timesGT(_ d: UnsafePointer<Double>, _ step: Int) -> (Double, Double, Double) {
+        let (d0, d1, d2, d3, d4, d5) = (d[0], d[step], d[2 * step], d[3 * step], d[4 * step], d[5 * step])
+        return (d0 / 4 - (d1 + d2) / 6 + (d3 + d4) / 24,
+                (d2 - d1) / 6 + (d3 - d4) / 12,
+                (d3 + d4 - d1 - d2) / 6 + d5)
+    }
 
     /// g (F, C, 3, 3) → U (36, C, F) = G g Gᵀ, for the forward products (Ci = C, Fo = F). With `flipped`, the
     /// kernels of dx: U (36, F, C) from g[f, c, 2 − k, 2 − l] (Ci = F, Fo = C).
     public static func transformFilters(_ g: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
                                         flipped: Bool, into u: UnsafeMutablePointer<Float>) {
-        let G = gMatrix
         let (ci, fo) = flipped ? (F, C) : (C, F)
-        for f in 0..<F {
-            for c in 0..<C {
-                let k = g + (f * C + c) * 9
-                // G g (6×3), then times Gᵀ
-                var gg = [Double](repeating: 0, count: 18)
-                for a in 0..<6 {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 18) { buffer in
+            let gg = buffer.baseAddress!   // G g (6×3)
+            for f in 0..<F {
+                for c in 0..<C {
+                    let k = g + (f * C + c) * 9
+                    @inline(__always) func at(_ r: Int, _ l: Int) -> Double { Double(flipped ? k[8 - (3 * r + l)] : k[3 * r + l]) }
                     for l in 0..<3 {
-                        var sum = 0.0
-                        for r in 0..<3 { sum += G[a][r] * Double(flipped ? k[8 - (3 * r + l)] : k[3 * r + l]) }
-                        gg[3 * a + l] = sum
+                        let t = timesG(at(0, l), at(1, l), at(2, l))
+                        gg[l] = t.0; gg[3 + l] = t.1; gg[6 + l] = t.2; gg[9 + l] = t.3; gg[12 + l] = t.4; gg[15 + l] = t.5
                     }
-                }
-                let (row, col) = flipped ? (f, c) : (c, f)
-                for a in 0..<6 {
-                    for s in 0..<6 {
-                        let value = gg[3 * a] * G[s][0] + gg[3 * a + 1] * G[s][1] + gg[3 * a + 2] * G[s][2]
-                        u[((6 * a + s) * ci + row) * fo + col] = Float(value)
+                    let (row, col) = flipped ? (f, c) : (c, f)
+                    for a in 0..<6 {
+                        let t = timesG(gg[3 * a], gg[3 * a + 1], gg[3 * a + 2])
+                        let o = u + (6 * a * ci + row) * fo + col, plane = ci * fo
+                        o[0] = Float(t.0); o[plane] = Float(t.1); o[2 * plane] = Float(t.2)
+                        o[3 * plane] = Float(t.3); o[4 * plane] = Float(t.4); o[5 * plane] = Float(t.5)
                     }
                 }
             }
@@ -115,24 +125,19 @@ public enum Winograd4x4 {
     /// dU (36, C, F) → dg (F, C, 3, 3), added: dg += Gᵀ dU G.
     public static func addFilterGradient(_ du: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
                                          into dg: UnsafeMutablePointer<Float>) {
-        let G = gMatrix
-        for f in 0..<F {
-            for c in 0..<C {
-                // Gᵀ dU (3×6), then times G
-                var t = [Double](repeating: 0, count: 18)
-                for k in 0..<3 {
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 54) { buffer in
+            let d = buffer.baseAddress!, t = d + 36   // dU of one pair (6×6), then Gᵀ dU (3×6)
+            for f in 0..<F {
+                for c in 0..<C {
+                    for x in 0..<36 { d[x] = Double(du[(x * C + c) * F + f]) }
                     for s in 0..<6 {
-                        var sum = 0.0
-                        for a in 0..<6 { sum += G[a][k] * Double(du[((6 * a + s) * C + c) * F + f]) }
-                        t[6 * k + s] = sum
+                        let r = timesGT(d + s, 6)
+                        t[s] = r.0; t[6 + s] = r.1; t[12 + s] = r.2
                     }
-                }
-                let out = dg + (f * C + c) * 9
-                for k in 0..<3 {
-                    for l in 0..<3 {
-                        var sum = 0.0
-                        for s in 0..<6 { sum += t[6 * k + s] * G[s][l] }
-                        out[3 * k + l] += Float(sum)
+                    let out = dg + (f * C + c) * 9
+                    for k in 0..<3 {
+                        let r = timesGT(t + 6 * k, 1)
+                        out[3 * k] += Float(r.0); out[3 * k + 1] += Float(r.1); out[3 * k + 2] += Float(r.2)
                     }
                 }
             }
@@ -180,12 +185,22 @@ public enum Winograd4x4 {
     /// zeros around it.
     public static func padInput(_ x: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
                                 into padded: UnsafeMutablePointer<Float>) {
-        let (Wp, P, H, W) = (t.paddedWidth, t.padding, t.height, t.width)
-        padded.update(repeating: 0, count: t.paddedCount(channels: C))
+        let (Hp, Wp, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
+        if Hp == H && Wp == W {
+            // No padding at all (P = 0 and whole tiles): one transposition of (C, H·W).
+            Transpose.matrix(x, rows: C, cols: H &* W, into: padded)
+            return
+        }
+        // Zeros only where the image does not go: rows above and below, then columns left and right.
+        padded.update(repeating: 0, count: P &* Wp &* C)
+        let below = (P &+ H) &* Wp &* C
+        (padded + below).update(repeating: 0, count: (Hp &- P &- H) &* Wp &* C)
         for h in 0..<H {
+            let row = padded + (h &+ P) &* Wp &* C
+            row.update(repeating: 0, count: P &* C)
+            (row + (P &+ W) &* C).update(repeating: 0, count: (Wp &- P &- W) &* C)
             // the (C, W) slab of row h, rows H·W apart → (W, C)
-            Transpose.matrix(x + h &* W, rows: C, cols: W, sourceStride: H &* W,
-                             into: padded + ((h &+ P) &* Wp &+ P) &* C, destinationStride: C)
+            Transpose.matrix(x + h &* W, rows: C, cols: W, sourceStride: H &* W, into: row + P &* C, destinationStride: C)
         }
     }
 
