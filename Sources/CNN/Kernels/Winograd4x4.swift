@@ -191,16 +191,24 @@ public enum Winograd4x4 {
             Transpose.matrix(x, rows: C, cols: H &* W, into: padded)
             return
         }
-        // Zeros only where the image does not go: rows above and below, then columns left and right.
+        zeroBorder(padded, channels: C, t)
+        for h in 0..<H {
+            // the (C, W) slab of row h, rows H·W apart → (W, C)
+            Transpose.matrix(x + h &* W, rows: C, cols: W, sourceStride: H &* W,
+                             into: padded + ((h &+ P) &* Wp &+ P) &* C, destinationStride: C)
+        }
+    }
+
+    /// Zeros where the image does not go in a padded input (4Th + 2, 4Tw + 2, C): rows above and below,
+    /// then the columns left and right of each image row.
+    static func zeroBorder(_ padded: UnsafeMutablePointer<Float>, channels C: Int, _ t: Tiling) {
+        let (Hp, Wp, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
         padded.update(repeating: 0, count: P &* Wp &* C)
-        let below = (P &+ H) &* Wp &* C
-        (padded + below).update(repeating: 0, count: (Hp &- P &- H) &* Wp &* C)
+        (padded + (P &+ H) &* Wp &* C).update(repeating: 0, count: (Hp &- P &- H) &* Wp &* C)
         for h in 0..<H {
             let row = padded + (h &+ P) &* Wp &* C
             row.update(repeating: 0, count: P &* C)
             (row + (P &+ W) &* C).update(repeating: 0, count: (Wp &- P &- W) &* C)
-            // the (C, W) slab of row h, rows H·W apart → (W, C)
-            Transpose.matrix(x + h &* W, rows: C, cols: W, sourceStride: H &* W, into: row + P &* C, destinationStride: C)
         }
     }
 
@@ -289,7 +297,8 @@ public enum Winograd4x4 {
 
     /// M (36, T, Fo) → ReLU and 2×2, stride-2 max pooling of the outputs (Ho and Wo multiples of 4, so that
     /// each tile holds four whole windows): pooled (Ho/2, Wo/2, Fo) and each winner's index within its
-    /// (Ho, Wo) plane, channels last. Bit for bit what ReLU then pooling compute (ReLUPoolEpilogue).
+    /// (Ho, Wo) plane, channels last, or −1 where the pooled value is not positive (no gradient passes: the
+    /// ReLU's mask). Values bit for bit what ReLU then pooling compute (ReLUPoolEpilogue).
     static func transformOutputReLUPool(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling,
                                         bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
                                         argmax: UnsafeMutablePointer<Int32>) {
@@ -314,7 +323,11 @@ public enum Winograd4x4 {
                                     at: SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: q0)), rowStride: wo32)
                                 let o = ((2 &* ti &+ u) &* pw &+ 2 &* tj &+ w) &* F &+ fb
                                 UnsafeMutableRawPointer(out + o).storeBytes(of: best, as: SIMD16<Int32>.self)
-                                UnsafeMutableRawPointer(argmax + o).storeBytes(of: at, as: SIMD16<Int32>.self)
+                                // Positive floats are the positive bit patterns; −1 where best ≤ 0 as an integer
+                                // (the sign of best − 1, or of best itself for −0, Int32.min). Integer shifts:
+                                // `replacing(with:where:)` was compiled to a scalar loop, 5× this whole function.
+                                let passes = at | ((best &- 1) &>> 31) | (best &>> 31)
+                                UnsafeMutableRawPointer(argmax + o).storeBytes(of: passes, as: SIMD16<Int32>.self)
                             }
                         }
                         fb &+= 16
@@ -373,7 +386,7 @@ public enum Winograd4x4 {
 
     /// y (Fo, Ho, Wo) = conv3×3(x (Ci, H, W), padding P) + b, from transformed filters U (36, Ci, Fo); or, with
     /// `pooled` (Ho and Wo multiples of 4), only max(0, y) pooled over 2×2 windows (Fo, Ho/2, Wo/2) and their
-    /// argmax.
+    /// argmax (Ho/2, Wo/2, Fo), channels last, −1 where nothing passes (see `transformOutputReLUPool`).
     public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
                                 filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
@@ -398,15 +411,10 @@ public enum Winograd4x4 {
         }
         let (Ho, Wo) = (t.outHeight, t.outWidth)
         if let pooled, let bias {
-            let L = (Ho / 2) * (Wo / 2), indices = UnsafeMutableRawPointer(last + L * F).assumingMemoryBound(to: Int32.self)
-            transformOutputReLUPool(m, channels: F, t, bias: bias, into: last, argmax: indices)
-            // (L, Fo) → (Fo, L), the argmax as bit patterns
+            // pooled values (L, Fo) → (Fo, L); the argmax stays channels last, for `backward`
+            let L = (Ho / 2) * (Wo / 2)
+            transformOutputReLUPool(m, channels: F, t, bias: bias, into: last, argmax: pooled.argmax)
             Transpose.matrix(last, rows: L, cols: F, into: pooled.out)
-            UnsafeMutableRawPointer(last + L * F).withMemoryRebound(to: Float.self, capacity: L * F) { a in
-                UnsafeMutableRawPointer(pooled.argmax).withMemoryRebound(to: Float.self, capacity: L * F) { o in
-                    Transpose.matrix(a, rows: L, cols: F, into: o)
-                }
-            }
             return
         }
         transformOutput(m, channels: F, t, bias: bias, into: last)
@@ -430,24 +438,81 @@ public enum Winograd4x4 {
         return dt.paddedCount(channels: F) + max(gradient, productsCount(inChannels: F, outChannels: C, dt))
     }
 
-    /// One image's backward from dy (F, Ho, Wo) (already through the ReLU and pooling): dU (36, C, F) +=
-    /// Σ_tiles V[ξ]ᵀ dZ[ξ] with V from x (C, H, W); and, given dx and the flipped filters (36, F, C),
-    /// dx (C, H, W) = the convolution of dy padded by 2 − P. `scratch` holds `backwardScratchCount` floats.
-    public static func backward(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, inChannels C: Int,
+    /// The gradient reaching the convolution's output, for `backward`.
+    public enum OutputGradient {
+        /// dy (F, Ho, Wo), already through any ReLU and pooling.
+        case plain(UnsafePointer<Float>)
+        /// The gradient of a tile-pooled forward (`convolve` with `pooled`): dOut (F, Ho/2, Wo/2) and that
+        /// forward's argmax (Ho/2, Wo/2, F). dy is dOut at each window's winner (+0 for a −0, as
+        /// ReLUPoolEpilogue.scatter adds into zeros), +0 elsewhere and where the argmax is −1.
+        case pooled(dOut: UnsafePointer<Float>, argmax: UnsafePointer<Int32>)
+    }
+
+    /// A tile-pooled gradient (see `OutputGradient.pooled`) → dy (Ho, Wo, F), channels last, in the padded
+    /// buffer of the dx tiling `dt` (whose image is dy). `transposed` holds (Ho/2)·(Wo/2)·F floats.
+    static func scatterPooled(_ dOut: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, channels F: Int, _ dt: Tiling,
+                              transposed: UnsafeMutablePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+        let (Ho, Wo, Pd, Wq) = (dt.height, dt.width, dt.padding, dt.paddedWidth)
+        let pw = Wo / 2, L = (Ho / 2) * pw
+        Transpose.matrix(dOut, rows: F, cols: L, into: transposed)
+        zeroBorder(padded, channels: F, dt)
+        let zero = Vector(), rowStep = Wq &* F
+        for i in 0..<(Ho / 2) {
+            for j in 0..<pw {
+                let e = (i &* pw &+ j) &* F, q = Int32(truncatingIfNeeded: 2 &* i &* Wo &+ 2 &* j)
+                let top = padded + ((Pd &+ 2 &* i) &* Wq &+ Pd &+ 2 &* j) &* F
+                var fb = 0
+                while fb < F {
+                    let g = load(transposed + (e &+ fb)) + zero
+                    let at = UnsafeRawPointer(argmax + (e &+ fb)).loadUnaligned(as: SIMD16<Int32>.self)
+                    let bits = unsafeBitCast(g, to: SIMD16<Int32>.self)
+                    @inline(__always) func put(_ position: Int32, _ p: UnsafeMutablePointer<Float>) {
+                        // g where at = position: d | −d has its sign bit set exactly when d ≠ 0
+                        let d = at ^ SIMD16<Int32>(repeating: position)
+                        let value = bits & ~((d | (0 &- d)) &>> 31)
+                        UnsafeMutableRawPointer(p).storeBytes(of: value, as: SIMD16<Int32>.self)
+                    }
+                    put(q, top + fb); put(q &+ 1, top + (F &+ fb))
+                    put(q &+ Int32(truncatingIfNeeded: Wo), top + (rowStep &+ fb))
+                    put(q &+ Int32(truncatingIfNeeded: Wo &+ 1), top + (rowStep &+ F &+ fb))
+                    fb &+= 16
+                }
+            }
+        }
+    }
+
+    /// One image's backward: db (F) += Σ dy over positions in row-major order; dU (36, C, F) += Σ_tiles
+    /// V[ξ]ᵀ dZ[ξ] with V from x (C, H, W); and, given dx and the flipped filters (36, F, C), dx (C, H, W) =
+    /// the convolution of dy padded by 2 − P. `scratch` holds `backwardScratchCount` floats.
+    public static func backward(_ x: UnsafePointer<Float>, _ dy: OutputGradient, inChannels C: Int,
                                 outChannels F: Int, _ t: Tiling, scratch: UnsafeMutablePointer<Float>,
+                                biasGradient db: UnsafeMutablePointer<Float>,
                                 filterGradient du: UnsafeMutablePointer<Float>,
                                 inputGradient: (dx: UnsafeMutablePointer<Float>, filters: UnsafePointer<Float>)?) {
         let dt = inputGradientTiling(t), Pd = dt.padding, Wq = dt.paddedWidth
         // dy padded for dx, channels last; the forward tiles' dY sits at (2 − P, 2 − P) in it, zeros past
         // Ho and Wo (4Th + 2 − P ≤ 4⌈(Ho + 2 − 2P)/4⌉ + 2 for P ≤ 2).
-        let dyPadded = scratch
-        padInput(dy, channels: F, dt, into: dyPadded)
-        let rest = scratch + dt.paddedCount(channels: F)
+        let dyPadded = scratch, rest = scratch + dt.paddedCount(channels: F)
+        switch dy {
+        case let .plain(d): padInput(d, channels: F, dt, into: dyPadded)
+        case let .pooled(dOut, argmax): scatterPooled(dOut, argmax: argmax, channels: F, dt, transposed: rest, into: dyPadded)
+        }
+        let image = dyPadded + (Pd &* Wq &+ Pd) &* F
+        var fb = 0
+        while fb < F {
+            var sum = load(db + fb)
+            for h in 0..<t.outHeight {
+                let row = image + (h &* Wq &* F &+ fb)
+                for w in 0..<t.outWidth { sum += load(row + w &* F) }
+            }
+            store(sum, db + fb)
+            fb &+= 16
+        }
         let T = t.tiles, vs = planeStride(T, C), zs = planeStride(T, F)
         let xPadded = rest, v = xPadded + t.paddedCount(channels: C), dz = v + 36 * vs
         padInput(x, channels: C, t, into: xPadded)
         transformInput(xPadded, channels: C, t, into: v)
-        transformOutputGradient(dyPadded + (Pd * Wq + Pd) * F, rowStride: Wq, channels: F, t, into: dz)
+        transformOutputGradient(image, rowStride: Wq, channels: F, t, into: dz)
         for xi in 0..<36 {
             // dU[ξ] (C, F) += V[ξ]ᵀ (C, T) · dZ[ξ] (T, F)
             BLAS.sgemm(transposeA: true, transposeB: false, m: C, n: F, k: T,

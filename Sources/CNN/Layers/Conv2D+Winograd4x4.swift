@@ -22,7 +22,14 @@ extension Conv2D {
         return takes ? Winograd4x4.Tiling(height: g.h, width: g.w, padding: g.padding) : nil
     }
 
-    /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
+    /// Whether a fused ReLU and pooling are applied to whole output tiles as they are formed: 2×2, stride-2
+    /// windows, Ho and Wo multiples of 4.
+    func tilePooled(_ g: ConvGeometry) -> Bool {
+        fusesReLU && g.ho % 4 == 0 && g.wo % 4 == 0 && fusedPool.map { $0.kernel == 2 && $0.stride == 2 } == true
+    }
+
+    /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling: the argmax is then
+    /// channels last (Hp, Wp, F) when tile-pooled, else (F, Hp, Wp).
     func winograd4x4Forward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd4x4.Tiling,
                             _ convShape: [Int]) -> Tensor<Float> {
         let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
@@ -40,8 +47,7 @@ extension Conv2D {
             outShape = [g.n, F, hp, wp]
             pooledL = hp * wp
         }
-        // A fused ReLU with 2×2, stride-2 pooling is applied to whole output tiles directly.
-        let tilePool = relu && g.ho % 4 == 0 && g.wo % 4 == 0 && pool.map { $0.kernel == 2 && $0.stride == 2 } == true
+        let tilePool = tilePooled(g)
         let yBase = scratch.reserve(pool == nil || tilePool ? 1 : threads * F * L)
         let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
         output.resize(to: outShape)
@@ -93,9 +99,9 @@ extension Conv2D {
         let stride = 36 * F * C + F
         let partialBase = partials.reserve(threads * stride)
         partialBase.update(repeating: 0, count: threads * stride)
-        let relu = fusesReLU, pool = fusedPool
+        let relu = fusesReLU, pool = fusedPool, tilePool = tilePooled(g)
         let outL = output.count / max(1, g.n * F)
-        let maskedBase = scratch.reserve(relu ? threads * F * L : 1)
+        let maskedBase = scratch.reserve(relu && !tilePool ? threads * F * L : 1)
         let argmaxBase = argmax.base
         dInput.resize(to: wantsInput ? x.shape : [0])
         x.scalars.withUnsafeBufferPointer { xp in
@@ -108,18 +114,23 @@ extension Conv2D {
                         let work = scratchBase + t * perThread
                         let du = partialBase + t * stride, db = du + 36 * F * C
                         for n in images {
-                            var d = d0 + n * F * outL
-                            if relu {
+                            let d = d0 + n * F * outL
+                            let gradient: Winograd4x4.OutputGradient
+                            if tilePool {
+                                // Scattered channels last through the forward's argmax, which carries the ReLU's mask.
+                                gradient = .pooled(dOut: d, argmax: argmaxBase + n * F * outL)
+                            } else if relu {
                                 // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
                                 let m = maskedBase + t * F * L
                                 ReLUPoolEpilogue.gradient(d, output: o0 + n * F * outL, relu: true,
                                                           pooled: pool == nil ? nil : (UnsafePointer(argmaxBase + n * F * outL), outL),
                                                           planes: F, height: g.ho, width: g.wo, rowStride: g.wo, into: m)
-                                d = UnsafePointer(m)
+                                gradient = .plain(m)
+                            } else {
+                                gradient = .plain(d)
                             }
-                            for f in 0..<F { db[f] += Reductions.sum(d + f * L, L) }
-                            Winograd4x4.backward(x0 + n * chw, d, inChannels: C, outChannels: F, tiling, scratch: work,
-                                                 filterGradient: du,
+                            Winograd4x4.backward(x0 + n * chw, gradient, inChannels: C, outChannels: F, tiling,
+                                                 scratch: work, biasGradient: db, filterGradient: du,
                                                  inputGradient: dx0.map { ($0 + n * chw, UnsafePointer(uFlipped)) })
                         }
                     }
