@@ -231,6 +231,110 @@ public struct DirectConvolution {
             }
         }
     }
+
+    // MARK: Backward through 2×2 pooling, by windows
+
+    /// Whether `accumulateInputGradient2x2` can take dx̃ of this layer: kernels up to 7×7, so that a window's
+    /// (HH + 1) × (WW + 1) region fits in eight 8-lane rows.
+    public var takesWindowedInputGradient: Bool { geometry.kh <= 7 && geometry.kw <= 7 }
+
+    /// SIMD8 rows of `shiftedFilters` per (channel, filter): four shifts of HH + 1 rows.
+    @inlinable public var shiftedFilterRows: Int { 4 * (geometry.kh + 1) }
+
+    /// w (F, C, HH, WW) → each filter's kernel on each channel at the four offsets (u, v) of a 2×2 window,
+    /// s = 2u + v: (C, F, 4, HH + 1) rows of 8 lanes, row r lane l holding w[f, c, r − u, l − v] (zero outside
+    /// the kernel). `shifted` holds C·F·`shiftedFilterRows` vectors.
+    public func shiftFilters(_ w: UnsafePointer<Float>, filters F: Int, into shifted: UnsafeMutablePointer<SIMD8<Float>>) {
+        let (C, kh, kw) = (geometry.c, geometry.kh, geometry.kw), rows = kh + 1
+        for c in 0..<C {
+            for f in 0..<F {
+                let kernel = w + (f * C + c) * kh * kw
+                for s in 0..<4 {
+                    let (u, v) = (s >> 1, s & 1), out = shifted + ((c * F + f) * 4 + s) * rows
+                    for r in 0..<rows {
+                        var row = SIMD8<Float>()
+                        let k = r - u
+                        if k >= 0 && k < kh { for l in 0..<kw { row[l + v] = kernel[k * kw + l] } }
+                        out[r] = row
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds one image's dx̃ from its masked pooled gradient g (F, Hp·Wp) through 2×2, stride-2 pooling: for
+    /// each channel and window, the window's (HH + 1) × 8 region of dx̃ is summed in registers over the
+    /// filters, each filter's kernel placed at its winner's offset in the window (`shiftFilters`), and added
+    /// to dx̃ once. dx̃ is zeroed by the caller. Against `accumulateInputGradient` this does a read-modify-
+    /// write per region row and channel instead of per kernel row, channel and filter: successive windows
+    /// overlap, and their vector read-modify-writes of the same floats wait on each other.
+    public func accumulateInputGradient2x2(_ g: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, pooledWidth wp: Int,
+                                           pooledSize: Int, shiftedFilters: UnsafePointer<SIMD8<Float>>, filters F: Int,
+                                           into dx: UnsafeMutablePointer<Float>) {
+        switch geometry.kh {
+        case 1: windows(Count2.self, g, argmax, wp, pooledSize, shiftedFilters, F, dx)
+        case 2: windows(Count3.self, g, argmax, wp, pooledSize, shiftedFilters, F, dx)
+        case 3: windows(Count4.self, g, argmax, wp, pooledSize, shiftedFilters, F, dx)
+        case 4: windows(Count5.self, g, argmax, wp, pooledSize, shiftedFilters, F, dx)
+        case 5: windows(Count6.self, g, argmax, wp, pooledSize, shiftedFilters, F, dx)
+        case 6: windows(Count7.self, g, argmax, wp, pooledSize, shiftedFilters, F, dx)
+        default: windows(Count8.self, g, argmax, wp, pooledSize, shiftedFilters, F, dx)
+        }
+    }
+
+    @inline(__always)
+    private func windows<Rows: StaticCount>(_: Rows.Type, _ g: UnsafePointer<Float>, _ argmax: UnsafePointer<Int32>,
+                                            _ wp: Int, _ pooledSize: Int, _ shifted: UnsafePointer<SIMD8<Float>>,
+                                            _ F: Int, _ dx: UnsafeMutablePointer<Float>) {
+        let R = rowLength, C = geometry.c, rows = Rows.value, perFilter = 4 &* rows, perChannel = F &* perFilter
+        let raw = UnsafeMutableRawPointer(dx)
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: F) { offsets in
+          withUnsafeTemporaryAllocation(of: Float.self, capacity: F) { gains in
+            let (at, gs) = (offsets.baseAddress!, gains.baseAddress!)
+            for e in 0..<pooledSize {
+                let i = e / wp, j = e &- i &* wp, t0 = 2 &* i &* R &+ 2 &* j
+                for f in 0..<F {
+                    // the winner's offset in its window, d = u·R + v, picks the kernel shifted by (u, v)
+                    let d = Int(argmax[f &* pooledSize &+ e]) &- t0
+                    let u = d >= R ? 1 : 0
+                    at[f] = f &* perFilter &+ (2 &* u &+ (d &- u &* R)) &* rows
+                    gs[f] = g[f &* pooledSize &+ e]
+                }
+                // Two channels at a time: two independent sets of accumulators hide the multiply-adds' latency.
+                var c = 0
+                while c < C {
+                    let pair = c &+ 1 < C
+                    let k0 = shifted + c &* perChannel, k1 = pair ? k0 + perChannel : k0
+                    var r0 = SIMD8<Float>(), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0
+                    var q0 = r0, q1 = r0, q2 = r0, q3 = r0, q4 = r0, q5 = r0, q6 = r0, q7 = r0
+                    for f in 0..<F {
+                        let ge = gs[f], a = k0 + at[f], b = k1 + at[f]
+                        r0 = r0.addingProduct(a[0], ge); q0 = q0.addingProduct(b[0], ge)
+                        r1 = r1.addingProduct(a[1], ge); q1 = q1.addingProduct(b[1], ge)
+                        if rows > 2 { r2 = r2.addingProduct(a[2], ge); q2 = q2.addingProduct(b[2], ge) }
+                        if rows > 3 { r3 = r3.addingProduct(a[3], ge); q3 = q3.addingProduct(b[3], ge) }
+                        if rows > 4 { r4 = r4.addingProduct(a[4], ge); q4 = q4.addingProduct(b[4], ge) }
+                        if rows > 5 { r5 = r5.addingProduct(a[5], ge); q5 = q5.addingProduct(b[5], ge) }
+                        if rows > 6 { r6 = r6.addingProduct(a[6], ge); q6 = q6.addingProduct(b[6], ge) }
+                        if rows > 7 { r7 = r7.addingProduct(a[7], ge); q7 = q7.addingProduct(b[7], ge) }
+                    }
+                    @inline(__always) func add(_ r: SIMD8<Float>, _ k: Int, _ channel: Int) {
+                        guard k < rows else { return }
+                        let p = raw + 4 &* (channel &* paddedPlane &+ t0 &+ k &* R)
+                        p.storeBytes(of: p.loadUnaligned(as: SIMD8<Float>.self) + r, as: SIMD8<Float>.self)
+                    }
+                    add(r0, 0, c); add(r1, 1, c); add(r2, 2, c); add(r3, 3, c)
+                    add(r4, 4, c); add(r5, 5, c); add(r6, 6, c); add(r7, 7, c)
+                    if pair {
+                        add(q0, 0, c &+ 1); add(q1, 1, c &+ 1); add(q2, 2, c &+ 1); add(q3, 3, c &+ 1)
+                        add(q4, 4, c &+ 1); add(q5, 5, c &+ 1); add(q6, 6, c &+ 1); add(q7, 7, c &+ 1)
+                    }
+                    c &+= 2
+                }
+            }
+          }
+        }
+    }
 }
 
 /// A small count as a type, so that each value is compiled on its own with its loops unrolled.

@@ -68,6 +68,13 @@ extension Conv2D {
         let dPaddedBase = dCols.reserve(wantsInput ? threads * conv.paddedCount : 1)
         let paddedBase = paddedImages.base, argmaxBase = argmax.base
         let maskedBase = scratch.reserve(threads * F * pooledL)
+        // 2×2, stride-2 pooling: dx̃ by windows, from the filters shifted to the four offsets in a window.
+        let pool = fusedPool!, windowed = wantsInput && pool.kernel == 2 && pool.stride == 2 && conv.takesWindowedInputGradient
+        let pooledWidth = pooledSize(g, pool).1
+        let shifted = shiftedFilters.reserve(windowed ? g.c * F * conv.shiftedFilterRows : 1)
+        if windowed {
+            weight.value.scalars.withUnsafeBufferPointer { conv.shiftFilters($0.baseAddress!, filters: F, into: shifted) }
+        }
         dInput.resize(to: wantsInput ? x.shape : [0])
         dy.scalars.withUnsafeBufferPointer { dyp in
             output.scalars.withUnsafeBufferPointer { op in
@@ -89,8 +96,14 @@ extension Conv2D {
                                                               filters: F, dw: dw, db: db)
                                 guard let dx0 else { continue }
                                 dPadded.update(repeating: 0, count: conv.paddedCount)
-                                conv.accumulateInputGradient(masked, argmax: argmaxBase + e, pooledSize: pooledL,
-                                                             weights: w, filters: F, into: dPadded)
+                                if windowed {
+                                    conv.accumulateInputGradient2x2(masked, argmax: argmaxBase + e, pooledWidth: pooledWidth,
+                                                                    pooledSize: pooledL, shiftedFilters: shifted,
+                                                                    filters: F, into: dPadded)
+                                } else {
+                                    conv.accumulateInputGradient(masked, argmax: argmaxBase + e, pooledSize: pooledL,
+                                                                 weights: w, filters: F, into: dPadded)
+                                }
                                 conv.crop(dPadded, into: dx0 + n * chw)
                             }
                         }

@@ -75,6 +75,7 @@ public final class Conv2D: ReLUPoolFusable {
     let scratch = Workspace<Float>()   // per thread: y[n] before pooling or compaction, or the masked
                                                // dy[n], (F, Ho·R) with R = Wp (padded width) or Wo
     let argmax = Workspace<Int32>()    // with pooling: each window's maximum, index within (Ho, Wo)
+    let shiftedFilters = Workspace<SIMD8<Float>>() // direct path: the kernels at the offsets of a 2×2 window
     var output = Tensor<Float>(shape: [0])
     var dInput = Tensor<Float>(shape: [0])
 
