@@ -17,9 +17,10 @@
 //
 //  Stride-1 layers build cols from the zero-padded image (PaddedColumns.swift), and where that pays (see
 //  `columnLayout`) compute y[n] on rows of Wp = W + 2P positions, of which the first Wo are kept.
-//  3×3 stride-1 layers with at least 8 input channels take the Winograd path instead (Conv2D+Winograd.swift),
-//  and stride-1 layers with at most 8 input channels and a fused ReLU and pooling a direct convolution
-//  (Conv2D+Direct.swift).
+//  3×3 stride-1 layers whose channels are multiples of 16 take Winograd F(4×4, 3×3) instead
+//  (Conv2D+Winograd4x4.swift), other 3×3 stride-1 layers with at least 8 input channels F(2×2, 3×3)
+//  (Conv2D+Winograd.swift), and stride-1 layers with at most 8 input channels and a fused ReLU and pooling a
+//  direct convolution (Conv2D+Direct.swift).
 //
 //  Fused epilogue. When Sequential finds conv → ReLU or conv → ReLU → MaxPool2D (all fast), the convolution
 //  does their work on each image while its output is in cache, and those layers pass tensors through:
@@ -51,12 +52,12 @@ public final class Conv2D: ReLUPoolFusable {
     /// backward takes the pooled gradient (both later layers pass tensors through). Requires `fusesReLU`.
     public var fusedPool: (kernel: Int, stride: Int)? = nil
 
-    /// How the fast path computes the convolution: `automatic` takes Winograd F(2×2, 3×3) where
-    /// `Winograd.applies`, the direct convolution where `DirectConvolution.applies`, else im2col
-    /// on the padded width where that pays (see `columnLayout`), else compact im2col. The others force one
-    /// algorithm (for tests); `paddedIm2col` needs stride 1, `winograd` the shapes of `Winograd.supports`,
-    /// `direct` those of `DirectConvolution.supports` and a fused pooling, and each falls back to compact
-    /// im2col otherwise.
+    /// How the fast path computes the convolution: `automatic` takes Winograd F(4×4, 3×3) where
+    /// `Winograd4x4.applies`, else F(2×2, 3×3) where `Winograd.applies`, the direct convolution where
+    /// `DirectConvolution.applies`, else im2col on the padded width where that pays (see `columnLayout`),
+    /// else compact im2col. The others force one algorithm (for tests); `paddedIm2col` needs stride 1,
+    /// `winograd` and `winograd4x4` the shapes their kernels support, `direct` those of
+    /// `DirectConvolution.supports` and a fused pooling, and each falls back to compact im2col otherwise.
     public enum Algorithm { case automatic, im2col, paddedIm2col, winograd, winograd4x4, direct }
     public var algorithm = Algorithm.automatic
 
@@ -65,7 +66,7 @@ public final class Conv2D: ReLUPoolFusable {
     var winograd: Winograd.Tiling?     // the last forward's Winograd tiles, nil for im2col
     var winograd4x4: Winograd4x4.Tiling? // the last forward's F(4×4, 3×3) tiles, nil for the other paths
     var direct: DirectConvolution?     // the last forward's direct layout, nil for the other paths
-    let filters = Workspace<Float>()   // Winograd: transformed filters U (16, F, C), or those of dx (16, C, F)
+    let filters = Workspace<Float>()   // Winograd: transformed filters U (16 or 36 positions, F, C), or dx's
     let paddedImages = Workspace<Float>() // per thread: x̃ or dx̃ of one image (PaddedColumns.paddedCount)
     let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L); or per image
                                                // when the whole batch's fits in `cachedColumnsLimit`
