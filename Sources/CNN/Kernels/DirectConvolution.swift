@@ -9,8 +9,9 @@
 //  x̃ is the image zero-padded by P (C, Hx, R), with a little slack after. The output is stored on rows of R
 //  too, as on PaddedColumns' padded width: output (i, j) at t = i·R + j reads x̃[c, t + k·R + l], so
 //      forward:  y[f, t] = b[f] + Σ_c Σ_k Σ_l w[f, c, k, l] · x̃[c, t + k·R + l]      t in 0..<L (j ≥ Wo is junk)
-//  computed for 4 filters × 32 positions at a time in eight vector accumulators with fused multiply-adds:
-//  each x̃ vector serves four filters and each weight two vectors. The last block of a plane is moved back
+//  computed for 4 filters × 48 positions at a time in twelve vector accumulators with fused multiply-adds
+//  (32 positions in eight on planes of fewer than 48): each x̃ vector serves four filters and each weight
+//  three vectors. The last block of a plane is moved back
 //  to end at L, overlapping the one before (its positions are computed twice, the same way). As im2col and
 //  sgemm, a one-channel layer is an (F, HH·WW)·(HH·WW, Ho·Wo) product only HH·WW deep (49 for 7×7), which
 //  OpenBLAS runs at about 30 GFLOP/s per core here: packing its operands costs about as much as the product.
@@ -93,30 +94,42 @@ public struct DirectConvolution {
         var f = 0
         while f < F {
             let (wf, bf, yf) = (w + f &* taps, b + f, y + f &* planeCount)
-            switch F &- f {
-            case 1: block(Count1.self, padded, wf, bf, yf)
-            case 2: block(Count2.self, padded, wf, bf, yf)
-            case 3: block(Count3.self, padded, wf, bf, yf)
-            default: block(Count4.self, padded, wf, bf, yf)
+            if planeCount >= 48 {
+                switch F &- f {
+                case 1: block(Count1.self, Count3.self, padded, wf, bf, yf)
+                case 2: block(Count2.self, Count3.self, padded, wf, bf, yf)
+                case 3: block(Count3.self, Count3.self, padded, wf, bf, yf)
+                default: block(Count4.self, Count3.self, padded, wf, bf, yf)
+                }
+            } else {
+                switch F &- f {
+                case 1: block(Count1.self, Count2.self, padded, wf, bf, yf)
+                case 2: block(Count2.self, Count2.self, padded, wf, bf, yf)
+                case 3: block(Count3.self, Count2.self, padded, wf, bf, yf)
+                default: block(Count4.self, Count2.self, padded, wf, bf, yf)
+                }
             }
             f &+= 4
         }
     }
 
-    /// B.value (1 … 4) filters from `w`, 32 positions at a time: two 16-wide accumulators per filter.
+    /// B.value (1 … 4) filters from `w`, 16·V.value positions at a time (V = 2 or 3): V 16-wide accumulators
+    /// per filter. Three vectors where the plane has 48 positions: twelve accumulators hide the multiply-adds'
+    /// latency better than eight.
     @inline(__always)
-    private func block<B: StaticCount>(_: B.Type, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                                       _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    private func block<B: StaticCount, V: StaticCount>(_: B.Type, _: V.Type, _ x: UnsafePointer<Float>,
+                                                       _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                                                       _ y: UnsafeMutablePointer<Float>) {
         let g = geometry, R = rowLength, kw = g.kw, taps = g.patchSize, L = planeCount, xPlane = paddedPlane
         let raw = UnsafeRawPointer(x), out = UnsafeMutableRawPointer(y)
-        let n = B.value
+        let n = B.value, width = 16 &* V.value, three = V.value > 2
         var start = 0
         repeat {
-            let t = min(start, L &- 32)
-            var a0 = SIMD16<Float>(repeating: b[0]), c0 = a0
-            var a1 = SIMD16<Float>(repeating: n > 1 ? b[1] : 0), c1 = a1
-            var a2 = SIMD16<Float>(repeating: n > 2 ? b[2] : 0), c2 = a2
-            var a3 = SIMD16<Float>(repeating: n > 3 ? b[3] : 0), c3 = a3
+            let t = min(start, L &- width)
+            var a0 = SIMD16<Float>(repeating: b[0]), c0 = a0, e0 = a0
+            var a1 = SIMD16<Float>(repeating: n > 1 ? b[1] : 0), c1 = a1, e1 = a1
+            var a2 = SIMD16<Float>(repeating: n > 2 ? b[2] : 0), c2 = a2, e2 = a2
+            var a3 = SIMD16<Float>(repeating: n > 3 ? b[3] : 0), c3 = a3, e3 = a3
             var wk = w
             for c in 0..<g.c {
                 for k in 0..<g.kh {
@@ -124,25 +137,37 @@ public struct DirectConvolution {
                     for l in 0..<kw {
                         let v = (row + 4 &* l).loadUnaligned(as: SIMD16<Float>.self)
                         let u = (row + 4 &* (l &+ 16)).loadUnaligned(as: SIMD16<Float>.self)
+                        let z = three ? (row + 4 &* (l &+ 32)).loadUnaligned(as: SIMD16<Float>.self) : v
                         let w0 = wk[l]
                         a0 = a0.addingProduct(v, w0); c0 = c0.addingProduct(u, w0)
-                        if n > 1 { let w1 = wk[taps &+ l]; a1 = a1.addingProduct(v, w1); c1 = c1.addingProduct(u, w1) }
-                        if n > 2 { let w2 = wk[2 &* taps &+ l]; a2 = a2.addingProduct(v, w2); c2 = c2.addingProduct(u, w2) }
-                        if n > 3 { let w3 = wk[3 &* taps &+ l]; a3 = a3.addingProduct(v, w3); c3 = c3.addingProduct(u, w3) }
+                        if three { e0 = e0.addingProduct(z, w0) }
+                        if n > 1 {
+                            let w1 = wk[taps &+ l]; a1 = a1.addingProduct(v, w1); c1 = c1.addingProduct(u, w1)
+                            if three { e1 = e1.addingProduct(z, w1) }
+                        }
+                        if n > 2 {
+                            let w2 = wk[2 &* taps &+ l]; a2 = a2.addingProduct(v, w2); c2 = c2.addingProduct(u, w2)
+                            if three { e2 = e2.addingProduct(z, w2) }
+                        }
+                        if n > 3 {
+                            let w3 = wk[3 &* taps &+ l]; a3 = a3.addingProduct(v, w3); c3 = c3.addingProduct(u, w3)
+                            if three { e3 = e3.addingProduct(z, w3) }
+                        }
                     }
                     wk += kw
                 }
             }
-            @inline(__always) func store(_ a: SIMD16<Float>, _ c: SIMD16<Float>, _ f: Int) {
+            @inline(__always) func store(_ a: SIMD16<Float>, _ c: SIMD16<Float>, _ e: SIMD16<Float>, _ f: Int) {
                 let at = out + 4 &* (f &* L &+ t)
                 at.storeBytes(of: a, as: SIMD16<Float>.self)
                 (at + 64).storeBytes(of: c, as: SIMD16<Float>.self)
+                if three { (at + 128).storeBytes(of: e, as: SIMD16<Float>.self) }
             }
-            store(a0, c0, 0)
-            if n > 1 { store(a1, c1, 1) }
-            if n > 2 { store(a2, c2, 2) }
-            if n > 3 { store(a3, c3, 3) }
-            start &+= 32
+            store(a0, c0, e0, 0)
+            if n > 1 { store(a1, c1, e1, 1) }
+            if n > 2 { store(a2, c2, e2, 2) }
+            if n > 3 { store(a3, c3, e3, 3) }
+            start &+= width
         } while start < L
     }
 
