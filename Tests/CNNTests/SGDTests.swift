@@ -119,4 +119,39 @@ final class SGDTests: XCTestCase {
         XCTAssertEqual(b.value.scalars, [7.5])
         XCTAssertEqual(sgd.velocities.map(\.shape), [[2, 2], [1]])
     }
+
+    /// A parameter large enough to be updated on two threads (`SGD.parallelCount`), with Nesterov momentum
+    /// and weight decay: the same bits as on one thread, and every element as the 2-element cases compute
+    /// it (the middle element against the formula, the gradient zeroed everywhere).
+    func testLargeParameterOnTwoThreadsMatchesOneThread() {
+        let count = SGD.parallelCount + 37
+        func run(threads: Int) -> (Tensor<Float>, Tensor<Float>, Tensor<Float>) {
+            var result = (Tensor<Float>(shape: [0]), Tensor<Float>(shape: [0]), Tensor<Float>(shape: [0]))
+            withThreads(threads) {
+                let p = Parameter(name: "weight", value: Tensor(shape: [count], scalars: (0..<count).map { Float($0 % 13) - 6 }))
+                let sgd = SGD(parameters: [p], learningRate: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.1)
+                for step in 0..<3 {
+                    p.gradient = Tensor(shape: [count], scalars: (0..<count).map { Float(($0 + step) % 7) - 3 })
+                    sgd.step()
+                }
+                result = (p.value, sgd.velocities[0], p.gradient)
+            }
+            return result
+        }
+        let (p1, v1, g1) = run(threads: 1), (p2, v2, g2) = run(threads: 2)
+        XCTAssertEqual(p1.scalars.map(\.bitPattern), p2.scalars.map(\.bitPattern), "p")
+        XCTAssertEqual(v1.scalars.map(\.bitPattern), v2.scalars.map(\.bitPattern), "v")
+        XCTAssertEqual(g2, Tensor(shape: [count], repeating: 0), "gradient zeroed")
+        XCTAssertEqual(g1, g2)
+        // One element by the formula, in Float as the update computes it.
+        let i = count / 2
+        var (p, v): (Float, Float) = (Float(i % 13) - 6, 0)
+        for step in 0..<3 {
+            var d = Float((i + step) % 7) - 3 + 0.1 * p
+            v = 0.9 * v + d
+            d = d + 0.9 * v
+            p -= 0.1 * d
+        }
+        XCTAssertEqual(p2.scalars[i], p, accuracy: 1e-5, "element \(i)")
+    }
 }

@@ -29,21 +29,30 @@ public final class SGD {
         self.velocities = parameters.map { Tensor(shape: $0.value.shape) }
     }
 
+    /// Parameters with at least this many elements are updated on all of `Parallel.threads`.
+    public static let parallelCount = 1 << 16
+
     /// Applies one update from the accumulated gradients, then zeroes them.
     public func step() {
         let (lr, mu, wd, nesterov) = (learningRate, momentum, weightDecay, self.nesterov)
         for (index, p) in parameters.enumerated() {
-            p.value.scalars.withUnsafeMutableBufferPointer { w in
-                p.gradient.scalars.withUnsafeMutableBufferPointer { g in
-                    velocities[index].scalars.withUnsafeMutableBufferPointer { v in
-                        for i in 0..<w.count {
-                            var d = g[i] + wd * w[i]
-                            if mu != 0 {
-                                v[i] = mu * v[i] + d
-                                d = nesterov ? d + mu * v[i] : v[i]
+            p.value.scalars.withUnsafeMutableBufferPointer { wb in
+                p.gradient.scalars.withUnsafeMutableBufferPointer { gb in
+                    velocities[index].scalars.withUnsafeMutableBufferPointer { vb in
+                        guard let w = wb.baseAddress, let g = gb.baseAddress, let v = vb.baseAddress else { return }
+                        // Each element on its own: split across threads when large (the update streams
+                        // three arrays through memory), with the same results on any thread count.
+                        let count = wb.count, threads = count >= Self.parallelCount ? Parallel.threads : 1
+                        Parallel.forEachChunk(count, threads: threads) { _, range in
+                            for i in range {
+                                var d = g[i] + wd * w[i]
+                                if mu != 0 {
+                                    v[i] = mu * v[i] + d
+                                    d = nesterov ? d + mu * v[i] : v[i]
+                                }
+                                w[i] -= lr * d
+                                g[i] = 0
                             }
-                            w[i] -= lr * d
-                            g[i] = 0
                         }
                     }
                 }
