@@ -25,12 +25,14 @@ final class LinearTests: XCTestCase {
         }
     }
 
-    /// Two threads: the forward split by output features (M > N) or by batch rows, the backward by input
-    /// features, including splits of odd sizes and of fewer features than threads.
+    /// Two threads: the forward split by input features (D ≥ `Linear.splitInputFeatures`, odd D included), by
+    /// output features (M > N) or by batch rows, the backward by input features, including splits of odd
+    /// sizes and of fewer features than threads.
     func testFastMatchesReferenceWithTwoThreads() {
         var rng = RandomGenerator(seed: 402)
+        let wide = Linear.splitInputFeatures
         withThreads(2) {
-            for (n, d, m) in [(4, 301, 128), (64, 96, 10), (3, 1, 5), (2, 13, 1), (9, 40, 9)] {
+            for (n, d, m) in [(4, 301, 128), (64, 96, 10), (3, 1, 5), (2, 13, 1), (9, 40, 9), (5, wide + 3, 7), (3, wide, 12)] {
                 let layers = BackendPair({ Linear(inFeatures: d, outFeatures: m, backend: $0) }, generator: &rng)
                 assertBackendsAgree("Linear N\(n) D\(d) M\(m), 2 threads", pair: layers,
                                     inputShapes: [[n, d], [n + 5, d]], generator: &rng)

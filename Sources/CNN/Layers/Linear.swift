@@ -18,6 +18,10 @@ public final class Linear: Layer {
     private var input: Tensor<Float>?
     private var output = Tensor<Float>(shape: [0])
     private var dInput = Tensor<Float>(shape: [0])
+    private let partial = Workspace<Float>()   // the forward's second-half product over input features, (N, M)
+
+    /// Input features from which the forward splits its product across threads by input features.
+    public static let splitInputFeatures = 2048
 
     public init(inFeatures: Int, outFeatures: Int, backend: Backend = .fast) {
         precondition(inFeatures > 0 && outFeatures > 0, "invalid Linear(\(inFeatures), \(outFeatures))")
@@ -47,7 +51,22 @@ public final class Linear: Layer {
                     bias.value.scalars.withUnsafeBufferPointer { bp in
                         let y = yp.baseAddress!, x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!
                         for n in 0..<N { (y + n * M).update(from: b, count: M) }
-                        if M > N {
+                        if Parallel.threads > 1 && D >= Self.splitInputFeatures {
+                            // Input features split across threads: y = b + x[:, ins₀]·W[:, ins₀]ᵀ + …, each thread
+                            // packing only its columns of x and of W (with a split by outputs, each packed all of
+                            // x; by rows, all of W); the partial products are added in thread order.
+                            let threads = Parallel.threads, part = partial.reserve((threads - 1) * N * M)
+                            Parallel.forEachChunk(D, threads: threads) { t, ins in
+                                let c = t == 0 ? y : part + (t - 1) * N * M
+                                BLAS.sgemm(transposeA: false, transposeB: true, m: N, n: M, k: ins.count,
+                                           a: x0 + ins.lowerBound, lda: D, b: w + ins.lowerBound, ldb: D,
+                                           beta: t == 0 ? 1 : 0, c: c, ldc: M)
+                            }
+                            for t in 1..<threads {
+                                let p = part + (t - 1) * N * M
+                                for i in 0..<(N * M) { y[i] += p[i] }
+                            }
+                        } else if M > N {
                             // Output features split across threads: y[:, outs] += x · W[outs]ᵀ. Each thread packs
                             // only its rows of W; split by batch rows, each would pack all of W for a few rows.
                             Parallel.forEachChunk(M, threads: Parallel.threads) { _, outs in
