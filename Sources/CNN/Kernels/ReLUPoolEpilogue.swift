@@ -27,6 +27,14 @@ public enum ReLUPoolEpilogue {
             let plane = y + p * height * width, o = out + p * hp * wp, a = argmax + p * hp * wp
             if K == 2 && S == 2 {
                 for i in 0..<hp {
+                    // A row of 9–16 windows on rows stored at least 32 long is pooled as one block of 16,
+                    // whose extra outputs spill into the next output row before that row is written; not
+                    // for the call's last row, whose next row is not this call's to write.
+                    if relu && wp > 8 && wp <= 16 && width >= 32 && (p &+ 1 < planes || i &+ 1 < hp) {
+                        reluPool2x2Row16(plane, row: 2 &* i &* width, width: width, into: o + i &* wp,
+                                         argmax: a + i &* wp)
+                        continue
+                    }
                     pool2x2Row(plane, row: 2 &* i &* width, width: width, count: wp, relu: relu,
                                into: o + i &* wp, argmax: a + i &* wp)
                 }
@@ -197,6 +205,22 @@ public enum ReLUPoolEpilogue {
             if j &+ 8 == wp { return }
             j = min(j &+ 8, wp &- 8)
         }
+    }
+
+    /// Sixteen windows of a ReLU and 2×2 pooling from the row at r0 (stored `width` ≥ 32 long) into o[0..<16]
+    /// and a[0..<16], as `reluPool2x2Row` does eight: one block instead of two overlapping ones for rows of
+    /// 9 to 16 windows (cs231n's and lenet5's first layers pool rows of 14).
+    @inline(__always)
+    static func reluPool2x2Row16(_ plane: UnsafePointer<Float>, row r0: Int, width: Int,
+                                 into o: UnsafeMutablePointer<Float>, argmax a: UnsafeMutablePointer<Int32>) {
+        let raw = UnsafeRawPointer(plane), w32 = Int32(truncatingIfNeeded: width)
+        let top = (raw + 4 &* r0).loadUnaligned(as: SIMD32<Int32>.self)
+        let bottom = (raw + 4 &* (r0 &+ width)).loadUnaligned(as: SIMD32<Int32>.self)
+        let q0 = SIMD16<Int32>(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) &+ Int32(truncatingIfNeeded: r0)
+        let (bits, at) = reluPoolWindows(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf,
+                                         at: q0, rowStride: w32)
+        UnsafeMutableRawPointer(o).storeBytes(of: bits, as: SIMD16<Int32>.self)
+        UnsafeMutableRawPointer(a).storeBytes(of: at, as: SIMD16<Int32>.self)
     }
 
     /// Rebuilds the full-size gradient of `planes` planes of `planeSize` from the pooled gradient `dOut`
