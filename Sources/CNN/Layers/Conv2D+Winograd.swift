@@ -23,23 +23,34 @@ extension Conv2D {
 
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
     func winogradForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd.Tiling, _ convShape: [Int]) -> Tensor<Float> {
-        let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
-        let threads = min(Parallel.threads, g.n)
+        let C = inChannels, F = outChannels
         let u = filters.reserve(16 * F * C)
         weight.value.scalars.withUnsafeBufferPointer {
             Winograd.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: false, into: u)
         }
-        let perThread = Winograd.scratchCount(inChannels: C, outChannels: F, tiling)
+        // A fused ReLU with 2×2, stride-2 pooling is applied to the output tiles directly (they are its windows).
+        let tilePool = fusesReLU && fusedPool.map { $0.kernel == 2 && $0.stride == 2 } == true
+        return forwardImages(x, g, convShape, scratchPerThread: Winograd.scratchCount(inChannels: C, outChannels: F, tiling),
+                             tilePool: tilePool) { x, bias, scratch, y, pooled in
+            Winograd.convolve(x, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
+                              into: y, pooled: pooled)
+        }
+    }
+
+    /// The image loop of both Winograd paths' forward: `convolve(x[n], b, scratch, y, pooled)` computes y[n]
+    /// (F, Ho, Wo) + b, or, given `pooled`, only its ReLU and pooling with their argmax (`tilePool`); else a
+    /// fused ReLU and pooling follow on y[n] in a scratch, or a fused ReLU alone in place.
+    func forwardImages(_ x: Tensor<Float>, _ g: ConvGeometry, _ convShape: [Int], scratchPerThread perThread: Int,
+                       tilePool: Bool,
+                       convolve: (_ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
+                                  _ y: UnsafeMutablePointer<Float>,
+                                  _ pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>)?) -> Void)
+        -> Tensor<Float> {
+        let F = outChannels, L = g.positions, chw = g.c * g.h * g.w
+        let threads = min(Parallel.threads, g.n)
         let scratchBase = paddedImages.reserve(threads * perThread)
         let relu = fusesReLU, pool = fusedPool
-        var outShape = convShape, pooledL = 0
-        if let pool {
-            let (hp, wp) = pooledSize(g, pool)
-            outShape = [g.n, F, hp, wp]
-            pooledL = hp * wp
-        }
-        // A fused ReLU with 2×2, stride-2 pooling is applied to the output tiles directly.
-        let tilePool = relu && pool.map { $0.kernel == 2 && $0.stride == 2 } == true
+        let (outShape, pooledL) = fusedOutputShape(g, convShape)
         let yBase = scratch.reserve(pool == nil || tilePool ? 1 : threads * F * L)
         let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
         output.resize(to: outShape)
@@ -48,18 +59,16 @@ extension Conv2D {
                 output.scalars.withUnsafeMutableBufferPointer { op in
                     let x0 = xp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
+                        let work = scratchBase + t * perThread
                         for n in images {
                             if tilePool {
-                                // ReLU and 2×2 pooling straight from the output tiles, which are its windows.
-                                Winograd.convolve(x0 + n * chw, inChannels: C, outChannels: F, tiling, filters: u, bias: b,
-                                                  scratch: scratchBase + t * perThread, into: o0 + n * F * pooledL,
-                                                  pooled: (o0 + n * F * pooledL, argmaxBase + n * F * pooledL))
+                                let out = o0 + n * F * pooledL
+                                convolve(x0 + n * chw, b, work, out, (out, argmaxBase + n * F * pooledL))
                                 continue
                             }
                             // y[n] (F, Ho, Wo), into the output or, when pooling, a scratch
                             let y = pool == nil ? o0 + n * F * L : yBase + t * F * L
-                            Winograd.convolve(x0 + n * chw, inChannels: C, outChannels: F, tiling, filters: u, bias: b,
-                                              scratch: scratchBase + t * perThread, into: y)
+                            convolve(x0 + n * chw, b, work, y, nil)
                             if let pool {
                                 ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, relu: relu, pool: pool,
                                                          into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
@@ -72,6 +81,22 @@ extension Conv2D {
             }
         }
         return output
+    }
+
+    /// Adds the per-thread partial sums of both Winograd paths, each dU (positions, …) of `filterCount`
+    /// floats then db (F), in thread order into the first thread's, then adds `transform(dU)` to dW and db to
+    /// the bias gradient.
+    func addTransformedPartials(_ sums: UnsafeMutablePointer<Float>, threads: Int, filterCount: Int,
+                                transform: (_ du: UnsafePointer<Float>, _ dg: UnsafeMutablePointer<Float>) -> Void) {
+        let F = outChannels, stride = filterCount + F
+        for t in 1..<max(1, threads) {
+            let p = sums + t * stride
+            for i in 0..<stride { sums[i] += p[i] }
+        }
+        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in transform(sums, dw.baseAddress!) }
+        bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
+            for f in 0..<F { db[f] += sums[filterCount + f] }
+        }
     }
 
     /// dy (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling → dx (N, C, H, W); accumulates dW and db.
@@ -130,15 +155,8 @@ extension Conv2D {
           }
         }
         // Partial sums in thread order, then one transform back to 3×3 kernels.
-        for t in 1..<max(1, threads) {
-            let p = partialBase + t * stride
-            for i in 0..<stride { partialBase[i] += p[i] }
-        }
-        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
-            Winograd.addFilterGradient(partialBase, outChannels: F, inChannels: C, into: dw.baseAddress!)
-        }
-        bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
-            for f in 0..<F { db[f] += partialBase[16 * F * C + f] }
+        addTransformedPartials(partialBase, threads: threads, filterCount: 16 * F * C) { du, dg in
+            Winograd.addFilterGradient(du, outChannels: F, inChannels: C, into: dg)
         }
         return dInput
     }

@@ -32,54 +32,16 @@ extension Conv2D {
     /// channels last (Hp, Wp, F) when tile-pooled, else (F, Hp, Wp).
     func winograd4x4Forward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd4x4.Tiling,
                             _ convShape: [Int]) -> Tensor<Float> {
-        let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
-        let threads = min(Parallel.threads, g.n)
+        let C = inChannels, F = outChannels
         let u = filters.reserve(36 * F * C)
         weight.value.scalars.withUnsafeBufferPointer {
             Winograd4x4.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: false, into: u)
         }
-        let perThread = Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling)
-        let scratchBase = paddedImages.reserve(threads * perThread)
-        let relu = fusesReLU, pool = fusedPool
-        var outShape = convShape, pooledL = 0
-        if let pool {
-            let (hp, wp) = pooledSize(g, pool)
-            outShape = [g.n, F, hp, wp]
-            pooledL = hp * wp
+        return forwardImages(x, g, convShape, scratchPerThread: Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling),
+                             tilePool: tilePooled(g)) { x, bias, scratch, y, pooled in
+            Winograd4x4.convolve(x, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
+                                 into: y, pooled: pooled)
         }
-        let tilePool = tilePooled(g)
-        let yBase = scratch.reserve(pool == nil || tilePool ? 1 : threads * F * L)
-        let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
-        output.resize(to: outShape)
-        x.scalars.withUnsafeBufferPointer { xp in
-            bias.value.scalars.withUnsafeBufferPointer { bp in
-                output.scalars.withUnsafeMutableBufferPointer { op in
-                    let x0 = xp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
-                    Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                        for n in images {
-                            let work = scratchBase + t * perThread
-                            if tilePool {
-                                Winograd4x4.convolve(x0 + n * chw, inChannels: C, outChannels: F, tiling, filters: u,
-                                                     bias: b, scratch: work, into: o0 + n * F * pooledL,
-                                                     pooled: (o0 + n * F * pooledL, argmaxBase + n * F * pooledL))
-                                continue
-                            }
-                            // y[n] (F, Ho, Wo), into the output or, when pooling, a scratch
-                            let y = pool == nil ? o0 + n * F * L : yBase + t * F * L
-                            Winograd4x4.convolve(x0 + n * chw, inChannels: C, outChannels: F, tiling, filters: u,
-                                                 bias: b, scratch: work, into: y)
-                            if let pool {
-                                ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, relu: relu, pool: pool,
-                                                         into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
-                            } else if relu {
-                                for i in 0..<(F * L) { y[i] = max(0, y[i]) }
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return output
     }
 
     /// dy (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling → dx (N, C, H, W); accumulates dW and db.
@@ -139,15 +101,8 @@ extension Conv2D {
           }
         }
         // Partial sums in thread order, then one transform back to 3×3 kernels.
-        for t in 1..<max(1, threads) {
-            let p = partialBase + t * stride
-            for i in 0..<stride { partialBase[i] += p[i] }
-        }
-        weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
-            Winograd4x4.addFilterGradient(partialBase, outChannels: F, inChannels: C, into: dw.baseAddress!)
-        }
-        bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
-            for f in 0..<F { db[f] += partialBase[36 * F * C + f] }
+        addTransformedPartials(partialBase, threads: threads, filterCount: 36 * F * C) { du, dg in
+            Winograd4x4.addFilterGradient(du, outChannels: F, inChannels: C, into: dg)
         }
         return dInput
     }

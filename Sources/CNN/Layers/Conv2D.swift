@@ -106,6 +106,13 @@ public final class Conv2D: ReLUPoolFusable {
         ((g.ho - pool.kernel) / pool.stride + 1, (g.wo - pool.kernel) / pool.stride + 1)
     }
 
+    /// The forward's output shape, (N, F, Hp, Wp) with a fused pooling or `convShape`, and Hp·Wp (0 without).
+    func fusedOutputShape(_ g: ConvGeometry, _ convShape: [Int]) -> (shape: [Int], pooledSize: Int) {
+        guard let pool = fusedPool else { return (convShape, 0) }
+        let (hp, wp) = pooledSize(g, pool)
+        return ([g.n, outChannels, hp, wp], hp * wp)
+    }
+
     /// The largest im2col matrix of a whole batch (in floats) that a training forward keeps for backward
     /// instead of recomputing it: 4 Mi floats, 16 MB. Small layers save the recomputation; large ones
     /// recompute, which costs less than streaming a big matrix through memory.
@@ -161,13 +168,7 @@ public final class Conv2D: ReLUPoolFusable {
         let paddedCount = lowering?.paddedCount ?? 0
         let paddedBase = paddedImages.reserve(max(1, threads * paddedCount))
         let relu = fusesReLU, pool = fusedPool
-        var outShape = convShape
-        var pooledL = 0
-        if let pool {
-            let (hp, wp) = pooledSize(g, pool)
-            outShape = [g.n, F, hp, wp]
-            pooledL = hp * wp
-        }
+        let (outShape, pooledL) = fusedOutputShape(g, convShape)
         // Without pooling, on compact rows, the product goes straight into the output.
         let intoOutput = pool == nil && R == g.wo
         let scratchBase = scratch.reserve(intoOutput ? 1 : threads * F * LW)
