@@ -258,7 +258,7 @@ public enum Winograd4x4 {
     @inline(__always)
     static func outputTile(_ p: UnsafePointer<Float>, _ ms: Int, bias b: Vector,
                            _ e: UnsafeMutablePointer<Vector>, _ body: (Int, Int, Vector) -> Void) {
-        // Aᵀ down each column s: e[4·row + s]... stored as e[6p + s]
+        // Aᵀ down each column s: e[6p + s] for the four output rows p; then along each row
         for s in 0..<6 {
             let q = p + s &* ms
             let r = timesAT(load(q), load(q + 6 &* ms), load(q + 12 &* ms), load(q + 18 &* ms),
