@@ -31,8 +31,8 @@ public enum ReLUPoolEpilogue {
                     // whose extra outputs spill into the next output row before that row is written; not
                     // for the call's last row, whose next row is not this call's to write.
                     if relu && wp > 8 && wp <= 16 && width >= 32 && (p &+ 1 < planes || i &+ 1 < hp) {
-                        reluPool2x2Row16(plane, row: 2 &* i &* width, width: width, into: o + i &* wp,
-                                         argmax: a + i &* wp)
+                        reluPool2x2Row(SIMD32<Int32>.self, plane, row: 2 &* i &* width, width: width, count: 16,
+                                       into: o + i &* wp, argmax: a + i &* wp)
                         continue
                     }
                     pool2x2Row(plane, row: 2 &* i &* width, width: width, count: wp, relu: relu,
@@ -66,11 +66,11 @@ public enum ReLUPoolEpilogue {
     static func pool2x2Row(_ plane: UnsafePointer<Float>, row r0: Int, width: Int, count wp: Int, relu: Bool = false,
                            into o: UnsafeMutablePointer<Float>, argmax a: UnsafeMutablePointer<Int32>) {
         if relu && wp >= 8 {
-            reluPool2x2Row(plane, row: r0, width: width, count: wp, into: o, argmax: a)
+            reluPool2x2Row(SIMD16<Int32>.self, plane, row: r0, width: width, count: wp, into: o, argmax: a)
             return
         }
         if relu && wp >= 4 {
-            reluPool2x2Row4(plane, row: r0, width: width, count: wp, into: o, argmax: a)
+            reluPool2x2Row(SIMD8<Int32>.self, plane, row: r0, width: width, count: wp, into: o, argmax: a)
             return
         }
         let r1 = r0 &+ width, w32 = Int32(truncatingIfNeeded: width)
@@ -167,60 +167,30 @@ public enum ReLUPoolEpilogue {
         return (m | (mZero & twiceZero & a), at)
     }
 
-    /// One output row of 2×2, stride-2 windows of max(0, y), 4 ≤ `wp` < 8 (lenet5's second layer pools
-    /// 10 columns into 5), four windows at a time with an overlapping last block.
+    /// One output row of 2×2, stride-2 windows of max(0, y), n = Row.Half.scalarCount windows at a time
+    /// (4, 8 or 16; `wp` ≥ n) with an overlapping last block: each block is a load of Row (2n floats) from the
+    /// top and the bottom row, split into even and odd columns. Bit for bit the ReLU followed by `pool2x2Row`.
+    /// With `wp` = n and rows stored at least 2n long it also serves shorter rows (see `maxPool`), writing
+    /// junk past them.
     @inline(__always)
-    static func reluPool2x2Row4(_ plane: UnsafePointer<Float>, row r0: Int, width: Int, count wp: Int,
-                                into o: UnsafeMutablePointer<Float>, argmax a: UnsafeMutablePointer<Int32>) {
-        let r1 = r0 &+ width, w32 = Int32(truncatingIfNeeded: width), raw = UnsafeRawPointer(plane)
+    static func reluPool2x2Row<Row: WindowRow>(_: Row.Type, _ plane: UnsafePointer<Float>, row r0: Int, width: Int,
+                                               count wp: Int, into o: UnsafeMutablePointer<Float>,
+                                               argmax a: UnsafeMutablePointer<Int32>) {
+        let n = Row.Half.scalarCount, r1 = r0 &+ width, w32 = Int32(truncatingIfNeeded: width)
+        let raw = UnsafeRawPointer(plane)
+        var lanes = Row.Half()
+        for l in 0..<n { lanes[l] = Int32(truncatingIfNeeded: 2 &* l) }
         var j = 0
         while true {
-            let top = (raw + 4 &* (r0 &+ 2 &* j)).loadUnaligned(as: SIMD8<Int32>.self)
-            let bottom = (raw + 4 &* (r1 &+ 2 &* j)).loadUnaligned(as: SIMD8<Int32>.self)
-            let q0 = SIMD4<Int32>(0, 2, 4, 6) &+ Int32(truncatingIfNeeded: r0 &+ 2 &* j)
+            let top = (raw + 4 &* (r0 &+ 2 &* j)).loadUnaligned(as: Row.self)
+            let bottom = (raw + 4 &* (r1 &+ 2 &* j)).loadUnaligned(as: Row.self)
             let (bits, at) = reluPoolWindows(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf,
-                                             at: q0, rowStride: w32)
-            UnsafeMutableRawPointer(o + j).storeBytes(of: bits, as: SIMD4<Int32>.self)
-            UnsafeMutableRawPointer(a + j).storeBytes(of: at, as: SIMD4<Int32>.self)
-            if j &+ 4 == wp { return }
-            j = min(j &+ 4, wp &- 4)
+                                             at: lanes &+ Int32(truncatingIfNeeded: r0 &+ 2 &* j), rowStride: w32)
+            UnsafeMutableRawPointer(o + j).storeBytes(of: bits, as: Row.Half.self)
+            UnsafeMutableRawPointer(a + j).storeBytes(of: at, as: Row.Half.self)
+            if j &+ n == wp { return }
+            j = min(j &+ n, wp &- n)
         }
-    }
-
-    /// One output row of 2×2, stride-2 windows of max(0, y), `wp` ≥ 8, eight windows at a time with an
-    /// overlapping last block. Bit for bit the ReLU followed by `pool2x2Row`.
-    @inline(__always)
-    static func reluPool2x2Row(_ plane: UnsafePointer<Float>, row r0: Int, width: Int, count wp: Int,
-                               into o: UnsafeMutablePointer<Float>, argmax a: UnsafeMutablePointer<Int32>) {
-        let r1 = r0 &+ width, w32 = Int32(truncatingIfNeeded: width), raw = UnsafeRawPointer(plane)
-        var j = 0
-        while true {
-            let top = (raw + 4 &* (r0 &+ 2 &* j)).loadUnaligned(as: SIMD16<Int32>.self)
-            let bottom = (raw + 4 &* (r1 &+ 2 &* j)).loadUnaligned(as: SIMD16<Int32>.self)
-            let q0 = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14) &+ Int32(truncatingIfNeeded: r0 &+ 2 &* j)
-            let (bits, at) = reluPoolWindows(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf,
-                                             at: q0, rowStride: w32)
-            UnsafeMutableRawPointer(o + j).storeBytes(of: bits, as: SIMD8<Int32>.self)
-            UnsafeMutableRawPointer(a + j).storeBytes(of: at, as: SIMD8<Int32>.self)
-            if j &+ 8 == wp { return }
-            j = min(j &+ 8, wp &- 8)
-        }
-    }
-
-    /// Sixteen windows of a ReLU and 2×2 pooling from the row at r0 (stored `width` ≥ 32 long) into o[0..<16]
-    /// and a[0..<16], as `reluPool2x2Row` does eight: one block instead of two overlapping ones for rows of
-    /// 9 to 16 windows (cs231n's and lenet5's first layers pool rows of 14).
-    @inline(__always)
-    static func reluPool2x2Row16(_ plane: UnsafePointer<Float>, row r0: Int, width: Int,
-                                 into o: UnsafeMutablePointer<Float>, argmax a: UnsafeMutablePointer<Int32>) {
-        let raw = UnsafeRawPointer(plane), w32 = Int32(truncatingIfNeeded: width)
-        let top = (raw + 4 &* r0).loadUnaligned(as: SIMD32<Int32>.self)
-        let bottom = (raw + 4 &* (r0 &+ width)).loadUnaligned(as: SIMD32<Int32>.self)
-        let q0 = SIMD16<Int32>(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) &+ Int32(truncatingIfNeeded: r0)
-        let (bits, at) = reluPoolWindows(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf,
-                                         at: q0, rowStride: w32)
-        UnsafeMutableRawPointer(o).storeBytes(of: bits, as: SIMD16<Int32>.self)
-        UnsafeMutableRawPointer(a).storeBytes(of: at, as: SIMD16<Int32>.self)
     }
 
     /// Rebuilds the full-size gradient of `planes` planes of `planeSize` from the pooled gradient `dOut`
@@ -296,3 +266,13 @@ public protocol ReLUPoolFusable: Layer {
     var fusesReLU: Bool { get set }
     var fusedPool: (kernel: Int, stride: Int)? { get set }
 }
+
+/// A block of 2n consecutive floats (as bits) of a row, split into the even and odd columns of n 2×2 windows.
+protocol WindowRow: SIMD where Scalar == Int32 {
+    associatedtype Half: SIMD where Half.Scalar == Int32
+    var evenHalf: Half { get }
+    var oddHalf: Half { get }
+}
+extension SIMD8: WindowRow where Scalar == Int32 {}
+extension SIMD16: WindowRow where Scalar == Int32 {}
+extension SIMD32: WindowRow where Scalar == Int32 {}
