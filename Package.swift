@@ -46,12 +46,14 @@ let package = Package(
         .target(name: "IDX", dependencies: ["CZlib"], exclude: ["README.md"]),
         /// The safetensors container format; pure Swift, so it can be fuzzed alone.
         .target(name: "SafeTensors", exclude: ["README.md"]),
-        /// Architectures, datasets, checkpoints, the training loop and evaluation.
-        .target(name: "Training", dependencies: ["CNN", "IDX", "SafeTensors", "CZlib"], exclude: ["README.md"]),
         /// PNG encoding and decoding on zlib's deflate and inflate; no other dependency, so it can be fuzzed alone.
         .target(name: "PNG", dependencies: ["CZlib"], exclude: ["README.md"]),
+        /// Architectures, datasets, checkpoints, the training loop, evaluation, and running networks over
+        /// images (inference, mistakes, digit preprocessing).
+        .target(name: "Training", dependencies: ["CNN", "IDX", "SafeTensors", "PNG", "CZlib"], exclude: ["README.md"]),
         /// Charts, heat maps and digit grids drawn into images: training curves, confusion matrices, filters.
-        .target(name: "Pictures", dependencies: ["PNG", "Training"], exclude: ["README.md"]),
+        /// It draws what it is given and runs no network, so it depends on PNG alone.
+        .target(name: "Pictures", dependencies: ["PNG"], exclude: ["README.md"]),
         /// The command-line front ends, as a library so tests can parse and validate in-process.
         .target(name: "CLI", dependencies: [
             "Training", "Pictures", "PNG",

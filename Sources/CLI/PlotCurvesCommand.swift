@@ -4,6 +4,7 @@
 
 import ArgumentParser
 import Pictures
+import Training
 
 /// `cnn-plot curves`: reads each run's metrics.jsonl and draws the two panels.
 public struct PlotCurvesCommand: ParsableCommand {
@@ -30,7 +31,7 @@ public struct PlotCurvesCommand: ParsableCommand {
 
     public func run() throws {
         do {
-            let curves = try TrainingCurves.load(runDirectories: runs)
+            let curves = try RunHistory.load(runDirectories: runs).map(CurveRun.init)
             try PlotOutput.write(TrainingCurves.render(curves, width: width), to: out)
         } catch {
             throw report(error, command: "cnn-plot")

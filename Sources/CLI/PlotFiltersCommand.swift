@@ -27,10 +27,10 @@ public struct PlotFiltersCommand: ParsableCommand {
     public func run() throws {
         do {
             let model = try Checkpoint.read(contentsOf: checkpoint)
-            guard let conv = FiltersPicture.firstConvolution(of: model.network) else {
-                throw PicturesError.noConvolution(checkpoint: checkpoint)
+            guard let conv = Inference.firstConvolution(of: model.network) else {
+                throw InferenceError.noConvolution(checkpoint: checkpoint)
             }
-            try PlotOutput.write(FiltersPicture.render(weight: conv.weight.value, source: PlotOutput.displayName(checkpoint)), to: out)
+            try PlotOutput.write(FiltersPicture.render(weight: conv.weight.value.scalars, shape: conv.weight.value.shape, source: PlotOutput.displayName(checkpoint)), to: out)
         } catch {
             throw report(error, command: "cnn-plot")
         }

@@ -39,9 +39,9 @@ public struct PlotMistakesCommand: ParsableCommand {
         do {
             Parallel.setThreads(dataOptions.threads)
             let (model, data) = try PlotOutput.load(checkpoint: checkpoint, data: dataOptions.data, split: dataOptions.split)
-            let found = MistakesPicture.find(network: model.network, dataset: data, count: count)
+            let found = Mistakes.find(network: model.network, dataset: data, count: count)
             let source = "\(PlotOutput.displayName(checkpoint)), \(dataOptions.split.rawValue) set"
-            let canvas = MistakesPicture.render(found.mistakes, wrong: found.wrong, total: data.count, source: source, columns: columns)
+            let canvas = MistakesPicture.render(found.mistakes.map(MistakeTile.init), wrong: found.wrong, total: data.count, source: source, columns: columns)
             try PlotOutput.write(canvas, to: out)
         } catch {
             throw report(error, command: "cnn-plot")

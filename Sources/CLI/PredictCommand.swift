@@ -1,7 +1,7 @@
 //  PredictCommand.swift
 //
 //  cnn-predict CHECKPOINT IMAGE...: classify pictures of single digits (PNG, PGM or PPM, any size, dark on
-//  light or light on dark), after the MNIST-style preprocessing of `Pictures.DigitPreprocessor`.
+//  light or light on dark), after the MNIST-style preprocessing of `Training.DigitPreprocessor`.
 
 import ArgumentParser
 import CNN
@@ -50,7 +50,7 @@ public struct PredictCommand: ParsableCommand {
         do {
             model = try Checkpoint.read(contentsOf: checkpoint)
             guard model.input.channels == 1 else {
-                throw PicturesError.notGrayscale(checkpoint: checkpoint, channels: model.input.channels)
+                throw InferenceError.notGrayscale(checkpoint: checkpoint, channels: model.input.channels)
             }
         } catch {
             throw report(error, command: "cnn-predict")

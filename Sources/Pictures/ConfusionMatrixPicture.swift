@@ -6,19 +6,22 @@
 //  A column on the right gives each class's recall.
 
 import Foundation
-import Training
 
 public enum ConfusionMatrixPicture {
     /// Side of one cell, in pixels.
     public static let cell = 60
 
-    /// The heat map of `result.confusion`; `source` says what was evaluated on what (e.g. "run/model.safetensors, test set").
-    public static func render(_ result: EvaluationResult, source: String) -> Canvas {
-        let n = result.confusion.count
+    /// The heat map of `confusion` (confusion[true][predicted]: counts); `source` says what was evaluated on
+    /// what (e.g. "run/model.safetensors, test set").
+    public static func render(confusion: [[Int]], source: String) -> Canvas {
+        let n = confusion.count
+        let total = confusion.joined().reduce(0, +)
+        let correct = (0..<n).reduce(0) { $0 + confusion[$1][$1] }
+        let accuracy = total == 0 ? 0 : Double(correct) / Double(total)
         let cell = Self.cell
         let margin = Header.margin
         let header = Header(title: "Confusion matrix", lines: [
-            source + String(format: ": %.2f%% right (%d of %d)", result.accuracy * 100, result.correct, result.total),
+            source + String(format: ": %.2f%% right (%d of %d)", accuracy * 100, correct, total),
             "darker: more images (log scale)",
         ])
         let recallWidth = 110
@@ -30,11 +33,15 @@ public enum ConfusionMatrixPicture {
         var canvas = Canvas(width: width, height: height)
         header.draw(on: &canvas, top: margin)
 
-        let largest = result.confusion.flatMap { $0 }.max() ?? 0
-        let recall = result.perClassAccuracy
+        let largest = confusion.joined().max() ?? 0
+        // Recall: the fraction of each true class's images classified correctly (0 when there are none).
+        let recall = confusion.enumerated().map { i, row -> Double in
+            let count = row.reduce(0, +)
+            return count == 0 ? 0 : Double(row[i]) / Double(count)
+        }
         for i in 0..<n {
             for j in 0..<n {
-                let count = result.confusion[i][j]
+                let count = confusion[i][j]
                 let x = left + j * cell, y = top + i * cell
                 let color = shade(count, largest: largest)
                 canvas.fill(x: x, y: y, width: cell, height: cell, color: color)

@@ -4,19 +4,15 @@
 //  filter is scaled on its own from its smallest weight (black) to its largest (white), so the pattern
 //  shows whatever its magnitude. With C > 1 input channels a filter's channels sit side by side.
 
-import CNN
 import Foundation
 
 public enum FiltersPicture {
-    /// The first `Conv2D` of `network`, if it has one.
-    public static func firstConvolution(of network: Sequential) -> Conv2D? {
-        network.layers.lazy.compactMap { $0 as? Conv2D }.first
-    }
-
-    /// The grid of `weight` (F, C, HH, WW), headed by `source` (e.g. the checkpoint's name).
-    public static func render(weight: Tensor<Float>, source: String) -> Canvas {
-        precondition(weight.rank == 4, "FiltersPicture: weight must be (F, C, HH, WW), got \(weight.shape)")
-        let (f, c, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+    /// The grid of `weight` (F, C, HH, WW, row-major, of the given `shape`), headed by `source` (e.g. the
+    /// checkpoint's name).
+    public static func render(weight: [Float], shape: [Int], source: String) -> Canvas {
+        precondition(shape.count == 4 && shape.reduce(1, *) == weight.count,
+                     "FiltersPicture: weight must be (F, C, HH, WW), got \(weight.count) values of shape \(shape)")
+        let (f, c, kh, kw) = (shape[0], shape[1], shape[2], shape[3])
         let margin = Header.margin
         // Tiles about 120 pixels wide for a few filters, 64 for many.
         let scale = max(3, (f <= 16 ? 120 : 64) / max(kh, kw * c))
@@ -38,7 +34,7 @@ public enum FiltersPicture {
         let gridLeft = (width - columns * cellWidth) / 2
         let size = c * kh * kw
         for k in 0..<f {
-            let w = weight.scalars[(k * size)..<((k + 1) * size)].map(Double.init)
+            let w = weight[(k * size)..<((k + 1) * size)].map(Double.init)
             let lo = w.min() ?? 0, hi = w.max() ?? 1
             let span = hi - lo > 1e-12 ? hi - lo : 1
             let x = gridLeft + (k % columns) * cellWidth + (cellWidth - tileWidth) / 2

@@ -3,14 +3,10 @@
 //  The test digits a network gets wrong with the most confidence, in a grid: each digit enlarged, dark ink
 //  on white as on paper, labelled "true → predicted (p)" with p the probability given to the prediction.
 
-import CNN
 import Foundation
-import Training
 
-/// One misclassified image.
-public struct Mistake: Sendable, Equatable {
-    /// Its index in the dataset.
-    public var index: Int
+/// One misclassified digit as the grid shows it.
+public struct MistakeTile: Sendable, Equatable {
     public var truth: Int
     public var predicted: Int
     /// The probability the network gave `predicted`.
@@ -20,39 +16,16 @@ public struct Mistake: Sendable, Equatable {
     public var height: Int
     public var width: Int
 
-    public init(index: Int, truth: Int, predicted: Int, probability: Double, intensities: [Double], height: Int, width: Int) {
-        self.index = index; self.truth = truth; self.predicted = predicted; self.probability = probability
+    public init(truth: Int, predicted: Int, probability: Double, intensities: [Double], height: Int, width: Int) {
+        self.truth = truth; self.predicted = predicted; self.probability = probability
         self.intensities = intensities; self.height = height; self.width = width
     }
 }
 
 public enum MistakesPicture {
-    /// Every misclassified image of `dataset`, most confident first (ties: lower index first), at most
-    /// `count` of them, and how many there are in all.
-    public static func find(network: Sequential, dataset: Dataset, count: Int, batchSize: Int = 500) -> (mistakes: [Mistake], wrong: Int) {
-        let input = dataset.input
-        let probabilities = Inference.probabilities(network: network, images: dataset.images, count: dataset.count,
-                                                    input: input, batchSize: batchSize)
-        var wrong: [(index: Int, predicted: Int, p: Double)] = []
-        for (i, p) in probabilities.enumerated() {
-            let best = Inference.top(p, 1)[0]
-            if best.label != dataset.labels[i] { wrong.append((i, best.label, best.probability)) }
-        }
-        wrong.sort { $0.p != $1.p ? $0.p > $1.p : $0.index < $1.index }
-        let size = input.height * input.width
-        let mistakes = wrong.prefix(max(0, count)).map { w -> Mistake in
-            // Undo the normalisation: pixel/255 = x · std + mean.
-            let values = dataset.images[(w.index * size * input.channels)..<(w.index * size * input.channels + size)]
-                .map { max(0, min(1, Double($0) * input.std + input.mean)) }
-            return Mistake(index: w.index, truth: dataset.labels[w.index], predicted: w.predicted, probability: w.p,
-                           intensities: values, height: input.height, width: input.width)
-        }
-        return (mistakes, wrong.count)
-    }
-
     /// The grid, `columns` wide (default: about square), headed by `source` (e.g. "run/model.safetensors, test
     /// set") and how many of the `total` images are wrong.
-    public static func render(_ mistakes: [Mistake], wrong: Int, total: Int, source: String, columns: Int? = nil) -> Canvas {
+    public static func render(_ mistakes: [MistakeTile], wrong: Int, total: Int, source: String, columns: Int? = nil) -> Canvas {
         let margin = Header.margin
         let columns = max(1, columns ?? Int(Double(max(1, mistakes.count)).squareRoot().rounded(.up)))
         let rows = max(1, (mistakes.count + columns - 1) / columns)

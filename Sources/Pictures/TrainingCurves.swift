@@ -5,45 +5,33 @@
 //  below the panels naming each run (its directory) with its last test accuracy.
 
 import Foundation
-import Training
+
+/// One epoch's figures as the chart draws them: losses and accuracies (fractions in [0, 1]) after `epoch`.
+public struct CurvePoint: Sendable, Equatable {
+    public var epoch: Double
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var testLoss: Double
+    public var testAccuracy: Double
+
+    public init(epoch: Double, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double) {
+        self.epoch = epoch; self.trainLoss = trainLoss; self.trainAccuracy = trainAccuracy
+        self.testLoss = testLoss; self.testAccuracy = testAccuracy
+    }
+}
 
 /// One run's epochs and the name the legend gives it.
 public struct CurveRun: Sendable {
     public var name: String
-    public var rows: [EpochMetrics]
+    public var rows: [CurvePoint]
 
-    public init(name: String, rows: [EpochMetrics]) {
+    public init(name: String, rows: [CurvePoint]) {
         self.name = name
         self.rows = rows
     }
 }
 
 public enum TrainingCurves {
-    /// Reads `metrics.jsonl` of each run directory. Runs are named by their last path component, or by the
-    /// path as given when two would share a name.
-    ///
-    /// - Throws: `RunError.badRunDirectory` naming a directory that is missing or has no complete epoch.
-    public static func load(runDirectories: [String]) throws -> [CurveRun] {
-        let names = runDirectories.map { dir -> String in
-            let trimmed = dir.hasSuffix("/") && dir.count > 1 ? String(dir.dropLast()) : dir
-            return trimmed.split(separator: "/").last.map(String.init) ?? trimmed
-        }
-        return try zip(runDirectories, names).map { dir, name in
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw RunError.badRunDirectory(dir, "no such run directory")
-            }
-            let log = MetricsLog(directory: dir)
-            guard FileManager.default.fileExists(atPath: log.jsonlPath) else {
-                throw RunError.badRunDirectory(dir, "no metrics.jsonl; give the directory cnn-train wrote (its --out)")
-            }
-            let rows = log.rows()
-            guard !rows.isEmpty else { throw RunError.badRunDirectory(dir, "metrics.jsonl has no complete epoch yet") }
-            let unique = names.filter { $0 == name }.count == 1
-            return CurveRun(name: unique ? name : dir, rows: rows)
-        }
-    }
-
     /// The two-panel chart, `width` pixels wide.
     public static func render(_ runs: [CurveRun], width: Int = 1200) -> Canvas {
         let margin = 24, gap = 40
@@ -76,7 +64,7 @@ public enum TrainingCurves {
         let title = runs.count == 1 ? "Training curves: \(runs[0].name)" : "Training curves: \(runs.count) runs"
         canvas.text(title, x: width / 2, y: margin, scale: 3, alignment: .center)
 
-        let epochs = runs.flatMap { $0.rows.map { Double($0.epoch) } }
+        let epochs = runs.flatMap { $0.rows.map(\.epoch) }
         // Whole epochs, about one tick per 70 pixels, and never more ticks than epochs.
         let (firstEpoch, lastEpoch) = (epochs.min() ?? 1, epochs.max() ?? 1)
         let xAxis = Axis(covering: firstEpoch, lastEpoch, count: max(2, min((panelWidth - 100) / 70, Int(lastEpoch - firstEpoch))),
@@ -94,13 +82,13 @@ public enum TrainingCurves {
 
         let top = margin + titleHeight
         for (panel, (name, axis, pick)) in [
-            ("Loss", lossAxis, { (m: EpochMetrics, train: Bool) in train ? m.trainLoss : m.testLoss }),
-            ("Accuracy", accuracyAxis, { (m: EpochMetrics, train: Bool) in (train ? m.trainAccuracy : m.testAccuracy) * 100 }),
+            ("Loss", lossAxis, { (m: CurvePoint, train: Bool) in train ? m.trainLoss : m.testLoss }),
+            ("Accuracy", accuracyAxis, { (m: CurvePoint, train: Bool) in (train ? m.trainAccuracy : m.testAccuracy) * 100 }),
         ].enumerated() {
             let left = margin + panel * (panelWidth + gap)
             let series = runs.enumerated().flatMap { i, run in
                 [true, false].map { train in
-                    Series(points: run.rows.map { (Double($0.epoch), pick($0, train)) }.filter { $0.1.isFinite },
+                    Series(points: run.rows.map { ($0.epoch, pick($0, train)) }.filter { $0.1.isFinite },
                            color: RGB.palette[i % RGB.palette.count], dashed: train)
                 }
             }

@@ -4,6 +4,7 @@
 //  expected size, and a few pixels say the right thing (the run colours are drawn, the heat map's darkest
 //  cell holds the largest count, each filter tile spans black to white).
 
+import CLI
 import CNN
 import IDX
 import PNG
@@ -30,9 +31,9 @@ final class ChartTests: XCTestCase {
     func testCurvesForOneRun() throws {
         let dir = try TemporaryDirectory()
         let run = try makeRun(in: dir, name: "run-a", epochs: 1, quality: 1)
-        let runs = try TrainingCurves.load(runDirectories: [run])
+        let runs = try RunHistory.load(runDirectories: [run])
         XCTAssertEqual(runs.map(\.name), ["run-a"])
-        let canvas = TrainingCurves.render(runs)
+        let canvas = TrainingCurves.render(runs.map(CurveRun.init))
         _ = try roundTrip(canvas)
         XCTAssertEqual(canvas.width, 1200)
         XCTAssertGreaterThan(count(RGB.palette[0], in: canvas), 100, "the run's colour is drawn")
@@ -41,7 +42,7 @@ final class ChartTests: XCTestCase {
     func testCurvesForSeveralRunsHaveOneColourEach() throws {
         let dir = try TemporaryDirectory()
         let paths = try (0..<4).map { try makeRun(in: dir, name: "run-\($0)", epochs: 3 + $0, quality: 1 + Double($0)) }
-        let canvas = TrainingCurves.render(try TrainingCurves.load(runDirectories: paths), width: 900)
+        let canvas = TrainingCurves.render(try RunHistory.load(runDirectories: paths).map(CurveRun.init), width: 900)
         _ = try roundTrip(canvas)
         for k in 0..<4 { XCTAssertGreaterThan(count(RGB.palette[k], in: canvas), 100, "run \(k)") }
         XCTAssertEqual(count(RGB.palette[4], in: canvas), 0)
@@ -49,10 +50,10 @@ final class ChartTests: XCTestCase {
 
     func testCurvesRefuseADirectoryWithoutMetrics() throws {
         let dir = try TemporaryDirectory()
-        XCTAssertThrowsError(try TrainingCurves.load(runDirectories: [dir.path])) { error in
+        XCTAssertThrowsError(try RunHistory.load(runDirectories: [dir.path])) { error in
             XCTAssertEqual(error as? RunError, .badRunDirectory(dir.path, "no metrics.jsonl; give the directory cnn-train wrote (its --out)"))
         }
-        XCTAssertThrowsError(try TrainingCurves.load(runDirectories: [dir.file("nope")]))
+        XCTAssertThrowsError(try RunHistory.load(runDirectories: [dir.file("nope")]))
     }
 
     func testConfusionHeatMapDarkestCellHoldsTheLargestCount() throws {
@@ -60,7 +61,7 @@ final class ChartTests: XCTestCase {
         confusion[3][5] = 40
         let total = confusion.flatMap { $0 }.reduce(0, +), correct = (0..<10).map { confusion[$0][$0] }.reduce(0, +)
         let result = EvaluationResult(total: total, correct: correct, loss: 0.1, confusion: confusion)
-        let canvas = ConfusionMatrixPicture.render(result, source: "model.safetensors, test set")
+        let canvas = ConfusionMatrixPicture.render(confusion: result.confusion, source: "model.safetensors, test set")
         _ = try roundTrip(canvas)
         // Find the grid's top-left corner once (the first pixel of cell (0, 0)'s colour), then sample each
         // cell near its own top-left corner, away from the number written in it.
@@ -81,7 +82,7 @@ final class ChartTests: XCTestCase {
     func testMistakesGrid() throws {
         let digits = try Digits.test()
         let mistakes = (0..<7).map { k in
-            Mistake(index: k, truth: digits.labels[k], predicted: (digits.labels[k] + 1) % 10, probability: 0.9 - 0.1 * Double(k),
+            MistakeTile(truth: digits.labels[k], predicted: (digits.labels[k] + 1) % 10, probability: 0.9 - 0.1 * Double(k),
                     intensities: digits.pixels[k].map { Double($0) / 255 }, height: 28, width: 28)
         }
         let canvas = MistakesPicture.render(mistakes, wrong: 120, total: 10000, source: "model.safetensors, test set", columns: 4)
@@ -96,7 +97,7 @@ final class ChartTests: XCTestCase {
     func testMistakesAreFoundMostConfidentFirst() throws {
         let model = try SmallModel.checkpoint()
         let data = try Dataset.load(directory: dataDirectory, split: .test, limit: 300)
-        let found = MistakesPicture.find(network: model.network, dataset: data, count: 10)
+        let found = Mistakes.find(network: model.network, dataset: data, count: 10)
         XCTAssertGreaterThan(found.wrong, 0)
         XCTAssertEqual(found.mistakes.count, min(10, found.wrong))
         XCTAssertEqual(found.mistakes.map(\.probability), found.mistakes.map(\.probability).sorted(by: >))
@@ -110,13 +111,13 @@ final class ChartTests: XCTestCase {
     func testFilterTilesAreNormalisedPerFilter() throws {
         var weight = Tensor<Float>(shape: [6, 1, 5, 5])
         for f in 0..<6 { for k in 0..<25 { weight.scalars[f * 25 + k] = Float(k) * powf(10, Float(f - 3)) } }
-        let canvas = FiltersPicture.render(weight: weight, source: "six filters")
+        let canvas = FiltersPicture.render(weight: weight.scalars, shape: weight.shape, source: "six filters")
         _ = try roundTrip(canvas)
         // Every filter, whatever its magnitude, has a black and a white cell.
         XCTAssertGreaterThanOrEqual(count(.black, in: canvas), 6 * 12 * 12)
         XCTAssertGreaterThanOrEqual(count(.white, in: canvas), 1000)
         var conv = Tensor<Float>(shape: [32, 3, 3, 3])
         for i in conv.scalars.indices { conv.scalars[i] = Float(i % 7) }
-        _ = try roundTrip(FiltersPicture.render(weight: conv, source: "three channels"))
+        _ = try roundTrip(FiltersPicture.render(weight: conv.scalars, shape: conv.shape, source: "three channels"))
     }
 }

@@ -119,7 +119,7 @@ final class DigitPreprocessorTests: XCTestCase {
         let preprocessor = DigitPreprocessor()
         let blank = Bitmap(width: 20, height: 20, layout: .gray, repeating: 255)
         XCTAssertThrowsError(try preprocessor.intensities(of: blank, file: "blank.png")) { error in
-            XCTAssertEqual(error as? PicturesError, .blankImage(file: "blank.png"))
+            XCTAssertEqual(error as? InferenceError, .blankImage(file: "blank.png"))
         }
         // A single lit pixel becomes a 20×20 block at the centre.
         var dot = Bitmap(width: 5, height: 5, layout: .gray)

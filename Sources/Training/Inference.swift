@@ -4,7 +4,6 @@
 
 import CNN
 import Foundation
-import Training
 
 /// Running a network in evaluation mode and turning its logits into probabilities.
 public enum Inference {
@@ -36,6 +35,11 @@ public enum Inference {
             start = end
         }
         return out
+    }
+
+    /// The first `Conv2D` of `network`, if it has one (the layer whose filters `cnn-plot filters` draws).
+    public static func firstConvolution(of network: Sequential) -> Conv2D? {
+        network.layers.lazy.compactMap { $0 as? Conv2D }.first
     }
 
     /// The `k` most probable classes, most probable first (ties: the lower class first).

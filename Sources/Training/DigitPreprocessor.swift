@@ -18,7 +18,6 @@
 
 import Foundation
 import PNG
-import Training
 
 /// Turns pictures of single digits into network inputs; see the file header for the steps.
 public struct DigitPreprocessor: Sendable {
@@ -37,7 +36,7 @@ public struct DigitPreprocessor: Sendable {
 
     /// Steps 1–6: H·W intensities in [0, 1], 0 background, row-major.
     ///
-    /// - Throws: ``PicturesError/blankImage(file:)`` when nothing stands out from the background.
+    /// - Throws: ``InferenceError/blankImage(file:)`` when nothing stands out from the background.
     public func intensities(of bitmap: Bitmap, file: String = "<image>") throws -> [Double] {
         let (w, h) = (bitmap.width, bitmap.height)
         var v = Self.ink(of: bitmap)
@@ -45,7 +44,7 @@ public struct DigitPreprocessor: Sendable {
         // 3. Contrast: background 0, brightest 1, faint noise 0.
         let background = Self.borderMedian(v, width: w, height: h)
         let brightest = v.max() ?? 0
-        guard brightest - background > 0.1 else { throw PicturesError.blankImage(file: file) }
+        guard brightest - background > 0.1 else { throw InferenceError.blankImage(file: file) }
         for i in v.indices {
             let s = (v[i] - background) / (brightest - background)
             v[i] = s < inkThreshold ? 0 : min(1, s)
@@ -58,7 +57,7 @@ public struct DigitPreprocessor: Sendable {
                 x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
             }
         }
-        guard x1 >= 0 else { throw PicturesError.blankImage(file: file) }
+        guard x1 >= 0 else { throw InferenceError.blankImage(file: file) }
         let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1)
         var crop = [Double](repeating: 0, count: bw * bh)
         for y in 0..<bh { for x in 0..<bw { crop[y * bw + x] = v[(y0 + y) * w + x0 + x] } }
@@ -71,7 +70,7 @@ public struct DigitPreprocessor: Sendable {
 
         // 6. Centre of mass on the centre of the field.
         let (H, W) = (input.height, input.width)
-        guard let com = Self.centreOfMass(scaled, width: nw, height: nh) else { throw PicturesError.blankImage(file: file) }
+        guard let com = Self.centreOfMass(scaled, width: nw, height: nh) else { throw InferenceError.blankImage(file: file) }
         let ox = max(0, min(W - nw, Int((Double(W) / 2 - com.x).rounded())))
         let oy = max(0, min(H - nh, Int((Double(H) / 2 - com.y).rounded())))
         var out = [Double](repeating: 0, count: H * W)

@@ -1,11 +1,11 @@
-//  PicturesError.swift
+//  InferenceError.swift
 //
-//  What can stop a picture or a prediction, as one line naming the file.
+//  What can stop a prediction or a look inside a checkpoint, as one line naming the file.
 
 import Foundation
 
-/// Problems with the inputs of a picture or of digit preprocessing.
-public enum PicturesError: Error, LocalizedError, Equatable, Sendable {
+/// Problems with the images given to a checkpoint's network, or with what is asked of the network.
+public enum InferenceError: Error, LocalizedError, Equatable, Sendable {
     /// The image has no ink: every pixel is within the threshold of the background.
     case blankImage(file: String)
     /// The checkpoint's network has no convolution layer to draw the filters of.
