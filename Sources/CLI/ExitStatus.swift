@@ -21,6 +21,8 @@ public enum ExitStatus: Int32 {
     case diverged = 70
     /// An output file or directory cannot be written (permissions, full disk).
     case cannotCreate = 73
+    /// Another process is training the run directory (EX_TEMPFAIL: try again later).
+    case busy = 75
     /// Stopped by SIGINT after writing a checkpoint.
     case interrupted = 130
     /// Stopped by SIGTERM after writing a checkpoint.
@@ -49,6 +51,7 @@ public enum ExitStatus: Int32 {
             case .diverged: return .diverged
             case .nothingToResume, .badRunDirectory: return .noInput
             case .inputMismatch, .badData: return .dataError
+            case .busy: return .busy
             }
         default: return .dataError
         }

@@ -138,6 +138,10 @@ public struct TrainCommand: ParsableCommand {
         let signals = StopSignals()
         do {
             var configuration = trainingConfiguration
+            // One process per run directory (RunLock): a second one exits here with status 75. Held until the
+            // run ends; a refused fresh run leaves no folder behind.
+            let lock = try RunLock(directory: resume ?? configuration.out, create: resume == nil)
+            defer { lock?.releaseRemovingUnusedDirectory() }
             if let dir = resume, threads == nil {
                 // The thread count can change the last bits of the weights; a resumed run keeps its own.
                 configuration.threads = (try Trainer.readConfiguration(directory: dir)).threads

@@ -16,6 +16,8 @@ public enum RunError: Error, LocalizedError, Equatable {
     case runExists(String)
     /// The data files load one by one but do not fit together (e.g. training and test images of different sizes).
     case badData(String, String)
+    /// Another process trains this run directory now (it holds DIR/train.lock, see `RunLock`).
+    case busy(String, RunLock.Holder)
 
     public var errorDescription: String? {
         switch self {
@@ -34,6 +36,8 @@ public enum RunError: Error, LocalizedError, Equatable {
             return "\(checkpoint): the network takes \(expected) images, but the data has \(data) images"
         case let .badData(path, why):
             return "\(path): \(why)"
+        case let .busy(dir, h):
+            return "\(dir) is being trained by \(h.pid) on \(h.host) since \(h.since)"
         case let .runExists(dir):
             return "\(dir): already holds a run (config.json); continue it with --resume \(dir), or choose another --out"
         }

@@ -18,6 +18,7 @@ final class ExitStatusTests: XCTestCase {
         XCTAssertEqual(ExitStatus.noInput.rawValue, 66)
         XCTAssertEqual(ExitStatus.diverged.rawValue, 70)
         XCTAssertEqual(ExitStatus.cannotCreate.rawValue, 73)
+        XCTAssertEqual(ExitStatus.busy.rawValue, 75)
         XCTAssertEqual(ExitStatus.interrupted.rawValue, 130)
         XCTAssertEqual(ExitStatus.terminated.rawValue, 143)
     }
@@ -49,6 +50,7 @@ final class ExitStatusTests: XCTestCase {
         XCTAssertEqual(ExitStatus.of(RunError.nothingToResume("runs/x")).rawValue, 66)
         XCTAssertEqual(ExitStatus.of(RunError.badRunDirectory("runs/x", "no config.json")).rawValue, 66)
         XCTAssertEqual(ExitStatus.of(RunError.inputMismatch(checkpoint: "m", expected: "1×28×28", data: "1×14×14")).rawValue, 65)
+        XCTAssertEqual(ExitStatus.of(RunError.busy("runs/x", RunLock.Holder(pid: 7, host: "node1", since: "2026-12-02T00:00:00Z"))).rawValue, 75)
         XCTAssertEqual(ExitStatus.of(Unexpected()).rawValue, 65)
     }
 }
