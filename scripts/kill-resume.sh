@@ -149,7 +149,7 @@ for sig in INT TERM; do
   status=$?
   if [ "$status" != "$expected" ]; then
     fail "SIG$sig: exit status $status, expected $expected ($(tail -n 1 "$dir.err"))"
-  elif ! grep -q "resume with: cnn-train --resume $dir" "$dir.err"; then
+  elif ! grep -qF "resume with: $bin/cnn-train --resume $dir" "$dir.err"; then
     fail "SIG$sig: no 'resume with' line on stderr: $(cat "$dir.err")"
   elif ! verify_checkpoints "$dir"; then
     fail "SIG$sig: a checkpoint does not load"

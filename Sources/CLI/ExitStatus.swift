@@ -83,3 +83,11 @@ func report(_ error: Error, command: String) -> ExitCode {
     FileHandle.standardError.write(Data("\(command): error: \(message)\n".utf8))
     return ExitCode(ExitStatus.of(error).rawValue)
 }
+
+/// How to start `tool` (another of the five, or this one) the way this process was started: beside this
+/// executable when it was started by a path (`.build/release/cnn-train` → `.build/release/cnn-eval`), by
+/// its bare name when it was found on PATH. The hints the tools print use it, so they can be copied as they are.
+func invocation(of tool: String, argument0: String = CommandLine.arguments.first ?? "") -> String {
+    guard let slash = argument0.lastIndex(of: "/") else { return tool }
+    return String(argument0[...slash]) + tool
+}

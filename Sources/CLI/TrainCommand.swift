@@ -156,7 +156,7 @@ public struct TrainCommand: ParsableCommand {
                 let signal = signals.received ?? SIGINT
                 let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"
                 let checkpoint = summary.lastCheckpoint.map { " after writing \($0)" } ?? ""
-                FileHandle.standardError.write(Data("cnn-train: stopped by \(name)\(checkpoint); resume with: cnn-train --resume \(summary.directory)\n".utf8))
+                FileHandle.standardError.write(Data("cnn-train: stopped by \(name)\(checkpoint); resume with: \(invocation(of: "cnn-train")) --resume \(summary.directory)\n".utf8))
                 throw ExitCode(signal == SIGTERM ? ExitStatus.terminated.rawValue : ExitStatus.interrupted.rawValue)
             }
         } catch let e as ExitCode {

@@ -98,7 +98,7 @@ final class SignalAndResumeTests: XCTestCase {
             print("  \(name): status \(stopped.status) after \(String(format: "%.1f", Date().timeIntervalSince(started)))s; stderr: \(stopped.stderr.trimmingCharacters(in: .newlines))")
             XCTAssertEqual(stopped.status, status, name)
             XCTAssertTrue(stopped.stderr.contains("stopped by \(name)"), stopped.stderr)
-            XCTAssertTrue(stopped.stderr.contains("resume with: cnn-train --resume \(out)"), stopped.stderr)
+            XCTAssertTrue(stopped.stderr.contains("resume with: \(train) --resume \(out)"), stopped.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/model.safetensors"), "stopped before the end")
             let files = try FileManager.default.contentsOfDirectory(atPath: out + "/checkpoints")
             XCTAssertFalse(files.contains { $0.hasPrefix(".") }, "no temporary file: \(files)")
