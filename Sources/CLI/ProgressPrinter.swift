@@ -52,6 +52,9 @@ public final class ProgressPrinter {
             }
         case .checkpointWritten:
             break
+        case let .notice(text):
+            guard !quiet, format == .text else { return }
+            say("note: " + text)
         case let .targetReached(accuracy, seconds):
             guard !quiet, format == .text else { return }
             say(String(format: "target reached: test accuracy %.2f%% after %.1fs", accuracy * 100, seconds))

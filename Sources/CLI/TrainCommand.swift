@@ -11,7 +11,7 @@ import Training
 public struct TrainCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cnn-train",
-        abstract: "Train a convolutional network on MNIST-style IDX data with minibatch SGD.",
+        abstract: "Train a convolutional network on MNIST-style IDX data (SGD, Adam or AdamW; named recipes).",
         discussion: """
         Presets: \(Architecture.presets.map { "\($0.name) (\($0.spec))" }.joined(separator: "; ")).
         Spec syntax: layers joined by '-': conv<F>k<K>[s<S>][p<P>], relu, pool<K>[s<S>], avgpool<K>[s<S>], bn, \
@@ -19,44 +19,71 @@ public struct TrainCommand: ParsableCommand {
         Outputs under --out: config.json, metrics.jsonl, metrics.csv, checkpoints/, model.safetensors.
         """)
 
+    @Option(name: .long, help: "A named bundle of settings (see --list-recipes); flags given here override it.")
+    public var recipe = "default"
+
+    @Flag(name: .long, help: "Print every recipe and the settings it changes, then exit.")
+    public var listRecipes = false
+
     @Option(name: .long, help: "Directory with train-/t10k- images and labels (IDX, optionally .gz).")
     public var data = "Data"
 
-    @Option(name: .long, help: "A preset name or a layer spec.")
-    public var arch = "default"
+    @Option(name: .long, help: "A preset name or a layer spec (default: the recipe's; default).")
+    public var arch: String?
 
-    @Option(name: .long, help: "Number of passes over the training set.")
-    public var epochs = 3
+    @Option(name: .long, help: "Number of passes over the training set (default: the recipe's; 3). With --resume, a larger number extends the run.")
+    public var epochs: Int?
 
-    @Option(name: .long, help: "Images per SGD step.")
-    public var batchSize = 64
+    @Option(name: .long, help: "Images per step (default: the recipe's; 64).")
+    public var batchSize: Int?
 
-    @Option(name: .long, help: "Base learning rate.")
-    public var lr = 0.05
+    @Option(name: .long, help: "Optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: the recipe's; sgd). Another one than the recipe's brings PyTorch's default --lr and --weight-decay unless they are given.")
+    public var optimizer: OptimizerKind?
 
-    @Option(name: .long, help: "Momentum (0 for plain SGD).")
-    public var momentum = 0.9
+    @Option(name: .long, help: "Base learning rate; for onecycle, the peak (default: the recipe's; sgd 0.05, adam and adamw 1e-3).")
+    public var lr: Double?
 
-    @Flag(name: .long, help: "Use Nesterov momentum.")
+    @Option(name: .long, help: "SGD momentum (0 for plain SGD), or Adam's beta1 (default: the recipe's; 0.9).")
+    public var momentum: Double?
+
+    @Option(name: .long, help: "Adam's beta2 (default 0.999).")
+    public var beta2: Double?
+
+    @Option(name: .customLong("adam-eps"), help: "Adam's epsilon (default 1e-8).")
+    public var adamEpsilon: Double?
+
+    @Flag(name: .long, help: "Use Nesterov momentum (SGD).")
     public var nesterov = false
 
-    @Option(name: .long, help: "L2 weight decay.")
-    public var weightDecay = 5e-4
+    @Option(name: .long, help: "Weight decay: L2 for sgd and adam, decoupled for adamw (default: the recipe's; sgd 5e-4, adam 0, adamw 0.01).")
+    public var weightDecay: Double?
 
-    @Option(name: .long, help: "Learning-rate schedule: \(ScheduleName.allCases.map(\.rawValue).joined(separator: ", ")).")
-    public var schedule: ScheduleName = .cosine
+    @Option(name: .long, help: "Learning-rate schedule: \(ScheduleName.allCases.map(\.rawValue).joined(separator: ", ")) (default: the recipe's; cosine).")
+    public var schedule: ScheduleName?
 
     @Option(name: .long, help: "For --schedule step: multiply the rate by --step-gamma every this many epochs.")
-    public var stepEpochs = 1
+    public var stepEpochs: Int?
 
-    @Option(name: .long, help: "For --schedule step: the factor.")
-    public var stepGamma = 0.5
+    @Option(name: .long, help: "For --schedule step and exponential: the factor (default 0.5).")
+    public var stepGamma: Double?
 
-    @Option(name: .long, help: "Linear warm-up length in steps (0 for none).")
-    public var warmupSteps = 100
+    @Option(name: .long, help: "Linear warm-up length in steps (0 for none; at most a tenth of the run; default 100).")
+    public var warmupSteps: Int?
+
+    @Option(name: .long, help: "For --schedule onecycle: the fraction of the run spent rising (default 0.3).")
+    public var pctStart: Double?
+
+    @Option(name: .long, help: "For --schedule onecycle: peak rate / initial rate (default 25).")
+    public var divFactor: Double?
+
+    @Option(name: .long, help: "For --schedule onecycle: initial rate / final rate (default 1e4).")
+    public var finalDivFactor: Double?
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "For --schedule onecycle: cycle momentum (Adam: beta1) between 0.95 and 0.85 against the rate, as PyTorch does by default.")
+    public var cycleMomentum: Bool?
 
     @Option(name: .customLong("init"), help: "Weight initialisation: pytorch (Kaiming-uniform, a=√5) or he (He-normal).")
-    public var initialization = "pytorch"
+    public var initialization: String?
 
     @Option(name: .long, help: "Seed for initialisation, shuffling and dropout.")
     public var seed: UInt64 = 1
@@ -90,17 +117,65 @@ public struct TrainCommand: ParsableCommand {
     /// Like ArgumentParser's, but a bad flag is reported on one line (see `runMain`).
     public static func main() { runMain(Self.self, name: "cnn-train") }
 
-    /// The run's settings from the flags.
+    /// The training settings given on the command line: each flag's name and how it changes a configuration.
+    /// The one place that maps flags onto `TrainingConfiguration`.
+    var givenSettings: [(flag: String, apply: (inout TrainingConfiguration) -> Void)] {
+        var given: [(String, (inout TrainingConfiguration) -> Void)] = []
+        func add<T>(_ flag: String, _ value: T?, _ apply: @escaping (inout TrainingConfiguration, T) -> Void) {
+            if let value { given.append((flag, { apply(&$0, value) })) }
+        }
+        if data != "Data" { add("--data", data) { $0.data = $1 } }
+        add("--arch", arch) { $0.arch = $1 }
+        add("--epochs", epochs) { $0.epochs = $1 }
+        add("--batch-size", batchSize) { $0.batchSize = $1 }
+        add("--optimizer", optimizer) { c, kind in
+            // Another optimizer than the recipe's starts from its own defaults (--lr and --weight-decay, given
+            // or not, are applied after this).
+            if kind != c.optimizer {
+                c.lr = kind.defaultLearningRate
+                c.weightDecay = kind.defaultWeightDecay
+                if kind != .sgd { c.nesterov = false }
+            }
+            c.optimizer = kind
+        }
+        add("--lr", lr) { $0.lr = $1 }
+        add("--momentum", momentum) { $0.momentum = $1 }
+        add("--beta2", beta2) { $0.beta2 = $1 }
+        add("--adam-eps", adamEpsilon) { $0.adamEpsilon = $1 }
+        if nesterov { add("--nesterov", true) { $0.nesterov = $1 } }
+        add("--weight-decay", weightDecay) { $0.weightDecay = $1 }
+        add("--schedule", schedule) { $0.schedule = $1 }
+        add("--step-epochs", stepEpochs) { $0.stepEpochs = $1 }
+        add("--step-gamma", stepGamma) { $0.stepGamma = $1 }
+        add("--warmup-steps", warmupSteps) { $0.warmupSteps = $1 }
+        add("--pct-start", pctStart) { $0.pctStart = $1 }
+        add("--div-factor", divFactor) { $0.divFactor = $1 }
+        add("--final-div-factor", finalDivFactor) { $0.finalDivFactor = $1 }
+        add(cycleMomentum == false ? "--no-cycle-momentum" : "--cycle-momentum", cycleMomentum) { $0.cycleMomentum = $1 }
+        add("--init", initialization) { $0.initialization = $1 }
+        if seed != 1 { add("--seed", seed) { $0.seed = $1 } }
+        add("--limit", limit) { $0.limit = $1 }
+        add("--checkpoint-every", checkpointEvery) { $0.checkpointEvery = $1 }
+        return given
+    }
+
+    /// The run's settings: the recipe's, then the flags'.
     public var trainingConfiguration: TrainingConfiguration {
-        var c = TrainingConfiguration()
-        c.data = data; c.arch = arch; c.epochs = epochs; c.batchSize = batchSize; c.lr = lr
-        c.momentum = momentum; c.nesterov = nesterov; c.weightDecay = weightDecay; c.schedule = schedule
-        c.stepEpochs = stepEpochs; c.stepGamma = stepGamma; c.warmupSteps = warmupSteps
-        c.initialization = initialization; c.seed = seed; c.limit = limit
+        var c = (Recipe.named(recipe) ?? Recipe.all[0]).configuration
+        for setting in givenSettings { setting.apply(&c) }
         c.threads = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        c.checkpointEvery = checkpointEvery
         c.out = out ?? Self.defaultOut()
         return c
+    }
+
+    /// With --resume, the flags that the run's own config.json replaces (all but --epochs, --threads,
+    /// --target-accuracy, --quiet and --log-format), each as a one-line warning.
+    public var ignoredByResume: [String] {
+        guard let dir = resume else { return [] }
+        var ignored = givenSettings.map(\.flag).filter { $0 != "--epochs" }
+        if recipe != "default" { ignored.insert("--recipe", at: 0) }
+        if out != nil { ignored.append("--out") }
+        return ignored.map { "cnn-train: warning: \($0) is ignored with --resume: the run in \(dir) keeps the settings of its config.json" }
     }
 
     /// runs/<timestamp>, or runs/<timestamp>-2, -3, ... when a run started in the same second.
@@ -118,11 +193,15 @@ public struct TrainCommand: ParsableCommand {
     }
 
     public func validate() throws {
+        if listRecipes { return }
+        guard Recipe.named(recipe) != nil else {
+            throw ValidationError("--recipe must be one of \(Recipe.all.map(\.name).joined(separator: ", ")) (got \(recipe))")
+        }
         let problems = trainingConfiguration.problems()
         if let p = problems.first { throw ValidationError(p) }
         if let t = targetAccuracy, !(t > 0 && t <= 1) { throw ValidationError("--target-accuracy must be in (0, 1] (got \(t))") }
         if resume == nil {
-            do { _ = try Architecture.resolve(arch, input: InputDescriptor()) } catch let e as ArchitectureError {
+            do { _ = try Architecture.resolve(trainingConfiguration.arch, input: InputDescriptor()) } catch let e as ArchitectureError {
                 // Only shape-independent errors here; shape errors are checked against the real data later.
                 switch e {
                 case .empty, .unknownToken, .badValue: throw ValidationError("--arch: \(e.errorDescription ?? "")")
@@ -133,6 +212,11 @@ public struct TrainCommand: ParsableCommand {
     }
 
     public func run() throws {
+        if listRecipes {
+            print(Recipe.listing)
+            return
+        }
+        for warning in ignoredByResume { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
         let printer = ProgressPrinter(format: logFormat, quiet: quiet)
         // Caught from the start: a signal while the data loads stops the run after its first step.
         let signals = StopSignals()
@@ -146,7 +230,7 @@ public struct TrainCommand: ParsableCommand {
                 // The thread count can change the last bits of the weights; a resumed run keeps its own.
                 configuration.threads = (try Trainer.readConfiguration(directory: dir)).threads
             }
-            let trainer = try Trainer(configuration: configuration, resume: resume)
+            let trainer = try Trainer(configuration: configuration, resume: resume, extendTo: resume == nil ? nil : epochs)
             trainer.targetAccuracy = targetAccuracy
             trainer.shouldStop = { signals.received != nil }
             trainer.onEvent = printer.handle
@@ -174,3 +258,4 @@ public enum LogFormat: String, CaseIterable, ExpressibleByArgument {
 }
 
 extension ScheduleName: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}

@@ -1,6 +1,6 @@
 //  Trainer.swift
 //
-//  The training loop: shuffle from the seed, minibatch SGD over the fast layers, evaluate every epoch,
+//  The training loop: shuffle from the seed, minibatch steps of the chosen optimizer over the fast layers, evaluate every epoch,
 //  write checkpoints, metrics and the final model.
 //
 //  Run directory:
@@ -22,6 +22,8 @@ public enum TrainingEvent {
     case epochFinished(EpochMetrics)
     case checkpointWritten(String)
     case targetReached(accuracy: Double, seconds: Double)
+    /// Something the user should know that does not stop the run (a warm-up cut, a run extended), one line.
+    case notice(String)
 }
 
 /// How a run ended.
@@ -52,7 +54,7 @@ public final class Trainer {
     public var shouldStop: () -> Bool = { false }
     public var onEvent: (TrainingEvent) -> Void = { _ in }
 
-    private let optimizer: SGD
+    private let optimizer: Optimizer
     private var state: TrainingState
     private var resumedFrom: String?
     /// The newest checkpoint written or resumed from, all of whose weights are finite; named when a run diverges.
@@ -61,13 +63,28 @@ public final class Trainer {
     private var currentRate = 0.0
     private let metricsLog: MetricsLog
 
+    /// Notices from setting up the run, sent as `.notice` events when it starts.
+    private var notices: [String] = []
+
     /// Loads the data and builds (or restores) the network. Checks everything before writing anything.
-    public init(configuration: TrainingConfiguration, resume: String? = nil) throws {
+    ///
+    /// With `resume`, every setting comes from the run's config.json but the threads of `configuration`;
+    /// `extendTo` (more epochs than the run was started with) makes the rest of the run follow the schedule
+    /// of a run of that many epochs, and is written back to config.json.
+    public init(configuration: TrainingConfiguration, resume: String? = nil, extendTo epochs: Int? = nil) throws {
         var config = configuration
+        var extendedFrom: Int?
         if let dir = resume {
             config = try Self.readConfiguration(directory: dir)
             config.out = dir
             config.threads = configuration.threads
+            if let n = epochs, n != config.epochs {
+                guard n > config.epochs else {
+                    throw RunError.invalidConfiguration(["--epochs \(n) with --resume: the run in \(dir) has \(config.epochs) epochs, and a resumed run can only be extended"])
+                }
+                extendedFrom = config.epochs
+                config.epochs = n
+            }
         }
         let problems = config.problems()
         guard problems.isEmpty else { throw RunError.invalidConfiguration(problems) }
@@ -84,15 +101,18 @@ public final class Trainer {
         let initialization = Initialization(rawValue: config.initialization) ?? .pytorchDefault
         network = Sequential(specs: specs, initialization: initialization, generator: &generator)
         network.needsInputGradient = false
-        optimizer = SGD(parameters: network.parameters, learningRate: Float(config.lr), momentum: Float(config.momentum),
-                        nesterov: config.nesterov, weightDecay: Float(config.weightDecay))
-        state = TrainingState(epoch: 0, stepInEpoch: 0, globalStep: 0, velocities: optimizer.velocities,
-                              dropoutGenerators: [])
+        optimizer = config.makeOptimizer(network.parameters)
+        state = TrainingState(epoch: 0, stepInEpoch: 0, globalStep: 0, optimizer: config.optimizer,
+                              optimizerState: optimizer.state, dropoutGenerators: [])
         directory = config.out
         metricsLog = MetricsLog(directory: directory)
 
         if let dir = resume {
             try restore(from: dir)
+            if let from = extendedFrom {
+                try writeConfiguration(specs: specs)
+                notices.append("extending the run from \(from) to \(config.epochs) epochs: from step \(state.globalStep) on, the schedule is the one a \(config.epochs)-epoch run has")
+            }
         } else {
             // A fresh run never overwrites another run's config.json, metrics and checkpoints.
             guard !FileManager.default.fileExists(atPath: directory + "/config.json") else {
@@ -114,6 +134,10 @@ public final class Trainer {
         let plan = LearningRatePlan(base: config.lr, schedule: config.learningRateSchedule, warmupSteps: config.warmupSteps,
                                     stepsPerEpoch: stepsPerEpoch, totalSteps: stepsPerEpoch * config.epochs)
         onEvent(.started(network: network, train: train.count, test: test.count, directory: directory, resumedFrom: resumedFrom))
+        for notice in notices { onEvent(.notice(notice)) }
+        if plan.warmupSteps < plan.requestedWarmupSteps {
+            onEvent(.notice("the warm-up of \(plan.requestedWarmupSteps) steps is cut to \(plan.warmupSteps), a tenth of the run's \(plan.totalSteps) steps"))
+        }
         let loss = SoftmaxCrossEntropy()
         var x = Tensor<Float>(shape: [0]), y: [Int] = []
         let runStart = Date()
@@ -135,6 +159,7 @@ public final class Trainer {
                 lr = plan.rate(atStep: state.globalStep)
                 currentRate = lr
                 optimizer.learningRate = Float(lr)
+                if let momentum = plan.momentum(atStep: state.globalStep) { optimizer.scheduledMomentum = momentum }
                 let logits = network.forward(x, mode: .training)
                 let r = loss(logits: logits, labels: y)
                 guard r.loss.isFinite else {
@@ -232,7 +257,8 @@ public final class Trainer {
             throw RunError.diverged(epoch: state.epoch + (state.stepInEpoch > 0 ? 1 : 0), step: state.globalStep,
                                     lr: currentRate, checkpoint: lastGoodCheckpoint)
         }
-        state.velocities = optimizer.velocities
+        state.optimizer = configuration.optimizer
+        state.optimizerState = optimizer.state
         state.dropoutGenerators = network.layers.compactMap { ($0 as? Dropout)?.generator.stateWords }
         try state.file().write(to: base + ".state.safetensors")
         try checkpoint(metrics: metrics).write(to: base + ".safetensors")
@@ -284,6 +310,7 @@ public final class Trainer {
             let stem = String(name.dropLast(".state.safetensors".count))
             guard FileManager.default.fileExists(atPath: folder + "/" + stem + ".safetensors"),
                   let s = try? TrainingState.read(contentsOf: folder + "/" + name, shapes: shapes),
+                  s.optimizer == configuration.optimizer,
                   s.stepInEpoch <= stepsPerEpoch, s.globalStep == s.epoch * stepsPerEpoch + s.stepInEpoch
             else { continue }
             candidates.append((ResumeCandidate(stem: stem, epoch: s.epoch, globalStep: s.globalStep), s))
@@ -297,13 +324,13 @@ public final class Trainer {
             else { continue }
             let dropouts = network.layers.compactMap { $0 as? Dropout }
             guard dropouts.count == s.dropoutGenerators.count else { continue }
+            guard (try? optimizer.restore(s.optimizerState)) != nil else { continue }
             for (p, q) in zip(network.parameters, saved.network.parameters) { p.value = q.value }
             for (a, b) in zip(network.layers, saved.network.layers) {
                 for (x, y) in zip(a.buffers, b.buffers) { x.set(y.get()) }
                 if let bn = a as? BatchNorm2D, let saved = b as? BatchNorm2D { bn.numBatchesTracked = saved.numBatchesTracked }
             }
             for (d, words) in zip(dropouts, s.dropoutGenerators) { d.generator = RandomGenerator(state: words) }
-            optimizer.velocities = s.velocities
             state = s
             resumedFrom = model
             lastGoodCheckpoint = model

@@ -1,31 +1,45 @@
 //  TrainingConfiguration.swift
 //
-//  Everything that defines a training run. Written to config.json; a resumed run reads it back.
+//  Everything that defines a training run. Written to config.json (every setting resolved: the recipe's, then
+//  the flags'); a resumed run reads it back. Keys missing from an older config.json take the defaults below.
 
 import CNN
 import Foundation
 
 /// The learning-rate schedule names accepted by `--schedule`.
 public enum ScheduleName: String, CaseIterable, Codable, Sendable {
-    case constant, step, cosine
+    case constant, step, exponential, cosine, onecycle
 }
 
 /// A training run's settings, as given on the command line.
 public struct TrainingConfiguration: Codable, Equatable, Sendable {
+    /// The recipe the settings started from (`Recipe`); flags given on the command line override it.
+    public var recipe = "default"
     public var data = "Data"
     public var arch = "default"
     public var epochs = 3
     public var batchSize = 64
+    public var optimizer = OptimizerKind.sgd
     public var lr = 0.05
+    /// SGD's momentum; for Adam and AdamW, β₁.
     public var momentum = 0.9
+    /// Adam's β₂ and ε.
+    public var beta2 = 0.999
+    public var adamEpsilon = 1e-8
     public var nesterov = false
     public var weightDecay = 5e-4
     public var schedule = ScheduleName.cosine
-    /// For `step`: multiply the rate by `stepGamma` every `stepEpochs` epochs.
+    /// For `step`: multiply the rate by `stepGamma` every `stepEpochs` epochs; for `exponential`, every epoch.
     public var stepEpochs = 1
     public var stepGamma = 0.5
-    /// Linear warm-up length in optimizer steps.
+    /// Linear warm-up length in optimizer steps, cut to a tenth of the run; not used by `onecycle`.
     public var warmupSteps = 100
+    /// For `onecycle` (PyTorch's OneCycleLR): the rising fraction, η_max / η_initial, η_initial / η_final, and
+    /// whether momentum (Adam: β₁) cycles between 0.95 and 0.85 against the rate.
+    public var pctStart = 0.3
+    public var divFactor = 25.0
+    public var finalDivFactor = 1e4
+    public var cycleMomentum = true
     public var initialization = "pytorch"
     public var seed: UInt64 = 1
     public var threads = 2
@@ -37,6 +51,23 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     public init() {}
 
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.recipe, &recipe); try read(.data, &data); try read(.arch, &arch); try read(.epochs, &epochs)
+        try read(.batchSize, &batchSize); try read(.optimizer, &optimizer); try read(.lr, &lr)
+        try read(.momentum, &momentum); try read(.beta2, &beta2); try read(.adamEpsilon, &adamEpsilon)
+        try read(.nesterov, &nesterov); try read(.weightDecay, &weightDecay); try read(.schedule, &schedule)
+        try read(.stepEpochs, &stepEpochs); try read(.stepGamma, &stepGamma); try read(.warmupSteps, &warmupSteps)
+        try read(.pctStart, &pctStart); try read(.divFactor, &divFactor); try read(.finalDivFactor, &finalDivFactor)
+        try read(.cycleMomentum, &cycleMomentum); try read(.initialization, &initialization); try read(.seed, &seed)
+        try read(.threads, &threads); try read(.mean, &mean); try read(.std, &std); try read(.out, &out)
+        limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+        checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery)
+    }
+
     /// The problems with these settings, one line each; empty when they are usable.
     public func problems() -> [String] {
         var p: [String] = []
@@ -45,6 +76,15 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         if epochs < 1 { p.append("--epochs must be at least 1 (got \(epochs))") }
         if !(momentum.isFinite && momentum >= 0 && momentum < 1) { p.append("--momentum must be in [0, 1) (got \(momentum))") }
         if nesterov && momentum == 0 { p.append("--nesterov needs --momentum > 0") }
+        if nesterov && optimizer != .sgd { p.append("--nesterov is for --optimizer sgd only") }
+        if !(beta2.isFinite && beta2 >= 0 && beta2 < 1) { p.append("--beta2 must be in [0, 1) (got \(beta2))") }
+        if !(adamEpsilon.isFinite && adamEpsilon > 0) { p.append("--adam-eps must be > 0 (got \(adamEpsilon))") }
+        if !(pctStart.isFinite && pctStart > 0 && pctStart < 1) { p.append("--pct-start must be in (0, 1) (got \(pctStart))") }
+        if !(divFactor.isFinite && divFactor >= 1) { p.append("--div-factor must be ≥ 1 (got \(divFactor))") }
+        if !(finalDivFactor.isFinite && finalDivFactor >= 1) { p.append("--final-div-factor must be ≥ 1 (got \(finalDivFactor))") }
+        if Recipe.named(recipe) == nil {
+            p.append("--recipe must be one of \(Recipe.all.map(\.name).joined(separator: ", ")) (got \(recipe))")
+        }
         if !(weightDecay.isFinite && weightDecay >= 0) { p.append("--weight-decay must be ≥ 0 (got \(weightDecay))") }
         if threads < 1 || threads > 256 { p.append("--threads must be between 1 and 256 (got \(threads))") }
         if let l = limit, l < 1 { p.append("--limit must be at least 1 (got \(l))") }
@@ -64,7 +104,24 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         switch schedule {
         case .constant: return .constant
         case .step: return .step(epochs: stepEpochs, gamma: stepGamma)
+        case .exponential: return .exponential(gamma: stepGamma)
         case .cosine: return .cosine(minimum: 0)
+        case .onecycle:
+            return .oneCycle(OneCycle(pctStart: pctStart, divFactor: divFactor, finalDivFactor: finalDivFactor,
+                                      cycleMomentum: cycleMomentum))
+        }
+    }
+
+    /// The optimizer these settings describe, over `parameters`.
+    public func makeOptimizer(_ parameters: [Parameter]) -> Optimizer {
+        switch optimizer {
+        case .sgd:
+            return SGD(parameters: parameters, learningRate: Float(lr), momentum: Float(momentum), nesterov: nesterov,
+                       weightDecay: Float(weightDecay))
+        case .adam, .adamw:
+            return Adam(parameters: parameters, learningRate: Float(lr), beta1: momentum, beta2: beta2,
+                        epsilon: Float(adamEpsilon), weightDecay: Float(weightDecay),
+                        weightDecayMode: optimizer == .adam ? .l2 : .decoupled)
         }
     }
 }

@@ -2,8 +2,10 @@
 //
 //  Everything besides the model that a resumed run needs, in a safetensors file beside the checkpoint
 //  ("<name>.state.safetensors"), so the model file itself stays strict-loadable by PyTorch:
-//    tensors   "velocity.<k>" for the k-th parameter (in Sequential.parameters order)
-//    metadata  "epoch" (completed epochs), "step_in_epoch", "global_step", "dropout_generators"
+//    tensors   the optimizer's state by name (Optimizer.state: SGD "velocity.<k>" for the k-th parameter in
+//              Sequential.parameters order; Adam "step", "exp_avg.<k>", "exp_avg_sq.<k>")
+//    metadata  "optimizer" (sgd, adam, adamw; absent means sgd), "epoch" (completed epochs), "step_in_epoch",
+//              "global_step", "dropout_generators"
 //              (JSON array of 4-word generator states), running sums of the current epoch, elapsed time.
 
 import CNN
@@ -12,12 +14,22 @@ import SafeTensors
 
 /// Optimizer and loop state at a checkpoint.
 public struct TrainingState: Equatable {
+    public static func == (a: TrainingState, b: TrainingState) -> Bool {
+        a.epoch == b.epoch && a.stepInEpoch == b.stepInEpoch && a.globalStep == b.globalStep && a.optimizer == b.optimizer
+            && a.optimizerState.map(\.name) == b.optimizerState.map(\.name)
+            && a.optimizerState.map(\.tensor) == b.optimizerState.map(\.tensor) && a.dropoutGenerators == b.dropoutGenerators
+            && a.partialLoss == b.partialLoss && a.partialCorrect == b.partialCorrect && a.partialSeen == b.partialSeen
+            && a.partialSeconds == b.partialSeconds && a.elapsedSeconds == b.elapsedSeconds
+    }
+
     /// Epochs fully completed.
     public var epoch: Int
     /// Steps already taken inside epoch `epoch` (0 at an epoch boundary).
     public var stepInEpoch: Int
     public var globalStep: Int
-    public var velocities: [Tensor<Float>]
+    public var optimizer: OptimizerKind = .sgd
+    /// The optimizer's named state, in its own order.
+    public var optimizerState: [NamedTensor]
     public var dropoutGenerators: [[UInt64]]
     /// Running sums of the unfinished epoch: loss·images, correct, images, seconds.
     public var partialLoss: Double = 0
@@ -27,10 +39,10 @@ public struct TrainingState: Equatable {
     public var elapsedSeconds: Double = 0
 
     public func file() -> SafeTensorsFile {
-        let tensors = velocities.enumerated().map { TensorEntry(name: "velocity.\($0)", floats: $1.scalars, shape: $1.shape) }
+        let tensors = optimizerState.map { TensorEntry(name: $0.name, floats: $0.tensor.scalars, shape: $0.tensor.shape) }
         let generators = "[" + dropoutGenerators.map { "[" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "]" }.joined(separator: ",") + "]"
         return SafeTensorsFile(tensors: tensors, metadata: [
-            "epoch": String(epoch), "step_in_epoch": String(stepInEpoch), "global_step": String(globalStep),
+            "optimizer": optimizer.rawValue, "epoch": String(epoch), "step_in_epoch": String(stepInEpoch), "global_step": String(globalStep),
             "dropout_generators": generators,
             "partial_loss": "\(partialLoss)", "partial_correct": String(partialCorrect), "partial_seen": String(partialSeen),
             "partial_seconds": "\(partialSeconds)", "elapsed_seconds": "\(elapsedSeconds)",
@@ -57,15 +69,22 @@ public struct TrainingState: Equatable {
         guard Checkpoint.checksum(file.tensors) == crc else {
             throw CheckpointError.checksumMismatch(path, expected: crc, actual: Checkpoint.checksum(file.tensors))
         }
-        var velocities: [Tensor<Float>] = []
-        for (k, shape) in shapes.enumerated() {
-            guard let e = file["velocity.\(k)"] else { throw CheckpointError.missingTensor(path, "velocity.\(k)") }
-            guard e.shape == shape, e.dtype == .F32 else {
-                throw CheckpointError.wrongTensor(path, "velocity.\(k)", "shape \(e.shape), the network needs \(shape)")
-            }
-            velocities.append(Tensor(shape: shape, scalars: try e.floats()))
+        let kindName = file.metadata["optimizer"] ?? OptimizerKind.sgd.rawValue
+        guard let kind = OptimizerKind(rawValue: kindName) else {
+            throw CheckpointError.badMetadata(path, "\"optimizer\" is \(kindName), not one of \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard file.tensors.count == shapes.count else { throw CheckpointError.badMetadata(path, "it has \(file.tensors.count) velocities for \(shapes.count) parameters") }
+        var optimizerState: [NamedTensor] = []
+        let layout = kind.stateLayout(parameterShapes: shapes)
+        for (name, shape) in layout {
+            guard let e = file[name] else { throw CheckpointError.missingTensor(path, name) }
+            guard e.shape == shape, e.dtype == .F32 else {
+                throw CheckpointError.wrongTensor(path, name, "shape \(e.shape), the \(kind.rawValue) state of this network needs \(shape)")
+            }
+            optimizerState.append((name, Tensor(shape: shape, scalars: try e.floats())))
+        }
+        guard file.tensors.count == layout.count else {
+            throw CheckpointError.badMetadata(path, "it has \(file.tensors.count) tensors; the \(kind.rawValue) state of this network has \(layout.count)")
+        }
         guard let data = try meta("dropout_generators").data(using: .utf8),
               let arrays = (try? JSONSerialization.jsonObject(with: data)) as? [[String]] else {
             throw CheckpointError.badMetadata(path, "\"dropout_generators\" is not a JSON array of generator states")
@@ -78,7 +97,7 @@ public struct TrainingState: Equatable {
             return w
         }
         return TrainingState(epoch: try int("epoch"), stepInEpoch: try int("step_in_epoch"), globalStep: try int("global_step"),
-                             velocities: velocities, dropoutGenerators: generators,
+                             optimizer: kind, optimizerState: optimizerState, dropoutGenerators: generators,
                              partialLoss: try double("partial_loss"), partialCorrect: try int("partial_correct"),
                              partialSeen: try int("partial_seen"), partialSeconds: try double("partial_seconds"),
                              elapsedSeconds: try double("elapsed_seconds"))

@@ -9,9 +9,10 @@
 import RealModule
 
 /// Stochastic gradient descent with momentum (classical or Nesterov) and weight decay.
-public final class SGD {
+public final class SGD: Optimizer {
     public var learningRate: Float
-    public let momentum: Float
+    /// μ; a one-cycle schedule may change it between steps.
+    public var momentum: Float
     public let nesterov: Bool
     public let weightDecay: Float
     public let parameters: [Parameter]
@@ -27,6 +28,20 @@ public final class SGD {
         self.nesterov = nesterov
         self.weightDecay = weightDecay
         self.velocities = parameters.map { Tensor(shape: $0.value.shape) }
+    }
+
+    public var scheduledMomentum: Double {
+        get { Double(momentum) }
+        set { momentum = Float(newValue) }
+    }
+
+    public var state: [NamedTensor] {
+        velocities.enumerated().map { ("velocity.\($0.offset)", $0.element) }
+    }
+
+    public func restore(_ saved: [NamedTensor]) throws {
+        let byName = try matchingState(saved, state)
+        velocities = velocities.indices.map { byName["velocity.\($0)"]! }
     }
 
     /// Parameters with at least this many elements are updated on all of `Parallel.threads`.

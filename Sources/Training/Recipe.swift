@@ -1,0 +1,82 @@
+//  Recipe.swift
+//
+//  Named bundles of settings for `cnn-train --recipe NAME`. A recipe starts from `TrainingConfiguration()`
+//  (the no-flag run) and changes what it lists; flags given on the command line then override it, and
+//  config.json records the result. Adding a recipe is adding one entry to `Recipe.all`.
+
+import Foundation
+
+/// A named, documented bundle of training settings.
+public struct Recipe: Sendable {
+    public let name: String
+    /// One line for `--list-recipes`: what the recipe is for.
+    public let summary: String
+    /// Changes the no-flag settings into the recipe's.
+    public let settings: @Sendable (inout TrainingConfiguration) -> Void
+
+    public init(name: String, summary: String, settings: @escaping @Sendable (inout TrainingConfiguration) -> Void) {
+        self.name = name
+        self.summary = summary
+        self.settings = settings
+    }
+
+    /// Every recipe, `default` first.
+    public static let all: [Recipe] = [
+        Recipe(name: "default", summary: "the no-flag run: the default BN net, SGD with momentum, cosine, 3 epochs") { _ in },
+        Recipe(name: "record",
+               summary: "the best single model: a 3-stage BN net, AdamW with one-cycle, 15 epochs") { c in
+            c.arch = "conv32k3p1-bn-relu-pool2-conv64k3p1-bn-relu-pool2-conv128k3p1-bn-relu-pool2-fc256-relu-drop0.3-fc10"
+            c.optimizer = .adamw
+            c.lr = 3e-3
+            c.weightDecay = 0.05
+            c.schedule = .onecycle
+            c.pctStart = 0.2
+            c.epochs = 15
+            c.batchSize = 128
+        },
+    ]
+
+    /// The recipe called `name` (case-insensitive), or nil.
+    public static func named(_ name: String) -> Recipe? {
+        all.first { $0.name.lowercased() == name.lowercased() }
+    }
+
+    /// The recipe's settings: the no-flag ones with this recipe's changes.
+    public var configuration: TrainingConfiguration {
+        var c = TrainingConfiguration()
+        settings(&c)
+        c.recipe = name
+        return c
+    }
+
+    /// The settings this recipe changes, as (config.json key, value) pairs in key order: what `--list-recipes` shows.
+    public var changes: [(key: String, value: String)] {
+        let base = Self.flatten(TrainingConfiguration()), mine = Self.flatten(configuration)
+        return mine.keys.sorted().compactMap { key in
+            key == "recipe" || mine[key] == base[key] ? nil : (key, mine[key] ?? "none")
+        }
+    }
+
+    /// A configuration as config.json's keys and their JSON values.
+    static func flatten(_ c: TrainingConfiguration) -> [String: String] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        guard let data = try? encoder.encode(c),
+              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return [:] }
+        var out: [String: String] = [:]
+        for (key, value) in object {
+            if let v = try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys]) {
+                out[key] = String(decoding: v, as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    /// Every recipe with its summary and changes, as `--list-recipes` prints them.
+    public static var listing: String {
+        all.map { r in
+            let changes = r.changes.map { "    \($0.key) = \($0.value)" }
+            return (["\(r.name): \(r.summary)"] + (changes.isEmpty ? ["    (the defaults)"] : changes)).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+}
