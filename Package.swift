@@ -23,11 +23,13 @@ let package = Package(
         .executable(name: "cnn-bench", targets: ["cnn-bench"]),
         .executable(name: "cnn-plot", targets: ["cnn-plot"]),
         .executable(name: "cnn-predict", targets: ["cnn-predict"]),
+        .executable(name: "cnn-export", targets: ["cnn-export"]),
         .library(name: "CNN", targets: ["CNN"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: System libraries (module map + shim header)
@@ -54,9 +56,14 @@ let package = Package(
         /// Charts, heat maps and digit grids drawn into images: training curves, confusion matrices, filters.
         /// It draws what it is given and runs no network, so it depends on PNG alone.
         .target(name: "Pictures", dependencies: ["PNG"], exclude: ["README.md"]),
+        /// ONNX export of a checkpoint; onnx.pb.swift is generated from onnx.proto once and committed (README).
+        .target(name: "ONNX", dependencies: [
+            "CNN", "Training", "SafeTensors",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["README.md", "onnx.proto"]),
         /// The command-line front ends, as a library so tests can parse and validate in-process.
         .target(name: "CLI", dependencies: [
-            "Training", "Pictures", "PNG",
+            "Training", "Pictures", "PNG", "ONNX",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], exclude: ["README.md"]),
 
@@ -66,6 +73,7 @@ let package = Package(
         .executableTarget(name: "cnn-bench", dependencies: ["CLI"]),
         .executableTarget(name: "cnn-plot", dependencies: ["CLI"]),
         .executableTarget(name: "cnn-predict", dependencies: ["CLI"]),
+        .executableTarget(name: "cnn-export", dependencies: ["CLI"]),
 
         // MARK: Tests
         .target(name: "TestSupport", dependencies: ["CNN"], path: "Tests/TestSupport"),
@@ -75,6 +83,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Training"]),
         .testTarget(name: "PNGTests", dependencies: ["PNG"]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Training", "CNN", "CLI", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "PicturesTests", dependencies: ["Pictures", "PNG", "Training", "CLI"]),
     ]
 )

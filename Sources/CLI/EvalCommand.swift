@@ -6,6 +6,7 @@ import ArgumentParser
 import CNN
 import Foundation
 import IDX
+import SafeTensors
 import Training
 
 /// `cnn-eval CHECKPOINT`: accuracy, loss, per-class figures, confusion matrix.
@@ -31,6 +32,9 @@ public struct EvalCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Print one JSON object instead of tables.")
     public var json = false
+
+    @Option(name: .long, help: ArgumentHelp("Also write every image's logits to FILE: raw little-endian float32, images × classes, in data order.", valueName: "FILE"))
+    public var logits: String?
 
     @Flag(name: .long, help: "Only check that the checkpoint loads (container, checksum, architecture) and, if there is one, its .state.safetensors beside it; read no data.")
     public var verify = false
@@ -88,6 +92,10 @@ public struct EvalCommand: ParsableCommand {
         guard want == have else {
             throw RunError.inputMismatch(checkpoint: checkpoint, expected: "\(want.0)×\(want.1)×\(want.2)",
                                          data: "\(have.0)×\(have.1)×\(have.2)")
+        }
+        if let logits {
+            let values = Evaluator.logits(model.network, on: data, batchSize: batchSize)
+            try AtomicFile.write(values.withUnsafeBytes { Array($0) }, to: logits)
         }
         return Evaluator.evaluate(model.network, on: data, batchSize: batchSize)
     }

@@ -68,4 +68,18 @@ public enum Evaluator {
         return EvaluationResult(total: dataset.count, correct: correct,
                                 loss: dataset.count == 0 ? 0 : lossSum / Double(dataset.count), confusion: confusion)
     }
+
+    /// The logits of every image of `dataset`, in order: count · classes values, row-major (image, class).
+    public static func logits(_ network: Sequential, on dataset: Dataset, batchSize: Int = 1000) -> [Float] {
+        var x = Tensor<Float>(shape: [0]), y: [Int] = []
+        var out: [Float] = []
+        var start = 0
+        while start < dataset.count {
+            let end = min(dataset.count, start + batchSize)
+            dataset.batch(start..<end, into: &x, labels: &y)
+            out += network.forward(x, mode: .evaluation).scalars
+            start = end
+        }
+        return out
+    }
 }
