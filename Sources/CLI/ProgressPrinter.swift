@@ -46,9 +46,14 @@ public final class ProgressPrinter {
             if format == .json {
                 say(m.jsonLine)
             } else {
-                say(String(format: "epoch %d  step %d  lr %.4g  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.1fs  %.0f img/s",
-                           m.epoch, m.step, m.lr, m.trainLoss, m.trainAccuracy * 100, m.testLoss, m.testAccuracy * 100,
-                           m.seconds, m.imagesPerSecond))
+                var line = String(format: "epoch %d  step %d  lr %.4g  train loss %.4f acc %.2f%%", m.epoch, m.step, m.lr,
+                                  m.trainLoss, m.trainAccuracy * 100)
+                if let l = m.valLoss, let a = m.valAccuracy { line += String(format: "  val loss %.4f acc %.2f%%", l, a * 100) }
+                line += String(format: "  test loss %.4f acc %.2f%%", m.testLoss, m.testAccuracy * 100)
+                if let a = m.emaTestAccuracy {
+                    line += String(format: "  ema%@ test acc %.2f%%", m.emaValAccuracy.map { String(format: " val acc %.2f%%", $0 * 100) } ?? "", a * 100)
+                }
+                say(line + String(format: "  %.1fs  %.0f img/s", m.seconds, m.imagesPerSecond))
             }
         case .checkpointWritten:
             break
@@ -64,9 +69,10 @@ public final class ProgressPrinter {
     public func summary(_ s: TrainingSummary) {
         finishLine()
         guard format == .text else { return }
-        if let best = s.best, let last = s.metrics.last {
-            say(String(format: "%@: test accuracy %.2f%% (best %.2f%% at epoch %d) in %.1fs",
-                       s.interrupted ? "stopped" : "done", last.testAccuracy * 100, best.testAccuracy * 100, best.epoch, s.seconds))
+        if let last = s.metrics.last {
+            // The best epoch is chosen on validation only; without it, there is no choice to report.
+            let best = s.best.map { String(format: " (best validation %.2f%% at epoch %d, test %.2f%%)", ($0.valAccuracy ?? 0) * 100, $0.epoch, $0.testAccuracy * 100) } ?? ""
+            say(String(format: "%@: test accuracy %.2f%%%@ in %.1fs", s.interrupted ? "stopped" : "done", last.testAccuracy * 100, best, s.seconds))
         }
         if !s.interrupted { say("model:       \(s.modelPath)") }
         say("checkpoints: \(s.directory)/checkpoints/")

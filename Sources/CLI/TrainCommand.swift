@@ -82,6 +82,15 @@ public struct TrainCommand: ParsableCommand {
     @Flag(name: .long, inversion: .prefixedNo, help: "For --schedule onecycle: cycle momentum (Adam: beta1) between 0.95 and 0.85 against the rate, as PyTorch does by default.")
     public var cycleMomentum: Bool?
 
+    @Option(name: .long, help: "Hold out N training images (stratified by class, from the seed) to choose model-best.safetensors and to judge --target-accuracy (default: the recipe's; 0).")
+    public var validation: Int?
+
+    @Option(name: .long, help: "Label smoothing epsilon of the training loss, as PyTorch's (default: the recipe's; 0).")
+    public var labelSmoothing: Double?
+
+    @Option(name: .long, help: "Also keep a moving average of the weights with this decay, e.g. 0.999, evaluated every epoch and saved as model-ema.safetensors (default: the recipe's; 0, none).")
+    public var ema: Double?
+
     @Option(name: .customLong("init"), help: "Weight initialisation: pytorch (Kaiming-uniform, a=√5) or he (He-normal).")
     public var initialization: String?
 
@@ -103,7 +112,7 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Continue the run in this directory from its newest complete checkpoint.")
     public var resume: String?
 
-    @Option(name: .long, help: "Stop once the test accuracy reaches this fraction, e.g. 0.99.")
+    @Option(name: .long, help: "Stop once the validation accuracy (with --validation; else the test accuracy) reaches this fraction, e.g. 0.99.")
     public var targetAccuracy: Double?
 
     @Flag(name: .long, help: "No progress bar or start-up lines: one plain line per epoch and the summary.")
@@ -152,6 +161,9 @@ public struct TrainCommand: ParsableCommand {
         add("--div-factor", divFactor) { $0.divFactor = $1 }
         add("--final-div-factor", finalDivFactor) { $0.finalDivFactor = $1 }
         add(cycleMomentum == false ? "--no-cycle-momentum" : "--cycle-momentum", cycleMomentum) { $0.cycleMomentum = $1 }
+        add("--validation", validation) { $0.validation = $1 }
+        add("--label-smoothing", labelSmoothing) { $0.labelSmoothing = $1 }
+        add("--ema", ema) { $0.ema = $1 }
         add("--init", initialization) { $0.initialization = $1 }
         if seed != 1 { add("--seed", seed) { $0.seed = $1 } }
         add("--limit", limit) { $0.limit = $1 }

@@ -12,6 +12,8 @@ public struct Dataset: Sendable {
     public let count: Int
     /// count · H · W normalised pixels.
     public let images: [Float]
+    /// The same pixels as stored in the file (0–255), which augmentation warps.
+    public let pixels: [UInt8]
     /// count labels in 0..<classes.
     public let labels: [Int]
 
@@ -38,7 +40,29 @@ public struct Dataset: Sendable {
         self.input = InputDescriptor(channels: 1, height: raw.rows, width: raw.columns, mean: mean, std: std)
         self.count = n
         self.images = images
+        self.pixels = Array(raw.pixels.prefix(n * size))
         self.labels = raw.labels.prefix(n).map(Int.init)
+    }
+
+    private init(input: InputDescriptor, images: [Float], pixels: [UInt8], labels: [Int]) {
+        self.input = input
+        self.count = labels.count
+        self.images = images
+        self.pixels = pixels
+        self.labels = labels
+    }
+
+    /// The images at `indices`, in that order.
+    public func subset(_ indices: [Int]) -> Dataset {
+        let size = input.channels * input.height * input.width
+        var images = [Float](), pixels = [UInt8]()
+        images.reserveCapacity(indices.count * size)
+        pixels.reserveCapacity(indices.count * size)
+        for i in indices {
+            images.append(contentsOf: self.images[(i * size)..<((i + 1) * size)])
+            pixels.append(contentsOf: self.pixels[(i * size)..<((i + 1) * size)])
+        }
+        return Dataset(input: input, images: images, pixels: pixels, labels: indices.map { labels[$0] })
     }
 
     /// Copies the images and labels at `indices` into `x` (B, 1, H, W) and `y`, reusing their storage.

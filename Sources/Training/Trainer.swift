@@ -9,6 +9,8 @@
 //    checkpoints/epoch-0001.safetensors (+ .state.safetensors)   after every epoch
 //    checkpoints/step-00001234.safetensors (+ .state.safetensors) every --checkpoint-every steps
 //    model.safetensors                 the final model
+//    model-best.safetensors            with --validation: the model of the epoch of highest validation accuracy
+//    model-ema.safetensors             with --ema: the moving average of the weights at the end
 
 import CNN
 import Foundation
@@ -37,7 +39,14 @@ public struct TrainingSummary {
     /// The newest checkpoint written (or resumed from): where `--resume` starts.
     public var lastCheckpoint: String? = nil
 
-    public var best: EpochMetrics? { metrics.max { $0.testAccuracy < $1.testAccuracy } }
+    /// The epoch of highest validation accuracy (the first of equals); nil without validation, since the test
+    /// set is never used to choose.
+    public var best: EpochMetrics? {
+        metrics.reduce(nil as EpochMetrics?) { best, m in
+            guard let v = m.valAccuracy else { return best }
+            return v > (best?.valAccuracy ?? -1) ? m : best
+        }
+    }
 }
 
 public final class Trainer {
@@ -47,14 +56,18 @@ public final class Trainer {
     public let network: Sequential
     public let train: Dataset
     public let test: Dataset
+    /// The held-out training images (`--validation`), never trained on.
+    public let validation: Dataset?
     public let directory: String
-    /// Stop once the test accuracy reaches this fraction.
+    /// Stop once the validation accuracy (the test accuracy when there is no validation) reaches this fraction.
     public var targetAccuracy: Double?
     /// Polled after every step; when it returns true the run writes a checkpoint and returns.
     public var shouldStop: () -> Bool = { false }
     public var onEvent: (TrainingEvent) -> Void = { _ in }
 
     private let optimizer: Optimizer
+    /// The moving average of the weights (`--ema`).
+    private let average: ExponentialMovingAverage?
     private var state: TrainingState
     private var resumedFrom: String?
     /// The newest checkpoint written or resumed from, all of whose weights are finite; named when a run diverges.
@@ -91,7 +104,18 @@ public final class Trainer {
         self.configuration = config
         Parallel.setThreads(config.threads)
 
-        train = try Dataset.load(directory: config.data, split: .train, mean: config.mean, std: config.std, limit: config.limit)
+        let full = try Dataset.load(directory: config.data, split: .train, mean: config.mean, std: config.std, limit: config.limit)
+        if config.validation > 0 {
+            guard config.validation < full.count else {
+                throw RunError.invalidConfiguration(["--validation \(config.validation) leaves none of the \(full.count) training images to train on"])
+            }
+            let split = ValidationSplit(labels: full.labels, count: config.validation, seed: config.seed)
+            train = full.subset(split.training)
+            validation = full.subset(split.validation)
+        } else {
+            train = full
+            validation = nil
+        }
         test = try Dataset.load(directory: config.data, split: .test, mean: config.mean, std: config.std)
         guard train.input.height == test.input.height, train.input.width == test.input.width else {
             throw RunError.badData(config.data, "training images are \(train.input.height)×\(train.input.width) but test images are \(test.input.height)×\(test.input.width)")
@@ -102,10 +126,16 @@ public final class Trainer {
         network = Sequential(specs: specs, initialization: initialization, generator: &generator)
         network.needsInputGradient = false
         optimizer = config.makeOptimizer(network.parameters)
+        if config.ema > 0 {
+            var unused = RandomGenerator(seed: 0)
+            average = ExponentialMovingAverage(of: network, shadow: Sequential(specs: specs, generator: &unused), decay: Float(config.ema))
+        } else {
+            average = nil
+        }
         state = TrainingState(epoch: 0, stepInEpoch: 0, globalStep: 0, optimizer: config.optimizer,
                               optimizerState: optimizer.state, dropoutGenerators: [])
         directory = config.out
-        metricsLog = MetricsLog(directory: directory)
+        metricsLog = MetricsLog(directory: directory, columns: EpochMetrics.columns(validation: config.validation > 0, ema: config.ema > 0))
 
         if let dir = resume {
             try restore(from: dir)
@@ -138,7 +168,7 @@ public final class Trainer {
         if plan.warmupSteps < plan.requestedWarmupSteps {
             onEvent(.notice("the warm-up of \(plan.requestedWarmupSteps) steps is cut to \(plan.warmupSteps), a tenth of the run's \(plan.totalSteps) steps"))
         }
-        let loss = SoftmaxCrossEntropy()
+        let loss = SoftmaxCrossEntropy(labelSmoothing: Float(config.labelSmoothing))
         var x = Tensor<Float>(shape: [0]), y: [Int] = []
         let runStart = Date()
         let elapsedBefore = state.elapsedSeconds
@@ -167,6 +197,7 @@ public final class Trainer {
                 }
                 network.backward(r.dLogits)
                 optimizer.step()
+                average?.update()
                 state.globalStep += 1
                 state.stepInEpoch += 1
                 state.partialLoss += Double(r.loss) * Double(y.count)
@@ -191,13 +222,22 @@ public final class Trainer {
                 }
             }
             let result = Evaluator.evaluate(network, on: test)
+            let held = validation.map { Evaluator.evaluate(network, on: $0) }
+            let averaged = average.map { Evaluator.evaluate($0.network, on: test) }
+            let averagedHeld = average.flatMap { a in validation.map { Evaluator.evaluate(a.network, on: $0) } }
             let seconds = Date().timeIntervalSince(epochStart)
-            let row = EpochMetrics(epoch: epoch, step: state.globalStep, lr: lr,
+            var row = EpochMetrics(epoch: epoch, step: state.globalStep, lr: lr,
                                    trainLoss: state.partialLoss / Double(max(1, state.partialSeen)),
                                    trainAccuracy: Double(state.partialCorrect) / Double(max(1, state.partialSeen)),
                                    testLoss: result.loss, testAccuracy: result.accuracy, seconds: seconds,
                                    elapsedSeconds: elapsedBefore + Date().timeIntervalSince(runStart),
                                    imagesPerSecond: Double(state.partialSeen) / max(state.partialSeconds, 1e-9))
+            row.valLoss = held?.loss; row.valAccuracy = held?.accuracy
+            row.emaTestLoss = averaged?.loss; row.emaTestAccuracy = averaged?.accuracy
+            row.emaValLoss = averagedHeld?.loss; row.emaValAccuracy = averagedHeld?.accuracy
+            // The best so far, by validation accuracy, among the epochs logged before this one.
+            let bestBefore = TrainingSummary(metrics: metricsLog.rows(), directory: directory, modelPath: "", seconds: 0,
+                                             interrupted: false).best?.valAccuracy ?? -1
             state.epoch = epoch
             state.stepInEpoch = 0
             state.partialLoss = 0; state.partialCorrect = 0; state.partialSeen = 0; state.partialSeconds = 0
@@ -207,10 +247,15 @@ public final class Trainer {
                 throw RunError.diverged(epoch: epoch, step: state.globalStep, lr: lr, checkpoint: lastGoodCheckpoint)
             }
             try metricsLog.append(row)
+            // Before the epoch's checkpoint: a run killed in between redoes this epoch and writes the same bytes.
+            if let v = held?.accuracy, v > bestBefore {
+                try checkpoint(metrics: row).write(to: directory + "/model-best.safetensors")
+            }
             try writeCheckpoint(name: String(format: "epoch-%04d", epoch), metrics: row)
             onEvent(.epochFinished(row))
-            if let target = targetAccuracy, result.accuracy >= target {
-                onEvent(.targetReached(accuracy: result.accuracy, seconds: row.elapsedSeconds))
+            let chosen = held?.accuracy ?? result.accuracy
+            if let target = targetAccuracy, chosen >= target {
+                onEvent(.targetReached(accuracy: chosen, seconds: row.elapsedSeconds))
                 break
             }
             // A stop requested during the epoch's last step or its evaluation: the epoch checkpoint just
@@ -224,6 +269,11 @@ public final class Trainer {
         if !interrupted {
             try checkpoint(metrics: metricsLog.rows().last).write(to: modelPath)
             onEvent(.checkpointWritten(modelPath))
+            if let a = average {
+                let path = directory + "/model-ema.safetensors"
+                try checkpoint(metrics: metricsLog.rows().last, network: a.network).write(to: path)
+                onEvent(.checkpointWritten(path))
+            }
         }
         return TrainingSummary(metrics: metricsLog.rows(), directory: directory, modelPath: modelPath,
                                seconds: elapsedBefore + Date().timeIntervalSince(runStart), interrupted: interrupted,
@@ -238,14 +288,17 @@ public final class Trainer {
 
     // MARK: Checkpoints
 
-    private func checkpoint(metrics: EpochMetrics?) -> Checkpoint {
+    private func checkpoint(metrics: EpochMetrics?, network: Sequential? = nil) -> Checkpoint {
         var meta = ["seed": String(configuration.seed), "version": Self.version, "epoch": String(state.epoch),
                     "global_step": String(state.globalStep), "arch": configuration.arch]
         if let m = metrics {
-            meta["test_accuracy"] = String(m.testAccuracy)
-            meta["test_loss"] = String(m.testLoss)
+            let averaged = network != nil
+            if let a = averaged ? m.emaTestAccuracy : m.testAccuracy { meta["test_accuracy"] = String(a) }
+            if let l = averaged ? m.emaTestLoss : m.testLoss { meta["test_loss"] = String(l) }
+            if let a = averaged ? m.emaValAccuracy : m.valAccuracy { meta["val_accuracy"] = String(a) }
+            if let l = averaged ? m.emaValLoss : m.valLoss { meta["val_loss"] = String(l) }
         }
-        return Checkpoint(network: network, input: train.input, metadata: meta)
+        return Checkpoint(network: network ?? self.network, input: train.input, metadata: meta)
     }
 
     /// Writes checkpoints/<name>.safetensors and its state file, the state first, each atomically.
@@ -259,6 +312,7 @@ public final class Trainer {
         }
         state.optimizer = configuration.optimizer
         state.optimizerState = optimizer.state
+        state.averagedState = average?.state ?? []
         state.dropoutGenerators = network.layers.compactMap { ($0 as? Dropout)?.generator.stateWords }
         try state.file().write(to: base + ".state.safetensors")
         try checkpoint(metrics: metrics).write(to: base + ".safetensors")
@@ -325,6 +379,11 @@ public final class Trainer {
             let dropouts = network.layers.compactMap { $0 as? Dropout }
             guard dropouts.count == s.dropoutGenerators.count else { continue }
             guard (try? optimizer.restore(s.optimizerState)) != nil else { continue }
+            if let a = average {
+                guard (try? a.restore(s.averagedState)) != nil else { continue }
+            } else if !s.averagedState.isEmpty {
+                continue
+            }
             for (p, q) in zip(network.parameters, saved.network.parameters) { p.value = q.value }
             for (a, b) in zip(network.layers, saved.network.layers) {
                 for (x, y) in zip(a.buffers, b.buffers) { x.set(y.get()) }

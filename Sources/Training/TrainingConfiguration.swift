@@ -40,6 +40,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var divFactor = 25.0
     public var finalDivFactor = 1e4
     public var cycleMomentum = true
+    /// Training images held out for validation (stratified, from the seed); 0 for none.
+    public var validation = 0
+    /// PyTorch's `label_smoothing` ε for the training loss.
+    public var labelSmoothing = 0.0
+    /// The decay of the moving average of the weights evaluated as a second model; 0 for none.
+    public var ema = 0.0
     public var initialization = "pytorch"
     public var seed: UInt64 = 1
     public var threads = 2
@@ -62,7 +68,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try read(.nesterov, &nesterov); try read(.weightDecay, &weightDecay); try read(.schedule, &schedule)
         try read(.stepEpochs, &stepEpochs); try read(.stepGamma, &stepGamma); try read(.warmupSteps, &warmupSteps)
         try read(.pctStart, &pctStart); try read(.divFactor, &divFactor); try read(.finalDivFactor, &finalDivFactor)
-        try read(.cycleMomentum, &cycleMomentum); try read(.initialization, &initialization); try read(.seed, &seed)
+        try read(.cycleMomentum, &cycleMomentum); try read(.validation, &validation)
+        try read(.labelSmoothing, &labelSmoothing); try read(.ema, &ema); try read(.initialization, &initialization); try read(.seed, &seed)
         try read(.threads, &threads); try read(.mean, &mean); try read(.std, &std); try read(.out, &out)
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery)
@@ -82,6 +89,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         if !(pctStart.isFinite && pctStart > 0 && pctStart < 1) { p.append("--pct-start must be in (0, 1) (got \(pctStart))") }
         if !(divFactor.isFinite && divFactor >= 1) { p.append("--div-factor must be ≥ 1 (got \(divFactor))") }
         if !(finalDivFactor.isFinite && finalDivFactor >= 1) { p.append("--final-div-factor must be ≥ 1 (got \(finalDivFactor))") }
+        if validation < 0 { p.append("--validation must be ≥ 0 (got \(validation))") }
+        if let l = limit, validation >= l { p.append("--validation \(validation) leaves no training images of --limit \(l)") }
+        if !(labelSmoothing.isFinite && labelSmoothing >= 0 && labelSmoothing < 1) {
+            p.append("--label-smoothing must be in [0, 1) (got \(labelSmoothing))")
+        }
+        if !(ema.isFinite && ema >= 0 && ema < 1) { p.append("--ema must be a decay in (0, 1), or 0 for none (got \(ema))") }
         if Recipe.named(recipe) == nil {
             p.append("--recipe must be one of \(Recipe.all.map(\.name).joined(separator: ", ")) (got \(recipe))")
         }

@@ -3,7 +3,8 @@
 //  Everything besides the model that a resumed run needs, in a safetensors file beside the checkpoint
 //  ("<name>.state.safetensors"), so the model file itself stays strict-loadable by PyTorch:
 //    tensors   the optimizer's state by name (Optimizer.state: SGD "velocity.<k>" for the k-th parameter in
-//              Sequential.parameters order; Adam "step", "exp_avg.<k>", "exp_avg_sq.<k>")
+//              Sequential.parameters order; Adam "step", "exp_avg.<k>", "exp_avg_sq.<k>"), and with --ema the
+//              averaged weights and batch-norm statistics as "ema.<layer>.<name>"
 //    metadata  "optimizer" (sgd, adam, adamw; absent means sgd), "epoch" (completed epochs), "step_in_epoch",
 //              "global_step", "dropout_generators"
 //              (JSON array of 4-word generator states), running sums of the current epoch, elapsed time.
@@ -18,6 +19,8 @@ public struct TrainingState: Equatable {
         a.epoch == b.epoch && a.stepInEpoch == b.stepInEpoch && a.globalStep == b.globalStep && a.optimizer == b.optimizer
             && a.optimizerState.map(\.name) == b.optimizerState.map(\.name)
             && a.optimizerState.map(\.tensor) == b.optimizerState.map(\.tensor) && a.dropoutGenerators == b.dropoutGenerators
+            && a.averagedState.map(\.name) == b.averagedState.map(\.name)
+            && a.averagedState.map(\.tensor) == b.averagedState.map(\.tensor)
             && a.partialLoss == b.partialLoss && a.partialCorrect == b.partialCorrect && a.partialSeen == b.partialSeen
             && a.partialSeconds == b.partialSeconds && a.elapsedSeconds == b.elapsedSeconds
     }
@@ -30,6 +33,8 @@ public struct TrainingState: Equatable {
     public var optimizer: OptimizerKind = .sgd
     /// The optimizer's named state, in its own order.
     public var optimizerState: [NamedTensor]
+    /// The moving average's values by checkpoint name (without the "ema." prefix); empty without --ema.
+    public var averagedState: [NamedTensor] = []
     public var dropoutGenerators: [[UInt64]]
     /// Running sums of the unfinished epoch: loss·images, correct, images, seconds.
     public var partialLoss: Double = 0
@@ -40,6 +45,7 @@ public struct TrainingState: Equatable {
 
     public func file() -> SafeTensorsFile {
         let tensors = optimizerState.map { TensorEntry(name: $0.name, floats: $0.tensor.scalars, shape: $0.tensor.shape) }
+            + averagedState.map { TensorEntry(name: "ema." + $0.name, floats: $0.tensor.scalars, shape: $0.tensor.shape) }
         let generators = "[" + dropoutGenerators.map { "[" + $0.map { "\"\($0)\"" }.joined(separator: ",") + "]" }.joined(separator: ",") + "]"
         return SafeTensorsFile(tensors: tensors, metadata: [
             "optimizer": optimizer.rawValue, "epoch": String(epoch), "step_in_epoch": String(stepInEpoch), "global_step": String(globalStep),
@@ -82,7 +88,12 @@ public struct TrainingState: Equatable {
             }
             optimizerState.append((name, Tensor(shape: shape, scalars: try e.floats())))
         }
-        guard file.tensors.count == layout.count else {
+        var averagedState: [NamedTensor] = []
+        for e in file.tensors where e.name.hasPrefix("ema.") {
+            guard e.dtype == .F32 else { throw CheckpointError.wrongTensor(path, e.name, "dtype \(e.dtype.rawValue), expected F32") }
+            averagedState.append((String(e.name.dropFirst(4)), Tensor(shape: e.shape, scalars: try e.floats())))
+        }
+        guard file.tensors.count == layout.count + averagedState.count else {
             throw CheckpointError.badMetadata(path, "it has \(file.tensors.count) tensors; the \(kind.rawValue) state of this network has \(layout.count)")
         }
         guard let data = try meta("dropout_generators").data(using: .utf8),
@@ -97,7 +108,8 @@ public struct TrainingState: Equatable {
             return w
         }
         return TrainingState(epoch: try int("epoch"), stepInEpoch: try int("step_in_epoch"), globalStep: try int("global_step"),
-                             optimizer: kind, optimizerState: optimizerState, dropoutGenerators: generators,
+                             optimizer: kind, optimizerState: optimizerState, averagedState: averagedState,
+                             dropoutGenerators: generators,
                              partialLoss: try double("partial_loss"), partialCorrect: try int("partial_correct"),
                              partialSeen: try int("partial_seen"), partialSeconds: try double("partial_seconds"),
                              elapsedSeconds: try double("elapsed_seconds"))

@@ -94,7 +94,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertLessThan(last.trainLoss, 0.5)
         XCTAssertFalse(run.summary.interrupted)
         XCTAssertEqual(run.summary.modelPath, run.configuration.out + "/model.safetensors")
-        XCTAssertEqual(run.summary.best?.testAccuracy, run.summary.metrics.map(\.testAccuracy).max())
+        XCTAssertNil(run.summary.best, "without validation no epoch is chosen (the test set never chooses)")
         XCTAssertLessThan(run.seconds, 60, "seconds, not minutes")
         XCTAssertEqual(run.events, ["started", "checkpoint epoch-0001.safetensors", "epoch 1",
                                     "checkpoint epoch-0002.safetensors", "epoch 2", "checkpoint model.safetensors"])

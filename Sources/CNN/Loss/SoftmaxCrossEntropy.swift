@@ -5,14 +5,24 @@
 //  p[n,k] = exp(z[n,k] − max_k z[n,:]) / Σ_k exp(z[n,k] − max_k z[n,:])      (stable: no overflow)
 //  loss   = (1/N) Σ_n −log p[n, y[n]]  =  (1/N) Σ_n (log Σ_k exp(z[n,k] − zmax) − (z[n,y[n]] − zmax))
 //  dz     = (p − onehot(y)) / N
+//
+//  With label smoothing ε (PyTorch's `label_smoothing`), the target is q = (1 − ε)·onehot(y) + ε/K:
+//  loss   = (1/N) Σ_n Σ_k −q[n,k] log p[n,k]
+//         = (1/N) Σ_n ((1 − ε)(lse − z'[n,y]) + (ε/K) Σ_k (lse − z'[n,k])),   z' = z − zmax, lse = log Σ_k exp z'
+//  dz     = (p − q) / N
 
 import RealModule
 
 /// Softmax followed by cross-entropy, fused: `nn.CrossEntropyLoss()` with mean reduction.
 public final class SoftmaxCrossEntropy {
+    /// ε in [0, 1): the share of the target spread evenly over the K classes. 0 is plain cross-entropy.
+    public let labelSmoothing: Float
     private var dLogits = Tensor<Float>(shape: [0])
 
-    public init() {}
+    public init(labelSmoothing: Float = 0) {
+        precondition(labelSmoothing >= 0 && labelSmoothing < 1, "label smoothing \(labelSmoothing) outside [0, 1)")
+        self.labelSmoothing = labelSmoothing
+    }
 
     /// The mean loss, dLoss/dLogits, and how many rows have their label as the (first) largest logit.
     ///
@@ -25,6 +35,7 @@ public final class SoftmaxCrossEntropy {
         var total: Double = 0
         var correct = 0
         let invN = 1 / Float(N)
+        let eps = labelSmoothing, spread = eps / Float(K) * invN, keep = (1 - eps) * invN
         logits.scalars.withUnsafeBufferPointer { zp in
             dLogits.scalars.withUnsafeMutableBufferPointer { dp in
                 for n in 0..<N {
@@ -36,10 +47,18 @@ public final class SoftmaxCrossEntropy {
                     if argmax == label { correct += 1 }
                     var sum: Float = 0
                     for k in 0..<K { let e = Float.exp(z[k] - zmax); d[k] = e; sum += e }
-                    total += Double(Float.log(sum) - (z[label] - zmax))
+                    let lse = Float.log(sum)
                     let scale = invN / sum
                     for k in 0..<K { d[k] *= scale }
-                    d[label] -= invN
+                    if eps == 0 {
+                        total += Double(lse - (z[label] - zmax))
+                        d[label] -= invN
+                    } else {
+                        var uniform: Float = 0
+                        for k in 0..<K { uniform += lse - (z[k] - zmax); d[k] -= spread }
+                        total += Double((1 - eps) * (lse - (z[label] - zmax)) + eps / Float(K) * uniform)
+                        d[label] -= keep
+                    }
                 }
             }
         }
