@@ -37,6 +37,10 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS",
                        providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CSPNG", path: "Sources/CSPNG",
+                       providers: [.apt(["libspng-dev"]), .brew(["libspng"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG",
+                       providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
 
         // MARK: Libraries
         /// The core layer module: tensors, layers (reference and fast), loss, SGD.
@@ -48,14 +52,15 @@ let package = Package(
         .target(name: "IDX", dependencies: ["CZlib"], exclude: ["README.md"]),
         /// The safetensors container format; pure Swift, so it can be fuzzed alone.
         .target(name: "SafeTensors", exclude: ["README.md"]),
-        /// PNG encoding and decoding on zlib's deflate and inflate; no other dependency, so it can be fuzzed alone.
-        .target(name: "PNG", dependencies: ["CZlib"], exclude: ["README.md"]),
+        /// Image files: PNG through libspng, JPEG through TurboJPEG (with EXIF orientation), PGM/PPM; no other
+        /// dependency, so its readers can be fuzzed alone.
+        .target(name: "Images", dependencies: ["CSPNG", "CTurboJPEG"], exclude: ["README.md"]),
         /// Architectures, datasets, checkpoints, the training loop, evaluation, and running networks over
         /// images (inference, mistakes, digit preprocessing).
-        .target(name: "Training", dependencies: ["CNN", "IDX", "SafeTensors", "PNG", "CZlib"], exclude: ["README.md"]),
+        .target(name: "Training", dependencies: ["CNN", "IDX", "SafeTensors", "Images", "CZlib"], exclude: ["README.md"]),
         /// Charts, heat maps and digit grids drawn into images: training curves, confusion matrices, filters.
-        /// It draws what it is given and runs no network, so it depends on PNG alone.
-        .target(name: "Pictures", dependencies: ["PNG"], exclude: ["README.md"]),
+        /// It draws what it is given and runs no network, so it depends on Images alone.
+        .target(name: "Pictures", dependencies: ["Images"], exclude: ["README.md"]),
         /// ONNX export of a checkpoint; onnx.pb.swift is generated from onnx.proto once and committed (README).
         .target(name: "ONNX", dependencies: [
             "CNN", "Training", "SafeTensors",
@@ -63,7 +68,7 @@ let package = Package(
         ], exclude: ["README.md", "onnx.proto"]),
         /// The command-line front ends, as a library so tests can parse and validate in-process.
         .target(name: "CLI", dependencies: [
-            "Training", "Pictures", "PNG", "ONNX",
+            "Training", "Pictures", "Images", "ONNX",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], exclude: ["README.md"]),
 
@@ -82,8 +87,8 @@ let package = Package(
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Training"]),
-        .testTarget(name: "PNGTests", dependencies: ["PNG"]),
+        .testTarget(name: "ImagesTests", dependencies: ["Images", "CZlib"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Training", "CNN", "CLI", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "PicturesTests", dependencies: ["Pictures", "PNG", "Training", "CLI"]),
+        .testTarget(name: "PicturesTests", dependencies: ["Pictures", "Images", "Training", "CLI"]),
     ]
 )

@@ -7,7 +7,8 @@
 # TARGET is one of:
 #   idx          the gzip + IDX reader (Sources/IDX): IDXArray.parse, LabeledImages, Gzip.decompress
 #   safetensors  the safetensors reader (Sources/SafeTensors): SafeTensorsFile.parse, conversions, round trip
-#   png          the PNG and PNM decoders (Sources/PNG)
+#   png          the PNG and PNM readers (Sources/Images: the libspng wrapper, PGM/PPM), with a write and read back
+#   jpeg         the JPEG reader (Sources/Images: the TurboJPEG wrapper, the EXIF orientation parser)
 #
 # Time: the build takes about a minute (swiftc -O over the module's sources), then SECONDS of fuzzing
 # on one core.
@@ -21,7 +22,7 @@
 #   .build-fuzz/TARGET/corpus/             the growing corpus (seeded from scripts/fuzz/corpus/TARGET/)
 #   .build-fuzz/TARGET/run-<time>/log.txt  libFuzzer's output for this run
 #   .build-fuzz/TARGET/crashes/            crash-*, leak-*, timeout-*, oom-* inputs (override: FUZZ_CRASHES=DIR)
-# A crash input goes into a regression test (Tests/IDXTests, Tests/SafeTensorsTests) and, once fixed,
+# A crash input goes into a regression test (Tests/IDXTests, Tests/SafeTensorsTests, Tests/ImagesTests) and, once fixed,
 # into scripts/fuzz/corpus/TARGET/ so every later run starts from it.
 #
 # The last line printed is "fuzz TARGET: <seconds>s, <executions> executions, <outcome>"; the exit
@@ -45,13 +46,13 @@ case "$target" in
     sources=(AtomicFile DType JSONMembers POSIX SafeTensorsError SafeTensorsFile+Parse SafeTensorsFile+Serialize SafeTensorsFile TensorEntry+Conversion TensorEntry)
     flags=()
     ;;
-  png)
-    module=PNG
-    sources=(Bitmap ImageFile PNGDecoder PNGEncoder PNGError PNGFilter PNM Zlib)
-    flags=(-I Sources/CZlib -lz)
+  png|jpeg)
+    module=Images
+    sources=(Bitmap EXIFOrientation ImageError ImageFile ImageLimits JPEG PNG PNM)
+    flags=(-I Sources/CSPNG -I Sources/CTurboJPEG -lspng -lturbojpeg)
     ;;
   *)
-    echo "fuzz.sh: unknown target '$target' (idx, safetensors, png)" >&2
+    echo "fuzz.sh: unknown target '$target' (idx, safetensors, png, jpeg)" >&2
     exit 2
     ;;
 esac

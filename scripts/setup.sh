@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building cnn needs besides Swift, and checks that Swift is there. A few seconds when all is
 # installed; about a minute on a fresh Debian or Ubuntu machine.
-#   Linux (Debian, Ubuntu): apt-get update, then apt-get install zlib1g-dev libopenblas-dev, through sudo
+#   Linux (Debian, Ubuntu): apt-get update, then apt-get install zlib1g-dev libopenblas-dev libspng-dev
+#                           libturbojpeg0-dev, through sudo
 #                           unless run as root; skipped when both are installed already.
-#   macOS:                  nothing (zlib and Accelerate come with the system).
+#   macOS:                  nothing (zlib and Accelerate come with the system; brew install libspng jpeg-turbo).
 # Exits 1 with one line saying what to do when Swift is missing or the packages cannot be installed.
 set -euo pipefail
 
@@ -15,14 +16,14 @@ fi
 case "$(uname -s)" in
   Darwin) exit 0 ;;
   Linux) ;;
-  *) echo "setup.sh: $(uname -s): install zlib and OpenBLAS (with cblas.h) with this system's package manager" >&2; exit 0 ;;
+  *) echo "setup.sh: $(uname -s): install zlib, OpenBLAS (with cblas.h), libspng and TurboJPEG with this system's package manager" >&2; exit 0 ;;
 esac
 
-packages=(zlib1g-dev libopenblas-dev)
+packages=(zlib1g-dev libopenblas-dev libspng-dev libturbojpeg0-dev)
 installed=$(dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -c 'install ok installed' || true)
 if [ "$installed" != "${#packages[@]}" ]; then
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup.sh: error: apt-get: not found; HINT: install ${packages[*]} (zlib and OpenBLAS headers) with this system's package manager" >&2
+    echo "setup.sh: error: apt-get: not found; HINT: install ${packages[*]} (zlib, OpenBLAS, libspng and TurboJPEG headers) with this system's package manager" >&2
     exit 1
   fi
   sudo=()

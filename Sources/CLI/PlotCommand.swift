@@ -8,7 +8,7 @@
 
 import ArgumentParser
 import Foundation
-import PNG
+import Images
 import Pictures
 import Training
 

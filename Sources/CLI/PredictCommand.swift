@@ -1,12 +1,12 @@
 //  PredictCommand.swift
 //
-//  cnn-predict CHECKPOINT IMAGE...: classify pictures of single digits (PNG, PGM or PPM, any size, dark on
+//  cnn-predict CHECKPOINT IMAGE...: classify pictures of single digits (PNG, JPEG, PGM or PPM, any size, dark on
 //  light or light on dark), after the MNIST-style preprocessing of `Training.DigitPreprocessor`.
 
 import ArgumentParser
 import CNN
 import Foundation
-import PNG
+import Images
 import Pictures
 import Training
 
@@ -14,7 +14,7 @@ import Training
 public struct PredictCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cnn-predict",
-        abstract: "Classify pictures of handwritten digits (PNG, PGM or PPM) with a checkpoint.",
+        abstract: "Classify pictures of handwritten digits (PNG, JPEG, PGM or PPM) with a checkpoint.",
         discussion: """
         Each image is turned into what the network was trained on: gray (alpha over white), inverted when \
         the digit is dark on light paper, cropped to the ink, scaled to fit 20×20 keeping its aspect ratio, \
@@ -26,7 +26,7 @@ public struct PredictCommand: ParsableCommand {
     @Argument(help: "A .safetensors checkpoint written by cnn-train.")
     public var checkpoint: String
 
-    @Argument(help: "Images of single digits: PNG (8-bit gray, gray+alpha, RGB, RGBA, palette), PGM or PPM.")
+    @Argument(help: "Images of single digits: PNG (any colour type and depth), JPEG (EXIF orientation applied), PGM or PPM.")
     public var images: [String] = []
 
     @Flag(name: .long, help: "Print one JSON object with an entry per image.")

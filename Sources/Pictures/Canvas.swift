@@ -4,7 +4,7 @@
 //  covering the square [x, x+1) × [y, y+1); lines take real coordinates and are anti-aliased by coverage
 //  (the distance from each pixel centre to the segment), text is the 5×7 `Font` at an integer scale.
 
-import PNG
+import Images
 
 /// Horizontal placement of text relative to the x it is given.
 public enum TextAlignment: Sendable {

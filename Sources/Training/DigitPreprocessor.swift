@@ -17,7 +17,7 @@
 //    7. normalise x = (v − mean) / std with the checkpoint's mean and std.
 
 import Foundation
-import PNG
+import Images
 
 /// Turns pictures of single digits into network inputs; see the file header for the steps.
 public struct DigitPreprocessor: Sendable {

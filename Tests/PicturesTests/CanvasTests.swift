@@ -3,7 +3,7 @@
 //  The drawing primitives: nice axis ticks, the font's coverage, text measurement, anti-aliased lines,
 //  rotated text, and a canvas surviving the trip through PNG.
 
-import PNG
+import Images
 @testable import Pictures
 import XCTest
 

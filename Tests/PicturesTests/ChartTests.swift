@@ -7,7 +7,7 @@
 import CLI
 import CNN
 import IDX
-import PNG
+import Images
 @testable import Pictures
 @testable import Training
 import XCTest

@@ -8,7 +8,7 @@
 
 import CNN
 import Foundation
-import PNG
+import Images
 @testable import Pictures
 @testable import Training
 @testable import CLI
@@ -18,41 +18,41 @@ final class DigitPreprocessorTests: XCTestCase {
     let count = 60
 
     /// How one digit (28×28 bytes, ink bright) is written: a file name and its bytes.
-    typealias Variant = (name: String, bytes: ([UInt8]) -> [UInt8])
+    typealias Variant = (name: String, bytes: ([UInt8]) throws -> [UInt8])
 
     let variants: [Variant] = [
         ("p5.pgm", { PNM.encodePGM(Bitmap(width: 28, height: 28, layout: .gray, pixels: $0)) }),
         ("p2.pgm", { PNM.encodePGM(Bitmap(width: 28, height: 28, layout: .gray, pixels: $0), ascii: true) }),
-        ("gray.png", { PNG.encode(Bitmap(width: 28, height: 28, layout: .gray, pixels: $0)) }),
+        ("gray.png", { try PNG.encode(Bitmap(width: 28, height: 28, layout: .gray, pixels: $0)) }),
         ("paper.png", { px in
             // Dark blue-black ink on off-white paper, as RGB.
             let rgb = px.flatMap { v -> [UInt8] in
                 let t = Double(v) / 255
                 return [UInt8(240 - 220 * t), UInt8(236 - 216 * t), UInt8(225 - 185 * t)]
             }
-            return PNG.encode(Bitmap(width: 28, height: 28, layout: .rgb, pixels: rgb))
+            return try PNG.encode(Bitmap(width: 28, height: 28, layout: .rgb, pixels: rgb))
         }),
         ("alpha.png", { px in
             // Black ink whose coverage is the alpha channel, on a transparent background.
-            PNG.encode(Bitmap(width: 28, height: 28, layout: .rgba, pixels: px.flatMap { [0, 0, 0, $0] }))
+            try PNG.encode(Bitmap(width: 28, height: 28, layout: .rgba, pixels: px.flatMap { [0, 0, 0, $0] }))
         }),
         ("embedded.png", { px in
             // Off-centre in a 60×45 canvas, top-left at (29, 3).
             var big = [UInt8](repeating: 0, count: 60 * 45)
             for y in 0..<28 { for x in 0..<28 { big[(3 + y) * 60 + 29 + x] = px[y * 28 + x] } }
-            return PNG.encode(Bitmap(width: 60, height: 45, layout: .gray, pixels: big))
+            return try PNG.encode(Bitmap(width: 60, height: 45, layout: .gray, pixels: big))
         }),
         ("embedded-paper.png", { px in
             // The same, inverted: dark on light, off-centre at (2, 14).
             var big = [UInt8](repeating: 255, count: 60 * 45)
             for y in 0..<28 { for x in 0..<28 { big[(14 + y) * 60 + 2 + x] = 255 - px[y * 28 + x] } }
-            return PNG.encode(Bitmap(width: 60, height: 45, layout: .gray, pixels: big))
+            return try PNG.encode(Bitmap(width: 60, height: 45, layout: .gray, pixels: big))
         }),
         ("large.png", { px in
             // Enlarged 3× by repeating pixels (84×84), in a 100×100 canvas: must be shrunk back.
             var big = [UInt8](repeating: 0, count: 100 * 100)
             for y in 0..<84 { for x in 0..<84 { big[(8 + y) * 100 + 8 + x] = px[(y / 3) * 28 + x / 3] } }
-            return PNG.encode(Bitmap(width: 100, height: 100, layout: .gray, pixels: big))
+            return try PNG.encode(Bitmap(width: 100, height: 100, layout: .gray, pixels: big))
         }),
     ]
 

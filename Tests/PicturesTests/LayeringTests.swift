@@ -1,13 +1,13 @@
 //  LayeringTests.swift
 //
-//  Pictures draws what it is given: its sources import PNG and Foundation only, never the modules that run
+//  Pictures draws what it is given: its sources import Images and Foundation only, never the modules that run
 //  networks (CNN, Training), so the dependency between the two goes one way (CLI joins them).
 
 import Foundation
 import XCTest
 
 final class LayeringTests: XCTestCase {
-    func testPicturesImportsOnlyPNGAndFoundation() throws {
+    func testPicturesImportsOnlyImagesAndFoundation() throws {
         var url = URL(fileURLWithPath: #filePath)
         for _ in 0..<3 { url.deleteLastPathComponent() }
         let folder = url.appendingPathComponent("Sources/Pictures").path
@@ -18,7 +18,7 @@ final class LayeringTests: XCTestCase {
             let imports = text.split(separator: "\n").filter { $0.hasPrefix("import ") || $0.hasPrefix("@testable import ") }
                 .map { String($0.split(separator: " ").last!) }
             for module in imports {
-                XCTAssertTrue(["Foundation", "PNG"].contains(module), "\(file) imports \(module)")
+                XCTAssertTrue(["Foundation", "Images"].contains(module), "\(file) imports \(module)")
             }
         }
     }

@@ -6,7 +6,7 @@
 import CNN
 import Foundation
 import IDX
-import PNG
+import Images
 @testable import Pictures
 @testable import Training
 import XCTest
@@ -101,8 +101,7 @@ func correlation(_ a: [Double], _ b: [Double]) -> Double {
 
 /// Encodes `canvas` as PNG, decodes it again, and checks the size; returns the decoded bitmap.
 func roundTrip(_ canvas: Canvas, file: StaticString = #filePath, line: UInt = #line) throws -> Bitmap {
-    // One filter for all rows keeps the debug build quick; the PNG tests cover adaptive filtering.
-    let bytes = PNG.encode(canvas.bitmap, filter: .fixed(.sub))
+    let bytes = try PNG.encode(canvas.bitmap)
     let back = try PNG.decode(bytes, file: "picture.png")
     XCTAssertEqual(back.width, canvas.width, file: file, line: line)
     XCTAssertEqual(back.height, canvas.height, file: file, line: line)

@@ -7,7 +7,7 @@
 import ArgumentParser
 import CNN
 import Foundation
-import PNG
+import Images
 @testable import CLI
 @testable import Pictures
 @testable import Training

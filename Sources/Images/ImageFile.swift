@@ -1,6 +1,6 @@
 //  ImageFile.swift
 //
-//  Image files on disk: reading with a size cap, telling PNG from PGM/PPM by their first bytes, and
+//  Image files on disk: reading with a size cap, telling PNG, JPEG and PGM/PPM apart by their first bytes, and
 //  replacing a file atomically (temporary file in the same directory, fsync, rename, fsync the directory).
 
 import Foundation
@@ -12,14 +12,20 @@ import Darwin
 
 /// Reading any supported image file, and atomic writes.
 public enum ImageFile {
-    /// Reads the image at `path`, whatever its format: PNG, or PGM/PPM (P2, P5, P3, P6), told apart by
-    /// the first bytes, not the file name.
+    /// Reads the image at `path`, whatever its format: PNG, JPEG (upright after its EXIF orientation), or
+    /// PGM/PPM (P2, P5, P3, P6), told apart by the first bytes, not the file name.
     ///
-    /// - Throws: `PNGError` naming `path`; ``PNGError/unknownFormat(file:detected:)`` for anything else
-    ///   (naming JPEG, GIF, BMP, TIFF and WebP when it sees them).
-    public static func read(contentsOf path: String, limits: PNGLimits = .default) throws(PNGError) -> Bitmap {
+    /// - Throws: `ImageError` naming `path`; ``ImageError/unknownFormat(file:detected:)`` for anything else
+    ///   (naming GIF, BMP, TIFF and WebP when it sees them).
+    public static func read(contentsOf path: String, limits: ImageLimits = .default) throws(ImageError) -> Bitmap {
         let bytes = try Self.bytes(contentsOf: path, limit: limits.maxFileBytes)
+        return try decode(bytes, file: path, limits: limits)
+    }
+
+    /// Decodes an image file in memory, whatever its format (see ``read(contentsOf:limits:)``).
+    public static func decode(_ bytes: [UInt8], file path: String = "<memory>", limits: ImageLimits = .default) throws(ImageError) -> Bitmap {
         if bytes.starts(with: PNG.signature) { return try PNG.decode(bytes, file: path, limits: limits) }
+        if bytes.starts(with: JPEG.signature) { return try JPEG.decode(bytes, file: path, limits: limits) }
         if PNM.looksLikePNM(bytes) { return try PNM.decode(bytes, file: path, limits: limits) }
         throw .unknownFormat(file: path, detected: sniff(bytes))
     }
@@ -27,7 +33,7 @@ public enum ImageFile {
     /// The name of a common image format `bytes` starts with, if any.
     static func sniff(_ bytes: [UInt8]) -> String? {
         let known: [(String, [UInt8])] = [
-            ("JPEG", [0xFF, 0xD8, 0xFF]), ("GIF", Array("GIF8".utf8)), ("BMP", Array("BM".utf8)),
+            ("GIF", Array("GIF8".utf8)), ("BMP", Array("BM".utf8)),
             ("TIFF", [0x49, 0x49, 0x2A, 0x00]), ("TIFF", [0x4D, 0x4D, 0x00, 0x2A]),
         ]
         if let hit = known.first(where: { bytes.starts(with: $0.1) }) { return hit.0 }
@@ -40,9 +46,9 @@ public enum ImageFile {
 
     /// The contents of the file at `path`, refusing files above `limit` bytes without reading them whole.
     ///
-    /// - Throws: ``PNGError/fileNotFound(file:)``, ``PNGError/unreadable(file:reason:)`` (also for a
-    ///   directory), ``PNGError/fileTooLarge(file:limit:)``.
-    public static func bytes(contentsOf path: String, limit: Int) throws(PNGError) -> [UInt8] {
+    /// - Throws: ``ImageError/fileNotFound(file:)``, ``ImageError/unreadable(file:reason:)`` (also for a
+    ///   directory), ``ImageError/fileTooLarge(file:limit:)``.
+    public static func bytes(contentsOf path: String, limit: Int) throws(ImageError) -> [UInt8] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .fileNotFound(file: path) }
         if isDirectory.boolValue { throw .unreadable(file: path, reason: "it is a directory") }
@@ -67,8 +73,8 @@ public enum ImageFile {
     /// a temporary file in the same directory (O_EXCL), every byte written and fsynced, renamed over `path`,
     /// then the directory fsynced. On failure the temporary file is removed and `path` is untouched.
     ///
-    /// - Throws: ``PNGError/unwritable(file:reason:)`` saying which step failed and why.
-    public static func write(_ bytes: [UInt8], to path: String) throws(PNGError) {
+    /// - Throws: ``ImageError/unwritable(file:reason:)`` saying which step failed and why.
+    public static func write(_ bytes: [UInt8], to path: String) throws(ImageError) {
         let slash = path.lastIndex(of: "/")
         let directoryPrefix = slash.map { String(path[...$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -76,7 +82,7 @@ public enum ImageFile {
             throw .unwritable(file: path, reason: "the path names a directory, not a file")
         }
         let directory = directoryPrefix.isEmpty ? "." : directoryPrefix
-        func failure(_ step: String) -> PNGError {
+        func failure(_ step: String) -> ImageError {
             .unwritable(file: path, reason: "\(step): \(String(cString: strerror(errno)))")
         }
 

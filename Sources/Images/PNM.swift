@@ -15,16 +15,16 @@ public enum PNM {
     }
 
     /// Reads the PGM or PPM file at `path`.
-    public static func read(contentsOf path: String, limits: PNGLimits = .default) throws(PNGError) -> Bitmap {
+    public static func read(contentsOf path: String, limits: ImageLimits = .default) throws(ImageError) -> Bitmap {
         try decode(ImageFile.bytes(contentsOf: path, limit: limits.maxFileBytes), file: path, limits: limits)
     }
 
     /// Decodes a PGM (P2, P5) into a `.gray` bitmap or a PPM (P3, P6) into an `.rgb` one, samples scaled
     /// from 0...maxval to 0...255. Bytes after the image (a second image in the same file) are ignored.
     ///
-    /// - Throws: ``PNGError/badPNM(file:detail:)``, ``PNGError/unsupportedMaxval(file:maxval:)``,
-    ///   ``PNGError/imageTooLarge(file:width:height:limit:)``.
-    public static func decode(_ bytes: [UInt8], file: String = "<memory>", limits: PNGLimits = .default) throws(PNGError) -> Bitmap {
+    /// - Throws: ``ImageError/badPNM(file:detail:)``, ``ImageError/unsupportedMaxval(file:maxval:)``,
+    ///   ``ImageError/imageTooLarge(file:width:height:limit:)``.
+    public static func decode(_ bytes: [UInt8], file: String = "<memory>", limits: ImageLimits = .default) throws(ImageError) -> Bitmap {
         guard looksLikePNM(bytes) else {
             throw .badPNM(file: file, detail: "the file does not start with P2, P3, P5 or P6")
         }
@@ -123,7 +123,7 @@ public enum PNM {
         }
 
         /// The next non-negative decimal number (at most 9 digits, so it cannot overflow).
-        mutating func number(_ what: String) throws(PNGError) -> Int {
+        mutating func number(_ what: String) throws(ImageError) -> Int {
             skipSpaceAndComments()
             guard offset < bytes.count else { throw .badPNM(file: file, detail: "the file ends before the \(what)") }
             var value = 0, digits = 0
