@@ -80,6 +80,11 @@ public final class ProgressPrinter {
         say("config:      \(s.directory)/config.json")
     }
 
+    /// The `--timings` breakdown: a table in text, one JSON object with --log-format json.
+    public func timings(_ t: RunTimings) {
+        say(format == .json ? t.json : t.report)
+    }
+
     public func finishLine() {
         if lineOpen { write("\n"); lineOpen = false }
     }

@@ -121,6 +121,9 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Per-epoch lines: text or json.")
     public var logFormat: LogFormat = .text
 
+    @Flag(name: .long, help: "At the end, print where the wall time went since the process started: start-up, data load, training, evaluation, writing.")
+    public var timings = false
+
     public init() {}
 
     /// Like ArgumentParser's, but a bad flag is reported on one line (see `runMain`).
@@ -248,6 +251,7 @@ public struct TrainCommand: ParsableCommand {
             trainer.onEvent = printer.handle
             let summary = try trainer.run()
             printer.summary(summary)
+            if timings { printer.timings(trainer.timings) }
             if summary.interrupted {
                 let signal = signals.received ?? SIGINT
                 let name = signal == SIGTERM ? "SIGTERM" : "SIGINT"

@@ -31,7 +31,8 @@ public enum Mistakes {
     /// `count` of them, and how many there are in all.
     public static func find(network: Sequential, dataset: Dataset, count: Int, batchSize: Int = 500) -> (mistakes: [Mistake], wrong: Int) {
         let input = dataset.input
-        let probabilities = Inference.probabilities(network: network, images: dataset.images, count: dataset.count,
+        let images = dataset.images  // normalised once (Dataset keeps bytes)
+        let probabilities = Inference.probabilities(network: network, images: images, count: dataset.count,
                                                     input: input, batchSize: batchSize)
         var wrong: [(index: Int, predicted: Int, p: Double)] = []
         for (i, p) in probabilities.enumerated() {
@@ -42,7 +43,7 @@ public enum Mistakes {
         let size = input.height * input.width
         let mistakes = wrong.prefix(max(0, count)).map { w -> Mistake in
             // Undo the normalisation: pixel/255 = x · std + mean.
-            let values = dataset.images[(w.index * size * input.channels)..<(w.index * size * input.channels + size)]
+            let values = images[(w.index * size * input.channels)..<(w.index * size * input.channels + size)]
                 .map { max(0, min(1, Double($0) * input.std + input.mean)) }
             return Mistake(index: w.index, truth: dataset.labels[w.index], predicted: w.predicted, probability: w.p,
                            intensities: values, height: input.height, width: input.width)

@@ -64,6 +64,8 @@ public final class Trainer {
     /// Polled after every step; when it returns true the run writes a checkpoint and returns.
     public var shouldStop: () -> Bool = { false }
     public var onEvent: (TrainingEvent) -> Void = { _ in }
+    /// Where the wall time went, from the process's start (see `RunTimings`).
+    public let timings: RunTimings
 
     private let optimizer: Optimizer
     /// The moving average of the weights (`--ema`).
@@ -103,8 +105,12 @@ public final class Trainer {
         guard problems.isEmpty else { throw RunError.invalidConfiguration(problems) }
         self.configuration = config
         Parallel.setThreads(config.threads)
+        let timings = RunTimings()
+        self.timings = timings
 
-        let full = try Dataset.load(directory: config.data, split: .train, mean: config.mean, std: config.std, limit: config.limit)
+        let (full, testSplit) = try timings.measure(.dataLoad) {
+            try Dataset.loadSplits(directory: config.data, mean: config.mean, std: config.std, limit: config.limit)
+        }
         if config.validation > 0 {
             guard config.validation < full.count else {
                 throw RunError.invalidConfiguration(["--validation \(config.validation) leaves none of the \(full.count) training images to train on"])
@@ -116,7 +122,7 @@ public final class Trainer {
             train = full
             validation = nil
         }
-        test = try Dataset.load(directory: config.data, split: .test, mean: config.mean, std: config.std)
+        test = testSplit
         guard train.input.height == test.input.height, train.input.width == test.input.width else {
             throw RunError.badData(config.data, "training images are \(train.input.height)×\(train.input.width) but test images are \(test.input.height)×\(test.input.width)")
         }
@@ -148,9 +154,11 @@ public final class Trainer {
             guard !FileManager.default.fileExists(atPath: directory + "/config.json") else {
                 throw RunError.runExists(directory)
             }
-            try AtomicWrite.makeDirectory(directory + "/checkpoints")
-            try writeConfiguration(specs: specs)
-            try metricsLog.start()
+            try timings.measure(.writing) {
+                try AtomicWrite.makeDirectory(directory + "/checkpoints")
+                try writeConfiguration(specs: specs)
+                try metricsLog.start()
+            }
         }
     }
 
@@ -173,6 +181,8 @@ public final class Trainer {
         let runStart = Date()
         let elapsedBefore = state.elapsedSeconds
         var interrupted = false
+        timings.enter(.training)
+        defer { timings.enter(.writing) }
 
         epochs: while state.epoch < config.epochs {
             let epoch = state.epoch + 1
@@ -221,10 +231,12 @@ public final class Trainer {
                     break epochs
                 }
             }
-            let result = Evaluator.evaluate(network, on: test)
-            let held = validation.map { Evaluator.evaluate(network, on: $0) }
-            let averaged = average.map { Evaluator.evaluate($0.network, on: test) }
-            let averagedHeld = average.flatMap { a in validation.map { Evaluator.evaluate(a.network, on: $0) } }
+            let (result, held, averaged, averagedHeld) = timings.measure(.evaluation) {
+                (Evaluator.evaluate(network, on: test),
+                 validation.map { Evaluator.evaluate(network, on: $0) },
+                 average.map { Evaluator.evaluate($0.network, on: test) },
+                 average.flatMap { a in validation.map { Evaluator.evaluate(a.network, on: $0) } })
+            }
             let seconds = Date().timeIntervalSince(epochStart)
             var row = EpochMetrics(epoch: epoch, step: state.globalStep, lr: lr,
                                    trainLoss: state.partialLoss / Double(max(1, state.partialSeen)),
@@ -246,12 +258,14 @@ public final class Trainer {
             guard result.loss.isFinite, networkIsFinite() else {
                 throw RunError.diverged(epoch: epoch, step: state.globalStep, lr: lr, checkpoint: lastGoodCheckpoint)
             }
-            try metricsLog.append(row)
-            // Before the epoch's checkpoint: a run killed in between redoes this epoch and writes the same bytes.
-            if let v = held?.accuracy, v > bestBefore {
-                try checkpoint(metrics: row).write(to: directory + "/model-best.safetensors")
+            try timings.measure(.writing) {
+                try metricsLog.append(row)
+                // Before the epoch's checkpoint: a run killed in between redoes this epoch and writes the same bytes.
+                if let v = held?.accuracy, v > bestBefore {
+                    try checkpoint(metrics: row).write(to: directory + "/model-best.safetensors")
+                }
+                try writeCheckpoint(name: String(format: "epoch-%04d", epoch), metrics: row)
             }
-            try writeCheckpoint(name: String(format: "epoch-%04d", epoch), metrics: row)
             onEvent(.epochFinished(row))
             let chosen = held?.accuracy ?? result.accuracy
             if let target = targetAccuracy, chosen >= target {
@@ -266,6 +280,7 @@ public final class Trainer {
             }
         }
         let modelPath = directory + "/model.safetensors"
+        timings.enter(.writing)
         if !interrupted {
             try checkpoint(metrics: metricsLog.rows().last).write(to: modelPath)
             onEvent(.checkpointWritten(modelPath))
@@ -304,6 +319,8 @@ public final class Trainer {
     /// Writes checkpoints/<name>.safetensors and its state file, the state first, each atomically.
     @discardableResult
     private func writeCheckpoint(name: String, metrics: EpochMetrics? = nil) throws -> String {
+        let previous = timings.enter(.writing)
+        defer { timings.enter(previous) }
         let base = directory + "/checkpoints/" + name
         // Weights that overflowed in the step just taken are not a checkpoint anyone wants to resume from.
         guard networkIsFinite() else {

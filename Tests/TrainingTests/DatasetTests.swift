@@ -80,6 +80,46 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(y, [0, 0, 9, 7])
     }
 
+    /// Images of 5×7 = 35 pixels: two blocks of sixteen and a tail of three, normalised on the copy with the
+    /// same formula in Float, bit for bit, for every pixel value.
+    func testBatchNormalisesEveryPixelValueOnTheCopy() throws {
+        let pixels = (0..<(8 * 35)).map { UInt8(truncatingIfNeeded: $0 * 7 + 3) }
+        let d = try Dataset(LabeledImages(images: IDXArray(dimensions: [8, 5, 7], bytes: pixels),
+                                          labels: IDXArray(dimensions: [8], bytes: [0, 1, 2, 3, 4, 5, 6, 7])),
+                            mean: 0.1307, std: 0.3081)
+        XCTAssertEqual(d.pixels, pixels, "the bytes are kept as read")
+        let scale = Float(1 / (255 * 0.3081)), shift = Float(-0.1307 / 0.3081)
+        var x = Tensor<Float>(shape: [0]), y: [Int] = []
+        d.batch([7, 0, 3], into: &x, labels: &y)
+        XCTAssertEqual(x.shape, [3, 1, 5, 7])
+        let expected = [7, 0, 3].flatMap { i in pixels[(i * 35)..<(i * 35 + 35)].map { Float($0) * scale + shift } }
+        XCTAssertEqual(x.scalars.map(\.bitPattern), expected.map(\.bitPattern))
+        XCTAssertEqual(y, [7, 0, 3])
+        XCTAssertEqual(d.images.map(\.bitPattern), pixels.map { (Float($0) * scale + shift).bitPattern })
+        var all = Set<UInt8>()
+        pixels.forEach { all.insert($0) }
+        XCTAssertEqual(all.count, 256, "every byte value is covered")
+    }
+
+    func testLoadSplitsGivesWhatLoadingOneByOneGives() throws {
+        let dir = try makeDirectory()
+        let (train, test) = try Dataset.loadSplits(directory: dir.path, mean: 0.5, std: 0.25, limit: 2)
+        let train1 = try Dataset.load(directory: dir.path, split: .train, mean: 0.5, std: 0.25, limit: 2)
+        let test1 = try Dataset.load(directory: dir.path, split: .test, mean: 0.5, std: 0.25)
+        XCTAssertEqual(train.pixels, train1.pixels)
+        XCTAssertEqual(train.labels, [7, 0])
+        XCTAssertEqual(train.images, train1.images)
+        XCTAssertEqual(test.pixels, test1.pixels, "the limit is the training split's only")
+        XCTAssertEqual(test.count, 2)
+        XCTAssertEqual(test.input, train.input)
+        // Both splits missing: the training split's error, as loading them in order gives.
+        let empty = try TemporaryDirectory("DatasetTests")
+        assertThrows(try Dataset.loadSplits(directory: empty.path), as: IDXError.self, mentions: ["train-images-idx3-ubyte"])
+        // Only the test split missing: its error.
+        try FileManager.default.removeItem(atPath: dir.file("t10k-labels-idx1-ubyte.gz"))
+        assertThrows(try Dataset.loadSplits(directory: dir.path), as: IDXError.self, mentions: ["t10k-labels-idx1-ubyte"])
+    }
+
     func testShuffledIndicesArePermutationsFixedByTheSeed() throws {
         let set = ImageSet.synthetic(count: 1000, rows: 2, columns: 2)
         let d = try Dataset(LabeledImages(images: IDXArray(dimensions: [1000, 2, 2], bytes: set.pixels),
