@@ -94,6 +94,19 @@ public enum Architecture {
         return specs
     }
 
+    /// Throws `ArchitectureError.cannotTrain` naming the first layer that cannot train on the batches a run of
+    /// `examples` images in batches of `batchSize` gives it: full batches and the epoch's last, partial one.
+    public static func checkTrainable(_ specs: [LayerSpec], input: InputDescriptor, examples: Int, batchSize: Int) throws {
+        var batches = [min(batchSize, examples)]
+        if examples > batchSize, examples % batchSize != 0 { batches.append(examples % batchSize) }
+        for (k, n) in batches.enumerated() where n > 0 {
+            guard let (layer, problem) = Sequential.trainingProblem(specs, input: [n, input.channels, input.height, input.width])
+            else { continue }
+            throw ArchitectureError.cannotTrain(layer: layer, type: specs[layer].typeName, batch: n, problem: problem,
+                                                lastBatchOf: k == 0 ? nil : examples, batchSize: batchSize)
+        }
+    }
+
     private enum Token {
         case conv(Int, Int, Int, Int), relu, maxPool(Int, Int), avgPool(Int, Int), batchNorm
         case dropout(Double), flatten, fc(Int)
@@ -166,6 +179,9 @@ public enum ArchitectureError: Error, LocalizedError, Equatable {
     case badValue(String)
     case doesNotFit(token: String, shape: [Int])
     case wrongOutput(shape: [Int], classes: Int)
+    /// A layer fits but cannot train on a batch of `batch` images (`lastBatchOf`: the epoch's last batch, of that
+    /// many images in batches of `batchSize`).
+    case cannotTrain(layer: Int, type: String, batch: Int, problem: String, lastBatchOf: Int?, batchSize: Int)
 
     public var errorDescription: String? {
         let presets = Architecture.presets.map(\.name).joined(separator: ", ")
@@ -180,6 +196,10 @@ public enum ArchitectureError: Error, LocalizedError, Equatable {
             return "layer '\(t)' cannot take an input of shape \(s.map(String.init).joined(separator: "×"))"
         case let .wrongOutput(s, c):
             return "the network ends in shape \(s.map(String.init).joined(separator: "×")), but must end in \(c) class scores (e.g. with fc\(c))"
+        case let .cannotTrain(layer, type, batch, problem, examples, batchSize):
+            let which = examples.map { "the epoch's last batch of \(batch) (\($0) images in batches of \(batchSize))" }
+                ?? "a batch of \(batch)"
+            return "layer \(layer) (\(type)) cannot train on \(which): \(problem); choose a --batch-size (or --limit) that gives no such batch"
         }
     }
 }

@@ -127,6 +127,7 @@ public final class Trainer {
             throw RunError.badData(config.data, "training images are \(train.input.height)×\(train.input.width) but test images are \(test.input.height)×\(test.input.width)")
         }
         let specs = try Architecture.resolve(config.arch, input: train.input)
+        try Architecture.checkTrainable(specs, input: train.input, examples: train.count, batchSize: config.batchSize)
         var generator = RandomGenerator(seed: config.seed)
         let initialization = Initialization(rawValue: config.initialization) ?? .pytorchDefault
         network = Sequential(specs: specs, initialization: initialization, generator: &generator)

@@ -31,17 +31,17 @@ final class BatchNormTests: XCTestCase {
 
     // MARK: - Fast against reference
 
-    /// Shapes (N, C, H, W): batch 1, odd sizes, 1×1 and 1×9 images, C = 1 and C > 1, and a channel with a single
-    /// value (σ² = 0, so x̂ = 0 and dx = 0). Training forward, backward, dγ, dβ, the running statistics and the
+    /// Shapes (N, C, H, W): batch 1, odd sizes, 1×1 and 1×9 images, C = 1 and C > 1, and channels of two values
+    /// (the fewest training takes; one is refused, see below). Training forward, backward, dγ, dβ, the running statistics and the
     /// evaluation forward must agree, also after a change of batch size.
     func testFastMatchesReference() {
         var rng = RandomGenerator(seed: 301)
-        let shapes: [[Int]] = [[1, 1, 3, 3], [2, 3, 5, 7], [4, 2, 1, 1], [3, 5, 4, 4], [1, 2, 1, 9], [1, 3, 1, 1],
+        let shapes: [[Int]] = [[1, 1, 3, 3], [2, 3, 5, 7], [4, 2, 1, 1], [3, 5, 4, 4], [1, 2, 1, 9], [2, 3, 1, 1],
                                [8, 4, 14, 14]]
         for shape in shapes {
             let layers = pair(shape[1], generator: &rng)
             var other = shape
-            other[0] = shape[0] == 1 ? 3 : 1
+            other[0] = shape[0] == 1 ? 3 : shape[2] * shape[3] == 1 ? shape[0] + 1 : 1
             assertBackendsAgree("BatchNorm2D", pair: layers, inputShapes: [shape, other], generator: &rng)
             XCTAssertEqual(layers.fast.numBatchesTracked, layers.reference.numBatchesTracked)
         }
@@ -240,5 +240,55 @@ final class BatchNormTests: XCTestCase {
             assertClose(bn.forward(x, mode: .evaluation), training, rtol: 1e-4, atol: 1e-4,
                         "\(backend): evaluation after convergence = training")
         }
+    }
+
+    // MARK: - Accuracy and refusal
+
+    /// Inputs with a large mean, 1000 + N(0, 1): the Float reference (the oracle) must be at least as accurate
+    /// as the fast path against the same formulas in Double, and near PyTorch's 1e-5 relative error; summing
+    /// thousands of values one by one in Float was off by 4e-4 in y and 1e-3 in dγ.
+    func testReferenceIsTheMoreAccurateOnInputsWithALargeMean() {
+        var rng = RandomGenerator(seed: 311)
+        let shape = [16, 2, 14, 14]
+        let noise: Tensor<Float> = randomNormalTensor(shape, scale: 1, using: &rng)
+        let x = Tensor(shape: shape, scalars: noise.scalars.map { 1000 + $0 })
+        let dy: Tensor<Float> = randomNormalTensor(shape, scale: 1, using: &rng)
+        let gamma = Tensor<Float>(shape: [2], scalars: [1.5, 0.5]), beta = Tensor<Float>(shape: [2], scalars: [0.25, -1])
+        func double(_ t: Tensor<Float>) -> Tensor<Double> { Tensor(shape: t.shape, scalars: t.scalars.map(Double.init)) }
+        func float(_ t: Tensor<Double>) -> Tensor<Float> { Tensor(shape: t.shape, scalars: t.scalars.map(Float.init)) }
+        let exactY = float(Reference.batchNorm2DForwardTraining(input: double(x), gamma: double(gamma), beta: double(beta), eps: 1e-5).output)
+        let exactDGamma = float(Reference.batchNorm2DBackward(dOutput: double(dy), input: double(x), gamma: double(gamma), eps: 1e-5).dGamma)
+        let referenceY = Reference.batchNorm2DForwardTraining(input: x, gamma: gamma, beta: beta, eps: 1e-5).output
+        let referenceDGamma = Reference.batchNorm2DBackward(dOutput: dy, input: x, gamma: gamma, eps: 1e-5).dGamma
+        let bn = BatchNorm2D(numFeatures: 2)
+        bn.weight.value = gamma
+        bn.bias.value = beta
+        let fastY = bn.forward(x, mode: .training)
+        _ = bn.backward(dy)
+        let errors = (referenceY: relativeError(referenceY, exactY), fastY: relativeError(fastY, exactY),
+                      referenceDGamma: relativeError(referenceDGamma, exactDGamma),
+                      fastDGamma: relativeError(bn.weight.gradient, exactDGamma))
+        print("  relative errors against Double: \(errors)")
+        XCTAssertLessThanOrEqual(errors.referenceY, errors.fastY)
+        XCTAssertLessThanOrEqual(errors.referenceDGamma, errors.fastDGamma)
+        XCTAssertLessThan(errors.referenceY, 2e-5)
+        XCTAssertLessThan(errors.referenceDGamma, 2e-5)
+    }
+
+    /// One value per channel in training (batch 1 of 1×1 maps) has no batch statistics; PyTorch refuses it, and
+    /// so does the spec check, naming the layer, before anything runs.
+    func testOneValuePerChannelInTrainingIsRefused() {
+        let specs: [LayerSpec] = [.conv2d(inChannels: 1, outChannels: 3, kernelSize: 4, stride: 1, padding: 0),
+                                  .batchNorm2d(numFeatures: 3, eps: 1e-5, momentum: 0.1), .relu, .flatten,
+                                  .linear(inFeatures: 3, outFeatures: 10)]
+        let problem = Sequential.trainingProblem(specs, input: [1, 1, 4, 4])
+        XCTAssertEqual(problem?.layer, 1)
+        XCTAssertTrue(problem?.message.contains("more than one value per channel") == true, "\(String(describing: problem))")
+        XCTAssertNil(Sequential.trainingProblem(specs, input: [2, 1, 4, 4]), "two values per channel train")
+        XCTAssertNil(Sequential.trainingProblem(specs, input: [1, 1, 5, 4]), "2×1 maps train")
+        // Evaluation needs no batch statistics.
+        var g = RandomGenerator(seed: 1)
+        let network = Sequential(specs: specs, generator: &g)
+        XCTAssertEqual(network.forward(Tensor(shape: [1, 1, 4, 4], repeating: 1), mode: .evaluation).shape, [1, 10])
     }
 }

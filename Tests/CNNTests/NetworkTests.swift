@@ -120,4 +120,27 @@ final class NetworkTests: XCTestCase {
             }
         }
     }
+
+    /// conv8k3-relu-pool2-conv16k3-relu-pool2-conv32k3-relu-pool2-fc10 on 28×28: the last fused pooling leaves
+    /// a 1×1 output, smaller than the pooling window. A spec the parser accepts must train: one step, fused
+    /// against the same layers one by one.
+    func testFusedPoolingToOneByOneTrains() {
+        let specs: [LayerSpec] = [
+            .conv2d(inChannels: 1, outChannels: 8, kernelSize: 3, stride: 1, padding: 0), .relu, .maxPool2d(kernelSize: 2, stride: 2),
+            .conv2d(inChannels: 8, outChannels: 16, kernelSize: 3, stride: 1, padding: 0), .relu, .maxPool2d(kernelSize: 2, stride: 2),
+            .conv2d(inChannels: 16, outChannels: 32, kernelSize: 3, stride: 1, padding: 0), .relu, .maxPool2d(kernelSize: 2, stride: 2),
+            .flatten, .linear(inFeatures: 32, outFeatures: 10)]
+        XCTAssertTrue(Sequential.validate(specs, input: [1, 1, 28, 28]))
+        var g1 = RandomGenerator(seed: 3), g2 = RandomGenerator(seed: 3), data = RandomGenerator(seed: 4)
+        let fused = Sequential(specs: specs, generator: &g1)
+        let separate = Sequential(Sequential(specs: specs, generator: &g2).layers, fusing: false)
+        let x: Tensor<Float> = randomNormalTensor([3, 1, 28, 28], scale: 1, using: &data)
+        let loss = SoftmaxCrossEntropy()
+        let y1 = fused.forward(x, mode: .training), y2 = separate.forward(x, mode: .training)
+        XCTAssertEqual(y1.shape, [3, 10])
+        assertAgree(y1, y2, "logits")
+        fused.backward(loss(logits: y1, labels: [1, 2, 3]).dLogits)
+        separate.backward(loss(logits: y2, labels: [1, 2, 3]).dLogits)
+        for (p, q) in zip(fused.parameters, separate.parameters) { assertAgree(p.gradient, q.gradient, "gradient") }
+    }
 }

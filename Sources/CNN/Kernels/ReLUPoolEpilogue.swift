@@ -4,18 +4,23 @@
 //  (layer → ReLU [→ MaxPool2D]). Planes are H×W, row-major; pooling has kernel K and stride S,
 //  Hp = 1 + (H − K)/S, Wp = 1 + (W − K)/S.
 //
-//  Forward:   r = max(0, y);  out[i, j] = max over the K×K window of r at (iS, jS), the first maximum in
+//  Forward:   r = relu(y) (0 where y < 0, else y: a NaN stays);  out[i, j] = max over the K×K window of r at (iS, jS), the first maximum in
 //             row-major order winning (strict >, a NaN wins), exactly as MaxPool2D.
 //  Backward:  dy[argmax[e]] += dOut[e] where out[e] > 0, else nothing: MaxPool2D's scatter followed by
 //             ReLU's mask [r > 0], since r at a window's maximum is out itself.
 
 /// Kernels shared by the layers that absorb a following ReLU and max pooling.
 public enum ReLUPoolEpilogue {
+    /// ReLU as PyTorch computes it: 0 for v < 0, else v itself, so a NaN stays NaN (Swift's max(0, NaN) is 0)
+    /// and −0 stays −0. Every fast ReLU, fused or not, goes through this.
+    @inlinable @inline(__always)
+    public static func relu(_ v: Float) -> Float { v < 0 ? 0 : v }
+
     /// Pools `planes` planes of `height × width` into `out` (planes, Hp, Wp), recording each window's
     /// maximum as an index within its plane. Plain max pooling: MaxPool2D's fast path calls it too.
     /// Rows of the input may be stored longer than `width` (`rowStride`, as the padded-width output of a
     /// stride-1 convolution); the columns past `width` are ignored and indices count in stored positions.
-    /// With `relu`, the windows are taken over max(0, y) without writing it (y is left as it is): the same
+    /// With `relu`, the windows are taken over relu(y) without writing it (y is left as it is): the same
     /// results as the ReLU loop followed by the pooling, bit for bit, in one pass.
     public static func maxPool(_ y: UnsafePointer<Float>, planes: Int, height: Int, width: Int, rowStride: Int? = nil,
                                relu: Bool = false, pool: (kernel: Int, stride: Int),
@@ -43,11 +48,11 @@ public enum ReLUPoolEpilogue {
             for i in 0..<hp {
                 for j in 0..<wp {
                     var at = i &* S &* width &+ j &* S
-                    var best = relu ? max(0, plane[at]) : plane[at]
+                    var best = relu ? Self.relu(plane[at]) : plane[at]
                     for k in 0..<K {
                         let row = (i &* S &+ k) &* width &+ j &* S
                         for l in 0..<K {
-                            let v = relu ? max(0, plane[row &+ l]) : plane[row &+ l]
+                            let v = relu ? Self.relu(plane[row &+ l]) : plane[row &+ l]
                             if v > best || (v.isNaN && !best.isNaN) { best = v; at = row &+ l }
                         }
                     }
@@ -118,9 +123,9 @@ public enum ReLUPoolEpilogue {
         }
         for j in 0..<wp {
             let q0 = r0 &+ 2 &* j, q2 = r1 &+ 2 &* j
-            var at = q0, best = relu ? max(0, plane[q0]) : plane[q0]
+            var at = q0, best = relu ? Self.relu(plane[q0]) : plane[q0]
             @inline(__always) func visit(_ q: Int) {
-                let v = relu ? max(0, plane[q]) : plane[q]
+                let v = relu ? Self.relu(plane[q]) : plane[q]
                 if v > best || (v.isNaN && !best.isNaN) { best = v; at = q }
             }
             visit(q0 &+ 1); visit(q2); visit(q2 &+ 1)
@@ -129,25 +134,29 @@ public enum ReLUPoolEpilogue {
         }
     }
 
-    /// Four or eight 2×2 windows through max(0, ·) and max pooling, on the bit patterns of their values in
+    /// Four or eight 2×2 windows through the ReLU and max pooling, on the bit patterns of their values in
     /// row-major order (a, b on top, c, d below), whose positions are q, q + 1, q + w and q + w + 1. Returns the
-    /// pooled values' bits and each window's winner, exactly as Swift's max(0, v) on every value (which keeps
-    /// −0 and turns NaNs into +0) followed by the scalar pooling (strict >, the first maximum wins), without
-    /// float compares or mask registers:
-    ///   - each value goes to r = its bits where it is a positive number or +∞, else 0 (negatives, zeros,
-    ///     NaNs): as integers these order as the floats do, so the window's maximum m is a signed integer max;
+    /// pooled values' bits and each window's winner, exactly as `relu` on every value (which keeps −0 and NaNs)
+    /// followed by the scalar pooling (strict >, a NaN wins, the first maximum wins), without float compares or
+    /// mask registers:
+    ///   - each value goes to r = its bits where it is a positive number or +∞, 0x7FC00000 (the quiet NaN) where
+    ///     it is a NaN of either sign, else 0 (negatives, zeros): as integers these order as the pooling does
+    ///     (a NaN above +∞), so the window's maximum m is a signed integer max;
     ///   - the winner is the first value with r = m (for m = 0, the first value: every r is 0);
-    ///   - the result is m, except −0 when m = 0 and a is −0: max(0, −0) is −0 and ties never replace it.
-    /// About 60 instructions for a block of eight windows (loads and stores included), against about 180 for
-    /// compare-and-replace visits. Generic over the width (four or eight windows), specialized where called.
+    ///   - the result is m, except −0 when m = 0 and a is −0: relu(−0) is −0 and ties never replace it. A
+    ///     window's NaN comes out as the quiet NaN, whatever its sign and payload were.
+    /// Generic over the width (four or eight windows), specialized where called.
     @inline(__always)
     static func reluPoolWindows<V: SIMD>(_ a: V, _ b: V, _ c: V, _ d: V, at q: V, rowStride w: Int32)
         -> (bits: V, at: V) where V.Scalar == Int32 {
         let one = V(repeating: 1), aboveInfinity = V(repeating: 0x7F80_0001)
+        let infinity = V(repeating: 0x7F80_0000), quietNaN = V(repeating: 0x7FC0_0000), magnitude = V(repeating: 0x7FFF_FFFF)
         @inline(__always) func positive(_ x: V) -> V {
-            x & ~(x &>> 31) & ((x &- aboveInfinity) &>> 31)
+            // |x|'s bits above +∞'s: a NaN (the subtraction cannot overflow: both are at most 0x7FFFFFFF).
+            let nan = (infinity &- (x & magnitude)) &>> 31
+            return (x & ~(x &>> 31) & ((x &- aboveInfinity) &>> 31)) | (nan & quietNaN)
         }
-        // max(x, y) = x − (x − y)·[x < y], exact for values in 0 … 0x7F800000 (no overflow).
+        // max(x, y) = x − (x − y)·[x < y], exact for values in 0 … 0x7FC00000 (no overflow).
         @inline(__always) func maximum(_ x: V, _ y: V) -> V {
             let difference = x &- y
             return x &- (difference & (difference &>> 31))
@@ -167,7 +176,7 @@ public enum ReLUPoolEpilogue {
         return (m | (mZero & twiceZero & a), at)
     }
 
-    /// One output row of 2×2, stride-2 windows of max(0, y), n = Row.Half.scalarCount windows at a time
+    /// One output row of 2×2, stride-2 windows of relu(y), n = Row.Half.scalarCount windows at a time
     /// (4, 8 or 16; `wp` ≥ n) with an overlapping last block: each block is a load of Row (2n floats) from the
     /// top and the bottom row, split into even and odd columns. Bit for bit the ReLU followed by `pool2x2Row`.
     /// With `wp` = n and rows stored at least 2n long it also serves shorter rows (see `maxPool`), writing
@@ -205,14 +214,14 @@ public enum ReLUPoolEpilogue {
         }
     }
 
-    /// Copies `rows` rows of `width` values stored every `rowStride` into contiguous rows, through max(0, ·)
+    /// Copies `rows` rows of `width` values stored every `rowStride` into contiguous rows, through relu
     /// when `relu`: the padded-width output of a convolution made compact.
     public static func compact(_ y: UnsafePointer<Float>, rows: Int, width: Int, rowStride: Int, relu: Bool,
                                into out: UnsafeMutablePointer<Float>) {
         for r in 0..<rows {
             let src = y + r &* rowStride, dst = out + r &* width
             if relu {
-                for j in 0..<width { dst[j] = max(0, src[j]) }
+                for j in 0..<width { dst[j] = Self.relu(src[j]) }
             } else {
                 dst.update(from: src, count: width)
             }

@@ -19,6 +19,20 @@ public enum Reductions {
         return s
     }
 
+    /// Whether every p[i], i < n, is finite: Σ p[i]·0 is 0 then, and NaN as soon as one is ±∞ or NaN.
+    @inlinable
+    public static func allFinite(_ p: UnsafePointer<Float>, _ n: Int) -> Bool {
+        var acc = SIMD16<Float>(repeating: 0)
+        var i = 0
+        while i &+ 16 <= n {
+            acc += UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Float>.self) * 0
+            i &+= 16
+        }
+        var s = acc.sum()
+        while i < n { s += p[i] * 0; i &+= 1 }
+        return s == 0
+    }
+
     /// Σ (p[i] − c)² for i < n.
     @inlinable
     public static func sumOfSquaredDeviations(_ p: UnsafePointer<Float>, _ n: Int, from c: Float) -> Float {

@@ -12,19 +12,17 @@
 
 import RealModule
 
-import RealModule
-
 extension Reference {
     // MARK: - ReLU
 
-    /// ReLU forward pass: `y[t] = max(0, x[t])`.
+    /// ReLU forward pass: `y[t] = 0` where `x[t] < 0`, else `x[t]`: a NaN stays NaN and −0 stays −0, as PyTorch.
     ///
     /// - Parameter input: x, any shape.
     /// - Returns: y, the shape of `input`.
     public static func reluForward<T: TensorScalar>(input x: Tensor<T>) -> Tensor<T> {
         var y = Tensor<T>(shape: x.shape)
         for t in 0..<x.count {
-            y.scalars[t] = x.scalars[t] > 0 ? x.scalars[t] : 0
+            y.scalars[t] = x.scalars[t] < 0 ? 0 : x.scalars[t]
         }
         return y
     }

@@ -19,47 +19,48 @@
 
 import RealModule
 
-import RealModule
-
 extension Reference {
-    /// The per-channel mean μ and biased variance σ² of an (N, C, H, W) tensor, each of shape (C).
-    private static func batchNorm2DStatistics<T: TensorScalar>(_ x: Tensor<T>) -> (mean: Tensor<T>, variance: Tensor<T>) {
+    /// The per-channel mean μ and biased variance σ² of an (N, C, H, W) tensor, each of shape (C), summed in
+    /// Double whatever T is: as the oracle, the reference must be the more accurate implementation, and a
+    /// Float sum of thousands of values with a large mean (1000 + N(0, 1)) loses four decimal digits.
+    private static func batchNorm2DStatistics<T: TensorScalar>(_ x: Tensor<T>) -> (mean: [Double], variance: [Double]) {
         let (N, C, H, W) = x.nchw
-        let m = T(N * H * W)
-        var mean = Tensor<T>(shape: [C])
-        var variance = Tensor<T>(shape: [C])
+        let m = Double(N * H * W)
+        var mean = [Double](repeating: 0, count: C)
+        var variance = [Double](repeating: 0, count: C)
         for c in 0..<C {
-            var sum: T = 0
+            var sum: Double = 0
             for n in 0..<N {
                 for h in 0..<H {
                     for w in 0..<W {
-                        sum += x[n, c, h, w]
+                        sum += Double(x[n, c, h, w])
                     }
                 }
             }
             let mu = sum / m
-            var squares: T = 0
+            var squares: Double = 0
             for n in 0..<N {
                 for h in 0..<H {
                     for w in 0..<W {
-                        let d = x[n, c, h, w] - mu
+                        let d = Double(x[n, c, h, w]) - mu
                         squares += d * d
                     }
                 }
             }
-            mean.scalars[c] = mu
-            variance.scalars[c] = squares / m
+            mean[c] = mu
+            variance[c] = squares / m
         }
         return (mean, variance)
     }
 
-    /// Checks that `input` is (N, C, H, W) with N·H·W > 0 and that every per-channel tensor has shape (C).
+    /// Checks that `input` is (N, C, H, W) with N·H·W > 1 (batch statistics of one value are no statistics;
+    /// PyTorch refuses them too) and that every per-channel tensor has shape (C).
     private static func batchNorm2DCheckShapes<T: TensorScalar>(
         _ caller: String, input x: Tensor<T>, _ perChannel: [(name: String, tensor: Tensor<T>)]
     ) {
         precondition(x.rank == 4, "\(caller) expects an input (N, C, H, W), got shape \(x.shape)")
-        precondition(x.shape[0] * x.shape[2] * x.shape[3] > 0,
-                     "\(caller): input \(x.shape) has no values per channel to take statistics over")
+        precondition(x.shape[0] * x.shape[2] * x.shape[3] > 1,
+                     "\(caller): input \(x.shape) has \(BatchNorm2D.tooFewValuesMessage)")
         for (name, t) in perChannel {
             precondition(t.shape == [x.shape[1]],
                          "\(caller): \(name) \(t.shape) does not match the \(x.shape[1]) channels of input \(x.shape)")
@@ -77,7 +78,7 @@ extension Reference {
     /// variance uses the unbiased estimate σ² · m / (m − 1).
     ///
     /// - Parameters:
-    ///   - input: x, shape (N, C, H, W), N·H·W ≥ 1.
+    ///   - input: x, shape (N, C, H, W), N·H·W ≥ 2.
     ///   - gamma: γ, shape (C).
     ///   - beta: β, shape (C).
     ///   - eps: ε > 0, added to the variance.
@@ -86,10 +87,22 @@ extension Reference {
         input x: Tensor<T>, gamma: Tensor<T>, beta: Tensor<T>, eps: T
     ) -> (output: Tensor<T>, mean: Tensor<T>, variance: Tensor<T>) {
         batchNorm2DCheckShapes("batchNorm2DForwardTraining", input: x, [("gamma", gamma), ("beta", beta)])
+        let (N, C, H, W) = x.nchw
         let (mean, variance) = batchNorm2DStatistics(x)
-        let y = batchNorm2DForwardEvaluation(input: x, gamma: gamma, beta: beta,
-                                             runningMean: mean, runningVariance: variance, eps: eps)
-        return (y, mean, variance)
+        var y = Tensor<T>(shape: x.shape)
+        for c in 0..<C {
+            let sigma = (variance[c] + Double(eps)).squareRoot()
+            let g = Double(gamma.scalars[c]), b = Double(beta.scalars[c])
+            for n in 0..<N {
+                for h in 0..<H {
+                    for w in 0..<W {
+                        let xHat = (Double(x[n, c, h, w]) - mean[c]) / sigma
+                        y[n, c, h, w] = T(g * xHat + b)
+                    }
+                }
+            }
+        }
+        return (y, Tensor(shape: [C], scalars: mean.map { T($0) }), Tensor(shape: [C], scalars: variance.map { T($0) }))
     }
 
     /// Batch norm forward pass in evaluation mode: normalises with the running statistics.
@@ -156,36 +169,36 @@ extension Reference {
         batchNorm2DCheckShapes("batchNorm2DBackward", input: x, [("gamma", gamma)])
         precondition(dy.shape == x.shape, "batchNorm2DBackward: dOutput \(dy.shape) does not match input \(x.shape)")
         let (N, C, H, W) = x.nchw
-        let m = T(N * H * W)
+        let m = Double(N * H * W)
         let (mean, variance) = batchNorm2DStatistics(x)
 
         var dx = Tensor<T>(shape: x.shape)
         var dGamma = Tensor<T>(shape: [C])
         var dBeta = Tensor<T>(shape: [C])
         for c in 0..<C {
-            let mu = mean.scalars[c]
-            let sigma = (variance.scalars[c] + eps).squareRoot()
-            // Σ dy and Σ dy · x̂ (terms 1 and 2).
-            var sumDy: T = 0
-            var sumDyXHat: T = 0
+            let mu = mean[c]
+            let sigma = (variance[c] + Double(eps)).squareRoot()
+            // Σ dy and Σ dy · x̂ (terms 1 and 2), in Double as the statistics.
+            var sumDy: Double = 0
+            var sumDyXHat: Double = 0
             for n in 0..<N {
                 for h in 0..<H {
                     for w in 0..<W {
-                        let xHat = (x[n, c, h, w] - mu) / sigma
-                        sumDy += dy[n, c, h, w]
-                        sumDyXHat += dy[n, c, h, w] * xHat
+                        let xHat = (Double(x[n, c, h, w]) - mu) / sigma
+                        sumDy += Double(dy[n, c, h, w])
+                        sumDyXHat += Double(dy[n, c, h, w]) * xHat
                     }
                 }
             }
-            dBeta.scalars[c] = sumDy
-            dGamma.scalars[c] = sumDyXHat
+            dBeta.scalars[c] = T(sumDy)
+            dGamma.scalars[c] = T(sumDyXHat)
             // Term 6.
-            let scale = gamma.scalars[c] / sigma / m
+            let scale = Double(gamma.scalars[c]) / sigma / m
             for n in 0..<N {
                 for h in 0..<H {
                     for w in 0..<W {
-                        let xHat = (x[n, c, h, w] - mu) / sigma
-                        dx[n, c, h, w] = scale * (m * dy[n, c, h, w] - sumDy - xHat * sumDyXHat)
+                        let xHat = (Double(x[n, c, h, w]) - mu) / sigma
+                        dx[n, c, h, w] = T(scale * (m * Double(dy[n, c, h, w]) - sumDy - xHat * sumDyXHat))
                     }
                 }
             }

@@ -17,8 +17,6 @@
 
 import RealModule
 
-import RealModule
-
 extension Reference {
     /// The output extent of a pooling window along one axis: `1 + ⌊(input − kernel) / stride⌋`.
     ///
@@ -40,7 +38,8 @@ extension Reference {
     // MARK: - Max pooling
 
     /// The position (h, w) of the first maximum of window (i, j) of plane (n, c), scanning the window in
-    /// row-major order with a strict `>`, so a tie goes to the earliest position (as PyTorch).
+    /// row-major order with a strict `>`, so a tie goes to the earliest position (as PyTorch). A NaN is larger
+    /// than everything: the first NaN of the window wins it wherever it is (PyTorch too picks a NaN).
     private static func maxPool2DArgmax<T: TensorScalar>(
         _ x: Tensor<T>, n: Int, c: Int, i: Int, j: Int, kernel K: Int, stride S: Int
     ) -> (h: Int, w: Int) {
@@ -48,7 +47,8 @@ extension Reference {
         for k in 0..<K {
             for l in 0..<K {
                 let h = i * S + k, w = j * S + l
-                if x[n, c, h, w] > x[n, c, best.h, best.w] { best = (h, w) }
+                let v = x[n, c, h, w], b = x[n, c, best.h, best.w]
+                if v > b || (v.isNaN && !b.isNaN) { best = (h, w) }
             }
         }
         return best

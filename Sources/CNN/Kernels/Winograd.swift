@@ -233,7 +233,7 @@ public enum Winograd {
     }
 
     /// The same tiles through ReLU and 2×2, stride-2 max pooling, whose windows are exactly the output tiles:
-    /// out (F, Th, Tw) = max over each tile of max(0, y + b), and argmax the winner's index within its
+    /// out (F, Th, Tw) = max over each tile of relu(y + b), and argmax the winner's index within its
     /// (2Th, 2Tw) plane, in row-major order with a strict > (as ReLUPoolEpilogue). y is never written.
     /// Bit for bit what `transformOutput`, then ReLU, then the pooling compute.
     public static func transformOutputReLUPool(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling, band: Range<Int>,
@@ -322,7 +322,7 @@ public enum Winograd {
     }
 
     /// y (F, Ho, Wo) = conv3×3(x (C, H, W), padding P) + b, from transformed filters U (16, F, C); or, with
-    /// `pooled`, only max(0, y) pooled over 2×2 windows (F, Ho/2, Wo/2) and their argmax.
+    /// `pooled`, only relu(y) pooled over 2×2 windows (F, Ho/2, Wo/2) and their argmax.
     public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
                                 filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,

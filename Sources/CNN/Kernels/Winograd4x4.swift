@@ -385,7 +385,7 @@ public enum Winograd4x4 {
     }
 
     /// y (Fo, Ho, Wo) = conv3×3(x (Ci, H, W), padding P) + b, from transformed filters U (36, Ci, Fo); or, with
-    /// `pooled` (Ho and Wo multiples of 4), only max(0, y) pooled over 2×2 windows (Fo, Ho/2, Wo/2) and their
+    /// `pooled` (Ho and Wo multiples of 4), only relu(y) pooled over 2×2 windows (Fo, Ho/2, Wo/2) and their
     /// argmax (Ho/2, Wo/2, Fo), channels last, −1 where nothing passes (see `transformOutputReLUPool`).
     public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
                                 filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,

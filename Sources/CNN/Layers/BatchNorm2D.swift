@@ -9,7 +9,7 @@
 //  Evaluation forward:  y = γ·(x − running_mean) / √(running_var + ε) + β
 //  Backward (closed form):
 //      dβ = Σ dy,   dγ = Σ dy·x̂,   dx = γ / (m·√(σ² + ε)) · (m·dy − dβ − x̂·dγ)
-//  Fused (Sequential: batch norm → ReLU [→ MaxPool2D], all fast): the last forward pass writes max(0, y), or
+//  Fused (Sequential: batch norm → ReLU [→ MaxPool2D], all fast): the last forward pass writes relu(y), or
 //  its pooled maxima, instead of y; backward rebuilds each plane's dy from the pooled gradient in cache
 //  (ReLUPoolEpilogue). Bit for bit what the separate layers compute.
 
@@ -58,6 +58,10 @@ public final class BatchNorm2D: ReLUPoolFusable {
         runningVariance = Tensor(shape: [numFeatures], repeating: 1)
     }
 
+    /// Why a training forward refuses a batch with one value per channel (checked up front by
+    /// `LayerSpec.trainingProblem`).
+    public static let tooFewValuesMessage = "one value per channel; training expects more than one value per channel"
+
     /// eps and momentum as the decimals that were given (Float's shortest round-trip form), e.g. 1e-05, not
     /// 9.99999974738e-06.
     public var spec: LayerSpec {
@@ -90,6 +94,7 @@ public final class BatchNorm2D: ReLUPoolFusable {
             }
         }
 
+        precondition(m > 1, "BatchNorm2D(\(numFeatures)): input \(x.shape) has \(Self.tooFewValuesMessage)")
         var batchMean = [Float](repeating: 0, count: C), batchVariance = [Float](repeating: 0, count: C)
         if backend == .reference {
             cachedInput = x
@@ -174,7 +179,7 @@ public final class BatchNorm2D: ReLUPoolFusable {
                                 ReLUPoolEpilogue.maxPool(y, planes: 1, height: H, width: W, relu: relu, pool: pool,
                                                          into: o0 + plane * outHW, argmax: argmaxBase + plane * outHW)
                             } else if relu {
-                                for i in 0..<HW { y[i] = max(0, y[i]) }
+                                for i in 0..<HW { y[i] = ReLUPoolEpilogue.relu(y[i]) }
                             }
                         }
                     }

@@ -73,7 +73,7 @@ extension Conv2D {
                                 ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, relu: relu, pool: pool,
                                                          into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
                             } else if relu {
-                                for i in 0..<(F * L) { y[i] = max(0, y[i]) }
+                                for i in 0..<(F * L) { y[i] = ReLUPoolEpilogue.relu(y[i]) }
                             }
                         }
                     }

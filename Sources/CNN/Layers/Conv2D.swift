@@ -24,7 +24,7 @@
 //
 //  Fused epilogue. When Sequential finds conv → ReLU or conv → ReLU → MaxPool2D (all fast), the convolution
 //  does their work on each image while its output is in cache, and those layers pass tensors through:
-//      forward   y = max(0, W·cols + b); with pooling, out = max over each window of y (first maximum wins)
+//      forward   y = relu(W·cols + b); with pooling, out = max over each window of y (first maximum wins)
 //      backward  dy·[y > 0]; with pooling, dOut goes to the window's maximum when out > 0
 //  This is exactly what the separate layers compute, bit for bit, without writing the full-size activation,
 //  except on the direct path, whose dW adds the windows' winners in another order (equal to rounding).
@@ -44,7 +44,7 @@ public final class Conv2D: ReLUPoolFusable {
     /// and returns an empty tensor.
     public var computesInputGradient = true
 
-    /// Set by `Sequential` when a ReLU follows: forward returns max(0, y) and backward masks dOutput by
+    /// Set by `Sequential` when a ReLU follows: forward returns relu(y) and backward masks dOutput by
     /// [y > 0] itself (the ReLU layer passes tensors through).
     public var fusesReLU = false
 
@@ -152,6 +152,13 @@ public final class Conv2D: ReLUPoolFusable {
         let g = geometry(of: x)
         winograd4x4 = winograd4x4Tiling(for: g)
         winograd = winograd4x4 == nil ? winogradTiling(for: g) : nil
+        // A Winograd tile mixes every input of its window into every output of the tile, so one NaN or ∞
+        // would reach outputs outside its 3×3 receptive field: such an input takes another path.
+        if winograd4x4 != nil || winograd != nil,
+           !x.scalars.withUnsafeBufferPointer({ Reductions.allFinite($0.baseAddress!, $0.count) }) {
+            winograd4x4 = nil
+            winograd = nil
+        }
         direct = winograd == nil && winograd4x4 == nil ? directConvolution(for: g) : nil
         if let tiling = winograd4x4 { return winograd4x4Forward(x, g, tiling, convShape) }
         if let tiling = winograd { return winogradForward(x, g, tiling, convShape) }
@@ -197,7 +204,7 @@ public final class Conv2D: ReLUPoolFusable {
                                                              pool: pool, into: o0 + n * F * pooledL,
                                                              argmax: argmaxBase + n * F * pooledL)
                                 } else if intoOutput {
-                                    if relu { for i in 0..<(F * L) { y[i] = max(0, y[i]) } }
+                                    if relu { for i in 0..<(F * L) { y[i] = ReLUPoolEpilogue.relu(y[i]) } }
                                 } else {
                                     ReLUPoolEpilogue.compact(y, rows: F * g.ho, width: g.wo, rowStride: R, relu: relu,
                                                              into: o0 + n * F * L)

@@ -45,3 +45,17 @@ extension LayerSpec {
         }
     }
 }
+
+extension LayerSpec {
+    /// Why this layer cannot train on an input of `s` that it fits, or nil: batch norm needs more than one
+    /// value per channel for its batch statistics (PyTorch refuses one too), so a batch of 1 of 1×1 maps fails.
+    public func trainingProblem(for s: [Int]) -> String? {
+        switch self {
+        case .batchNorm2d:
+            guard s.count == 4, s[0] * s[2] * s[3] <= 1 else { return nil }
+            return "expected more than one value per channel in training, got input \(s.map(String.init).joined(separator: "×"))"
+        case .conv2d, .relu, .maxPool2d, .avgPool2d, .dropout, .flatten, .linear:
+            return nil
+        }
+    }
+}

@@ -34,10 +34,11 @@ public final class MaxPool2D: Layer {
 
     /// x (N, C, H, W) → y (N, C, Ho, Wo)
     public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
+        // Fused, x is already the pooled output, which need not fit another window.
+        if isFusedIntoConvolution { return x }
         guard let outShape = outputShape(for: x.shape) else {
             preconditionFailure("MaxPool2D(k\(kernelSize)) cannot take input \(x.shape)")
         }
-        if isFusedIntoConvolution { return x }
         if backend == .reference {
             if mode == .training { cachedInput = x }
             return Reference.maxPool2DForward(input: x, kernel: kernelSize, stride: stride)

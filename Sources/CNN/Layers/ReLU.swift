@@ -1,6 +1,6 @@
 //  ReLU.swift
 //
-//  Forward:   y = max(0, x)
+//  Forward:   y = 0 where x < 0, else x (a NaN stays NaN, as PyTorch)
 //  Backward:  dx = dy · [x > 0]   (the same mask as [y > 0])
 
 import RealModule
@@ -30,7 +30,7 @@ public final class ReLU: Layer {
         output.resize(to: x.shape)
         x.scalars.withUnsafeBufferPointer { xp in
             output.scalars.withUnsafeMutableBufferPointer { yp in
-                for i in 0..<xp.count { yp[i] = max(0, xp[i]) }
+                for i in 0..<xp.count { yp[i] = ReLUPoolEpilogue.relu(xp[i]) }
             }
         }
         if mode == .training { cachedOutput = output }

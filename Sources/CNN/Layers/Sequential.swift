@@ -137,3 +137,17 @@ extension Sequential {
         return true
     }
 }
+
+extension Sequential {
+    /// The first layer of `specs` that cannot train on a batch of shape `input` (which the specs fit), with
+    /// why, or nil when every layer can (see `LayerSpec.trainingProblem`).
+    public static func trainingProblem(_ specs: [LayerSpec], input: [Int]) -> (layer: Int, message: String)? {
+        var shape = input
+        for (i, spec) in specs.enumerated() {
+            if let problem = spec.trainingProblem(for: shape) { return (i, problem) }
+            guard let next = spec.outputShape(for: shape) else { return nil }
+            shape = next
+        }
+        return nil
+    }
+}
