@@ -31,7 +31,7 @@ public struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Untimed warm-up steps.")
     public var warmup = 20
 
-    @Flag(name: .long, help: "Also print a table of forward and backward time per layer.")
+    @Flag(name: .long, help: "Also print a table of forward and backward time per layer (fused layers as one), with each convolution's algorithm.")
     public var layers = false
 
     @Flag(name: .long, help: "Also measure sgemm on 2048×2048 matrices with the same threads (sgemm_gflops).")
@@ -52,12 +52,15 @@ public struct BenchCommand: ParsableCommand {
                                       warmup: warmup, perLayer: layers)
             if sgemmPeak { r.sgemmGFLOPS = Benchmark.sgemmPeak(threads: threads) }
             if layers {
-                print("layer                                                               forward ms  backward ms")
+                func row(_ name: String, _ plan: String) -> String {
+                    name.padding(toLength: 60, withPad: " ", startingAt: 0) + plan.padding(toLength: 34, withPad: " ", startingAt: 0)
+                }
+                print(row("layer", "plan") + "forward ms  backward ms")
                 for l in r.layers {
-                    print(l.name.padding(toLength: 68, withPad: " ", startingAt: 0) + String(format: "%10.3f  %11.3f", l.forward, l.backward))
+                    print(row(l.name, l.plan) + String(format: "%10.3f  %11.3f", l.forward, l.backward))
                 }
                 let f = r.layers.reduce(0) { $0 + $1.forward }, b = r.layers.reduce(0) { $0 + $1.backward }
-                print("total".padding(toLength: 68, withPad: " ", startingAt: 0) + String(format: "%10.3f  %11.3f", f, b))
+                print(row("total", "") + String(format: "%10.3f  %11.3f", f, b))
             }
             print(r.json)
         } catch {

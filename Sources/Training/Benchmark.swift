@@ -25,8 +25,9 @@ public struct BenchmarkResult {
     /// Useful training FLOPs per second (see the counting rule above), in units of 10⁹.
     public var gflops: Double
     public var peakRSSMegabytes: Double
-    /// Per layer: (description, forward ms per step, backward ms per step); empty unless asked for.
-    public var layers: [(name: String, forward: Double, backward: Double)]
+    /// Per execution step (a layer, or one with its fused ReLU and pooling): (description, the convolution's
+    /// plan or "", forward ms per step, backward ms per step); empty unless asked for.
+    public var layers: [(name: String, plan: String, forward: Double, backward: Double)]
     /// sgemm on large square matrices with the same threads, in GFLOP/s, measured after the rest (so that its
     /// matrices count in no peak memory); nil unless asked for.
     public var sgemmGFLOPS: Double? = nil
@@ -72,7 +73,7 @@ public enum Benchmark {
         let sgd = SGD(parameters: network.parameters, learningRate: 0.01, momentum: 0.9)
         let loss = SoftmaxCrossEntropy()
         var x = Tensor<Float>(shape: [0]), y: [Int] = []
-        var forwardTimes = [Double](repeating: 0, count: network.layers.count)
+        var forwardTimes = [Double](repeating: 0, count: network.steps.count)
         var backwardTimes = forwardTimes
 
         func step(_ i: Int, timed: Bool) {
@@ -80,15 +81,15 @@ public enum Benchmark {
             train.batch(start..<(start + batchSize), into: &x, labels: &y)
             if perLayer && timed {
                 var h = x
-                for (l, layer) in network.layers.enumerated() {
+                for l in network.steps.indices {
                     let t = DispatchTime.now().uptimeNanoseconds
-                    h = layer.forward(h, mode: .training)
+                    h = network.forward(step: l, h, mode: .training)
                     forwardTimes[l] += Double(DispatchTime.now().uptimeNanoseconds - t)
                 }
                 var d = loss(logits: h, labels: y).dLogits
-                for (l, layer) in network.layers.enumerated().reversed() {
+                for l in network.steps.indices.reversed() {
                     let t = DispatchTime.now().uptimeNanoseconds
-                    d = layer.backward(d)
+                    d = network.backward(step: l, d)
                     backwardTimes[l] += Double(DispatchTime.now().uptimeNanoseconds - t)
                 }
             } else {
@@ -118,8 +119,9 @@ public enum Benchmark {
         let evalIPS = Double(test.count) / (Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9)
 
         let layers = perLayer
-            ? zip(network.layers, zip(forwardTimes, backwardTimes)).map { layer, t in
-                (ArchitectureJSON.encode(layer.spec), t.0 / Double(steps) / 1e6, t.1 / Double(steps) / 1e6) }
+            ? zip(network.steps, zip(forwardTimes, backwardTimes)).map { step, t in
+                (step.description, (network.layers[step.layers.lowerBound] as? Conv2D)?.plan?.description ?? "",
+                 t.0 / Double(steps) / 1e6, t.1 / Double(steps) / 1e6) }
             : []
         return BenchmarkResult(arch: arch, batchSize: batchSize, threads: threads, steps: steps,
                                trainImagesPerSecond: trainIPS, evalImagesPerSecond: evalIPS,

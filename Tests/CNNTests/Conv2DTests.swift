@@ -108,12 +108,25 @@ final class Conv2DTests: XCTestCase {
         }
     }
 
-    /// Each column layout forced in turn (the padded width only takes stride 1; other strides fall back to
-    /// compact im2col) against the reference, for every case.
-    func testBothColumnLayoutsMatchReference() {
+    /// Each algorithm forced in turn against the reference, for every case it can compute; for the others,
+    /// forcing it throws, naming the layer and the algorithm (the direct path never computes a layer without
+    /// a fused pooling, the padded width never one of stride 2).
+    func testEveryForcedAlgorithmMatchesReferenceOrIsRefused() throws {
         var rng = RandomGenerator(seed: 104)
-        for layout in [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd, .winograd4x4, .direct] {
+        var refused: Set<Conv2D.Algorithm> = []
+        for layout in Conv2D.Algorithm.allCases {
             for cc in cases + winogradCases + winograd4x4Cases + directCases {
+                let probe = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, stride: cc.s, padding: cc.p)
+                probe.algorithm = layout
+                do {
+                    let plan = try probe.plan(forInput: [cc.n, cc.c, cc.h, cc.w], mode: .training)
+                    XCTAssertEqual(plan.algorithm, layout)
+                } catch let error as Conv2D.PlanError {
+                    XCTAssertTrue(error.description.contains(layout.rawValue) && error.description.contains("Conv2D(\(cc.c)→\(cc.f)"),
+                                  error.description)
+                    refused.insert(layout)
+                    continue
+                }
                 let layers = BackendPair({ backend -> Conv2D in
                     let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, stride: cc.s,
                                       padding: cc.p, backend: backend)
@@ -124,6 +137,7 @@ final class Conv2DTests: XCTestCase {
                                     generator: &rng)
             }
         }
+        XCTAssertEqual(refused, [.paddedIm2col, .direct, .winograd2x2, .winograd4x4])
     }
 
     /// The fused epilogues on the padded width (junk columns skipped by the pooling, compacted without it,
@@ -136,13 +150,15 @@ final class Conv2DTests: XCTestCase {
             var pools: [(kernel: Int, stride: Int)?] = ho >= 2 && wo >= 2 ? [nil, (2, 2)] : [nil]
             if ho >= 3 && wo >= 3 { pools.append((3, 2)) }   // overlapping windows: a position can win twice
             for pool in pools {
-                let convs = [Conv2D.Algorithm.im2col, .paddedIm2col, .winograd, .winograd4x4, .direct, .automatic].map { layout -> Conv2D in
+                let epilogue = Epilogue(relu: true, pool: pool)
+                // Every algorithm that can compute the case (forcing one that cannot throws), and automatic choice.
+                let layouts: [Conv2D.Algorithm?] = Conv2D.Algorithm.allCases + [nil]
+                let convs = layouts.compactMap { layout -> Conv2D? in
                     let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, padding: cc.p)
                     conv.algorithm = layout
-                    conv.fusesReLU = true
-                    conv.fusedPool = pool
-                    return conv
+                    return (try? conv.plan(forInput: [cc.n, cc.c, cc.h, cc.w], mode: .training, epilogue: epilogue)) == nil ? nil : conv
                 }
+                XCTAssertEqual(convs.first?.algorithm, .im2col)
                 convs[0].weight.value = randomNormalTensor(convs[0].weight.value.shape, scale: 0.5, using: &rng)
                 convs[0].bias.value = randomNormalTensor([cc.f], scale: 0.5, using: &rng)
                 for other in convs.dropFirst() {
@@ -150,14 +166,14 @@ final class Conv2DTests: XCTestCase {
                     other.bias.value = convs[0].bias.value
                 }
                 let x: Tensor<Float> = randomNormalTensor([cc.n, cc.c, cc.h, cc.w], scale: 1, using: &rng)
-                let y0 = convs[0].forward(x, mode: .training)
+                let y0 = convs[0].forward(x, mode: .training, epilogue: epilogue)
                 let dy: Tensor<Float> = randomNormalTensor(y0.shape, scale: 1, using: &rng)
                 let dx0 = convs[0].backward(dy)
                 for conv in convs.dropFirst() {
-                    let label = "\(cc), \(conv.algorithm), ReLU\(pool == nil ? "" : " + pool 2")"
-                    assertAgree(conv.forward(x, mode: .evaluation), convs[0].forward(x, mode: .evaluation),
-                                "\(label): evaluation")
-                    assertAgree(conv.forward(x, mode: .training), y0, "\(label): y")
+                    let label = "\(cc), \(conv.algorithm?.rawValue ?? "automatic"), ReLU\(pool == nil ? "" : " + pool 2")"
+                    assertAgree(conv.forward(x, mode: .evaluation, epilogue: epilogue),
+                                convs[0].forward(x, mode: .evaluation, epilogue: epilogue), "\(label): evaluation")
+                    assertAgree(conv.forward(x, mode: .training, epilogue: epilogue), y0, "\(label): y")
                     assertAgree(conv.backward(dy), dx0, "\(label): dx")
                     assertAgree(conv.weight.gradient, convs[0].weight.gradient, "\(label): dW")
                     assertAgree(conv.bias.gradient, convs[0].bias.gradient, "\(label): db")
@@ -172,7 +188,7 @@ final class Conv2DTests: XCTestCase {
     func testWinogradTilePoolingIsBitwiseTheSeparateLayers() {
         var rng = RandomGenerator(seed: 106)
         func bits(_ t: Tensor<Float>) -> [UInt32] { t.scalars.map(\.bitPattern) }
-        let tiled = winogradCases.map { ($0, Conv2D.Algorithm.winograd) }
+        let tiled = winogradCases.map { ($0, Conv2D.Algorithm.winograd2x2) }
             + winograd4x4Cases.filter { ($0.h + 2 * $0.p - 2) % 4 == 0 && ($0.w + 2 * $0.p - 2) % 4 == 0 }
                 .map { ($0, Conv2D.Algorithm.winograd4x4) }
         for (cc, algorithm) in tiled {
@@ -185,12 +201,11 @@ final class Conv2DTests: XCTestCase {
             convs[0].bias.value = randomNormalTensor([cc.f], scale: 0.5, using: &rng)
             convs[1].weight.value = convs[0].weight.value
             convs[1].bias.value = convs[0].bias.value
-            convs[0].fusesReLU = true
-            convs[0].fusedPool = (2, 2)
             let relu = ReLU(), pool = MaxPool2D(kernelSize: 2, stride: 2)
             var x: Tensor<Float> = randomNormalTensor([cc.n, cc.c, cc.h, cc.w], scale: 1, using: &rng)
             for i in 0..<x.count { x.scalars[i] -= 0.3 }
-            let fused = convs[0].forward(x, mode: .training)
+            let fused = convs[0].forward(x, mode: .training, epilogue: Epilogue(relu: true, pool: (2, 2)))
+            XCTAssertEqual(convs[0].plan?.description, "\(algorithm.rawValue), tile-pooled")
             let separate = pool.forward(relu.forward(convs[1].forward(x, mode: .training), mode: .training), mode: .training)
             XCTAssertEqual(bits(fused), bits(separate), "\(cc), \(algorithm): y")
             let dy: Tensor<Float> = randomNormalTensor(fused.shape, scale: 1, using: &rng)

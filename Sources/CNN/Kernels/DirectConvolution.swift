@@ -37,16 +37,6 @@ public struct DirectConvolution {
         g.stride == 1 && g.kh <= 8 && g.kw <= 8 && g.ho * (g.w + 2 * g.padding) >= 32
     }
 
-    /// Whether the fast convolution takes this path for `g` by itself: supported, followed by a fused pooling,
-    /// and at most `maximumChannels` input channels.
-    public static func applies(to g: ConvGeometry, pooled: Bool) -> Bool {
-        pooled && supports(g) && g.c <= maximumChannels
-    }
-
-    /// The most input channels for which the direct path is taken automatically. lenet5's second layer
-    /// (6 channels, 5×5) trained 29% faster on it than on padded-width im2col (interleaved `cnn-bench`).
-    public static let maximumChannels = 8
-
     public init(_ g: ConvGeometry) {
         precondition(Self.supports(g), "DirectConvolution needs stride 1, kernels up to 8×8 and planes of 32 positions")
         geometry = g

@@ -30,18 +30,6 @@ public struct PaddedColumns {
     /// Rows of Wo (the usual im2col) rather than Wp.
     public let compact: Bool
 
-    /// The largest Wp/Wo for which the extra GEMM work costs less than the short-row copies it saves: 1.5
-    /// when a fused pooling reads the padded rows in place, 1.25 when the output must also be compacted.
-    /// Measured with interleaved `cnn-bench` runs: lenet5's second convolution (14×14 → 10×10, Wp/Wo = 1.4,
-    /// pooled) trained 15% faster and evaluated 42% faster with it; the default network's second (12×12 →
-    /// 8×8, 1.5, followed by batch norm, so compacted) trained 3% slower.
-    public static func maximumWidthRatio(pooled: Bool) -> Double { pooled ? 1.5 : 1.25 }
-
-    /// Whether the layout is used for `g`: stride 1 and Wp/Wo at most `maximumWidthRatio`.
-    public static func applies(to g: ConvGeometry, pooled: Bool) -> Bool {
-        g.stride == 1 && Double(g.w + 2 * g.padding) <= maximumWidthRatio(pooled: pooled) * Double(g.wo)
-    }
-
     public init(_ g: ConvGeometry, compact: Bool = false) {
         precondition(g.stride == 1, "PaddedColumns needs stride 1")
         geometry = g

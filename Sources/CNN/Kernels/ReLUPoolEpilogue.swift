@@ -269,13 +269,6 @@ public enum ReLUPoolEpilogue {
     }
 }
 
-/// A layer that can apply a following ReLU, and max pooling after it, itself.
-public protocol ReLUPoolFusable: Layer {
-    var backend: Backend { get }
-    var fusesReLU: Bool { get set }
-    var fusedPool: (kernel: Int, stride: Int)? { get set }
-}
-
 /// A block of 2n consecutive floats (as bits) of a row, split into the even and odd columns of n 2×2 windows.
 protocol WindowRow: SIMD where Scalar == Int32 {
     associatedtype Half: SIMD where Half.Scalar == Int32

@@ -30,12 +30,6 @@ public enum Winograd {
             && g.ho % 2 == 0 && g.wo % 2 == 0 && g.wo >= 16 && g.w >= 16 && g.ho >= 2
     }
 
-    /// Whether a convolution takes this path automatically: supported, with at least 8 input channels
-    /// (a one-channel first layer has products too thin to gain).
-    public static func applies(to g: ConvGeometry) -> Bool {
-        supports(g) && g.c >= 8
-    }
-
     /// The tiles of a 3×3 stride-1 convolution of an H×W input with padding P.
     public struct Tiling {
         public let height, width, padding: Int

@@ -36,12 +36,6 @@ public enum Winograd4x4 {
             && g.ho >= 1 && g.wo >= 1
     }
 
-    /// Whether a convolution takes this path automatically: whenever it is supported. (F(2×2, 3×3) remains
-    /// for the layers whose channels are not multiples of 16.)
-    public static func applies(to g: ConvGeometry, outChannels F: Int) -> Bool {
-        supports(g, outChannels: F)
-    }
-
     /// The 4×4 output tiles of a 3×3 stride-1 convolution of an H×W input with padding P.
     public struct Tiling {
         public let height, width, padding: Int

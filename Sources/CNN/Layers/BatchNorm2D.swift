@@ -9,14 +9,14 @@
 //  Evaluation forward:  y = γ·(x − running_mean) / √(running_var + ε) + β
 //  Backward (closed form):
 //      dβ = Σ dy,   dγ = Σ dy·x̂,   dx = γ / (m·√(σ² + ε)) · (m·dy − dβ − x̂·dγ)
-//  Fused (Sequential: batch norm → ReLU [→ MaxPool2D], all fast): the last forward pass writes relu(y), or
+//  Fused (an execution step of Sequential: batch norm → ReLU [→ MaxPool2D], all fast): the forward writes relu(y), or
 //  its pooled maxima, instead of y; backward rebuilds each plane's dy from the pooled gradient in cache
 //  (ReLUPoolEpilogue). Bit for bit what the separate layers compute.
 
 import RealModule
 
 /// Batch normalisation over N, H and W per channel: `nn.BatchNorm2d(numFeatures, eps, momentum)`.
-public final class BatchNorm2D: ReLUPoolFusable {
+public final class BatchNorm2D: EpilogueFusing {
     public let numFeatures: Int
     public let eps: Float
     public let momentum: Float
@@ -32,10 +32,10 @@ public final class BatchNorm2D: ReLUPoolFusable {
     /// Training batches seen, as PyTorch's `num_batches_tracked`.
     public var numBatchesTracked: Int64 = 0
 
-    /// Set by `Sequential` when a ReLU follows (see Conv2D.fusesReLU).
-    public var fusesReLU = false
-    /// Set by `Sequential` when a ReLU and a max pooling follow (see Conv2D.fusedPool).
-    public var fusedPool: (kernel: Int, stride: Int)? = nil
+    /// The last forward's epilogue, which the backward after it differentiates.
+    private var epilogue = Epilogue.none
+    private var fusesReLU: Bool { epilogue.relu }
+    private var fusedPool: (kernel: Int, stride: Int)? { epilogue.pool }
 
     private var cachedInput: Tensor<Float>?     // reference backend
     private let planes = Workspace<Float>()     // per thread: one (H, W) plane, pre-pooling y or rebuilt dy
@@ -76,8 +76,13 @@ public final class BatchNorm2D: ReLUPoolFusable {
 
 
     /// x (N, C, H, W) → y (N, C, H, W)
-    public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
+    public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> { forward(x, mode: mode, epilogue: .none) }
+
+    /// x (N, C, H, W) → the epilogue of y: (N, C, H, W), or (N, C, Hp, Wp) with a fused pooling.
+    public func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue) -> Tensor<Float> {
         precondition(outputShape(for: x.shape) != nil, "BatchNorm2D(\(numFeatures)) cannot take input \(x.shape)")
+        precondition(backend == .fast || epilogue == .none, "BatchNorm2D: the reference backend runs every layer on its own")
+        self.epilogue = epilogue
         let (N, C, H, W) = x.nchw, HW = H * W, m = N * HW
         if mode == .evaluation {
             if backend == .reference {

@@ -9,18 +9,6 @@
 //  Backward:  dW, db and dx from the pooling's winners only; a training forward keeps every x̃[n] for it.
 
 extension Conv2D {
-    /// The layout of the direct path for `g`, or nil when another path computes it.
-    func directConvolution(for g: ConvGeometry) -> DirectConvolution? {
-        guard fusesReLU, fusedPool != nil else { return nil }
-        let takes: Bool
-        switch algorithm {
-        case .automatic: takes = DirectConvolution.applies(to: g, pooled: true)
-        case .direct: takes = DirectConvolution.supports(g)
-        case .im2col, .paddedIm2col, .winograd, .winograd4x4: takes = false
-        }
-        return takes ? DirectConvolution(g.single) : nil
-    }
-
     /// x (N, C, H, W) → the pooled output (N, F, Hp, Wp).
     func directForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ conv: DirectConvolution, mode: Mode) -> Tensor<Float> {
         guard let pool = fusedPool else { preconditionFailure("the direct path needs a fused pooling") }

@@ -10,26 +10,15 @@
 //             padded by 2 − P, with the flipped kernels, F and C swapped, no bias.
 
 extension Conv2D {
-    /// The tiles of the Winograd path for `g`, or nil when the im2col path computes it.
-    func winogradTiling(for g: ConvGeometry) -> Winograd.Tiling? {
-        let takes: Bool
-        switch algorithm {
-        case .automatic: takes = Winograd.applies(to: g)
-        case .winograd: takes = Winograd.supports(g)
-        case .im2col, .paddedIm2col, .winograd4x4, .direct: takes = false
-        }
-        return takes ? Winograd.Tiling(height: g.h, width: g.w, padding: g.padding) : nil
-    }
-
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
-    func winogradForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd.Tiling, _ convShape: [Int]) -> Tensor<Float> {
+    func winogradForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd.Tiling, _ convShape: [Int],
+                         tilePooled tilePool: Bool) -> Tensor<Float> {
         let C = inChannels, F = outChannels
         let u = filters.reserve(16 * F * C)
         weight.value.scalars.withUnsafeBufferPointer {
             Winograd.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: false, into: u)
         }
-        // A fused ReLU with 2×2, stride-2 pooling is applied to the output tiles directly (they are its windows).
-        let tilePool = fusesReLU && fusedPool.map { $0.kernel == 2 && $0.stride == 2 } == true
+        // With `tilePool` (a fused ReLU and 2×2, stride-2 pooling), the output tiles are the pooling's windows.
         return forwardImages(x, g, convShape, scratchPerThread: Winograd.scratchCount(inChannels: C, outChannels: F, tiling),
                              tilePool: tilePool) { x, bias, scratch, y, pooled in
             Winograd.convolve(x, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,

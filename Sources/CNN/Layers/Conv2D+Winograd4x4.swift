@@ -11,34 +11,17 @@
 //             padded by 2 − P, with the flipped kernels, F and C swapped, no bias.
 
 extension Conv2D {
-    /// The tiles of the F(4×4, 3×3) path for `g`, or nil when another path computes it.
-    func winograd4x4Tiling(for g: ConvGeometry) -> Winograd4x4.Tiling? {
-        let takes: Bool
-        switch algorithm {
-        case .automatic: takes = Winograd4x4.applies(to: g, outChannels: outChannels)
-        case .winograd4x4: takes = Winograd4x4.supports(g, outChannels: outChannels)
-        case .im2col, .paddedIm2col, .winograd, .direct: takes = false
-        }
-        return takes ? Winograd4x4.Tiling(height: g.h, width: g.w, padding: g.padding) : nil
-    }
-
-    /// Whether a fused ReLU and pooling are applied to whole output tiles as they are formed: 2×2, stride-2
-    /// windows, Ho and Wo multiples of 4.
-    func tilePooled(_ g: ConvGeometry) -> Bool {
-        fusesReLU && g.ho % 4 == 0 && g.wo % 4 == 0 && fusedPool.map { $0.kernel == 2 && $0.stride == 2 } == true
-    }
-
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling: the argmax is then
     /// channels last (Hp, Wp, F) when tile-pooled, else (F, Hp, Wp).
     func winograd4x4Forward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd4x4.Tiling,
-                            _ convShape: [Int]) -> Tensor<Float> {
+                            _ convShape: [Int], tilePooled: Bool) -> Tensor<Float> {
         let C = inChannels, F = outChannels
         let u = filters.reserve(36 * F * C)
         weight.value.scalars.withUnsafeBufferPointer {
             Winograd4x4.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: false, into: u)
         }
         return forwardImages(x, g, convShape, scratchPerThread: Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling),
-                             tilePool: tilePooled(g)) { x, bias, scratch, y, pooled in
+                             tilePool: tilePooled) { x, bias, scratch, y, pooled in
             Winograd4x4.convolve(x, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
                                  into: y, pooled: pooled)
         }
@@ -46,7 +29,7 @@ extension Conv2D {
 
     /// dy (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling → dx (N, C, H, W); accumulates dW and db.
     func winograd4x4Backward(_ dy: Tensor<Float>, _ x: Tensor<Float>, _ g: ConvGeometry,
-                             _ tiling: Winograd4x4.Tiling) -> Tensor<Float> {
+                             _ tiling: Winograd4x4.Tiling, tilePooled tilePool: Bool) -> Tensor<Float> {
         let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
         let wantsInput = computesInputGradient
@@ -61,7 +44,7 @@ extension Conv2D {
         let stride = 36 * F * C + F
         let partialBase = partials.reserve(threads * stride)
         partialBase.update(repeating: 0, count: threads * stride)
-        let relu = fusesReLU, pool = fusedPool, tilePool = tilePooled(g)
+        let relu = fusesReLU, pool = fusedPool
         let outL = output.count / max(1, g.n * F)
         let maskedBase = scratch.reserve(relu && !tilePool ? threads * F * L : 1)
         let argmaxBase = argmax.base

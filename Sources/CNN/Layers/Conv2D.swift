@@ -11,19 +11,16 @@
 //             y[n] = W · cols + b,   dW += dy[n] · colsᵀ,   dcols = Wᵀ · dy[n],   dx[n] = col2im(dcols).
 //  The images of a batch are split across threads; each thread runs single-threaded sgemm on its own
 //  images with its own cols (small enough to stay in cache) and its own partial dW and db, which are added
-//  up in thread order at the end. Measured here, a (32, 400)·(400, 196) product in cache runs at about
-//  75 GFLOP/s on one core, while one (32, 400)·(400, 12544) product over the whole batch reaches only
-//  31–41 GFLOP/s on two, because the batch-wide cols matrix (20 MB) streams through memory.
+//  up in thread order at the end, so a run repeats exactly for a given thread count.
 //
-//  Stride-1 layers build cols from the zero-padded image (PaddedColumns.swift), and where that pays (see
-//  `columnLayout`) compute y[n] on rows of Wp = W + 2P positions, of which the first Wo are kept.
-//  3×3 stride-1 layers whose channels are multiples of 16 take Winograd F(4×4, 3×3) instead
-//  (Conv2D+Winograd4x4.swift), other 3×3 stride-1 layers with at least 8 input channels F(2×2, 3×3)
-//  (Conv2D+Winograd.swift), and stride-1 layers with at most 8 input channels and a fused ReLU and pooling a
-//  direct convolution (Conv2D+Direct.swift).
+//  The algorithm (im2col on compact or padded-width rows, the direct convolution, Winograd F(2×2, 3×3) or
+//  F(4×4, 3×3)) is a `Plan` chosen per forward by `Conv2D.choose` (Conv2D+Plan.swift), the one place that
+//  holds the thresholds; backward follows the forward's plan. Each algorithm's forward and backward sit side
+//  by side: im2col here, the others in Conv2D+Direct.swift, Conv2D+Winograd.swift, Conv2D+Winograd4x4.swift.
 //
-//  Fused epilogue. When Sequential finds conv → ReLU or conv → ReLU → MaxPool2D (all fast), the convolution
-//  does their work on each image while its output is in cache, and those layers pass tensors through:
+//  Fused epilogue. When Sequential's execution steps fuse conv → ReLU or conv → ReLU → MaxPool2D (all fast),
+//  forward is given the `Epilogue` and does their work on each image while its output is in cache (the later
+//  layers are not run):
 //      forward   y = relu(W·cols + b); with pooling, out = max over each window of y (first maximum wins)
 //      backward  dy·[y > 0]; with pooling, dOut goes to the window's maximum when out > 0
 //  This is exactly what the separate layers compute, bit for bit, without writing the full-size activation,
@@ -32,7 +29,7 @@
 import RealModule
 
 /// A 2-D convolution with square kernels, stride and zero padding: `nn.Conv2d`.
-public final class Conv2D: ReLUPoolFusable {
+public final class Conv2D: EpilogueFusing {
     public let inChannels, outChannels, kernelSize, stride, padding: Int
     public var backend: Backend
     /// (F, C, HH, WW)
@@ -44,33 +41,22 @@ public final class Conv2D: ReLUPoolFusable {
     /// and returns an empty tensor.
     public var computesInputGradient = true
 
-    /// Set by `Sequential` when a ReLU follows: forward returns relu(y) and backward masks dOutput by
-    /// [y > 0] itself (the ReLU layer passes tensors through).
-    public var fusesReLU = false
+    /// The fast path's algorithm: nil chooses by shape (`Conv2D.choose`); one of them forces it (for tests
+    /// and measurements), and a forward it cannot compute is a programming error (`plan(forInput:)` throws).
+    public var algorithm: Algorithm? = nil
 
-    /// Set by `Sequential` when a ReLU and then a max pooling follow: forward returns the pooled output and
-    /// backward takes the pooled gradient (both later layers pass tensors through). Requires `fusesReLU`.
-    public var fusedPool: (kernel: Int, stride: Int)? = nil
-
-    /// How the fast path computes the convolution: `automatic` takes Winograd F(4×4, 3×3) where
-    /// `Winograd4x4.applies`, else F(2×2, 3×3) where `Winograd.applies`, the direct convolution where
-    /// `DirectConvolution.applies`, else im2col on the padded width where that pays (see `columnLayout`),
-    /// else compact im2col. The others force one algorithm (for tests); `paddedIm2col` needs stride 1,
-    /// `winograd` and `winograd4x4` the shapes their kernels support, `direct` those of
-    /// `DirectConvolution.supports` and a fused pooling, and each falls back to compact im2col otherwise.
-    public enum Algorithm { case automatic, im2col, paddedIm2col, winograd, winograd4x4, direct }
-    public var algorithm = Algorithm.automatic
+    /// The last fast forward's plan, which the backward after it follows; nil before one.
+    public private(set) var plan: Plan?
+    /// The last forward's epilogue, which the backward after it differentiates.
+    private(set) var epilogue = Epilogue.none
+    var fusesReLU: Bool { epilogue.relu }
+    var fusedPool: (kernel: Int, stride: Int)? { epilogue.pool }
 
     var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
-    var layout: PaddedColumns?         // the last forward's columns from the padded image, nil for Im2Col
-    var winograd: Winograd.Tiling?     // the last forward's Winograd tiles, nil for im2col
-    var winograd4x4: Winograd4x4.Tiling? // the last forward's F(4×4, 3×3) tiles, nil for the other paths
-    var direct: DirectConvolution?     // the last forward's direct layout, nil for the other paths
     let filters = Workspace<Float>()   // Winograd: transformed filters U (16 or 36 positions, F, C), or dx's
     let paddedImages = Workspace<Float>() // per thread: x̃ or dx̃ of one image (PaddedColumns.paddedCount)
     let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L); or per image
-                                               // when the whole batch's fits in `cachedColumnsLimit`
-    var colsPerImage = false           // whether the last training forward kept every image's cols
+                                               // when the plan keeps the whole batch's columns
     let dCols = Workspace<Float>()     // per thread: (C·HH·WW, L)
     let partials = Workspace<Float>()  // per thread: dW (F, C·HH·WW) then db (F)
     let scratch = Workspace<Float>()   // per thread: y[n] before pooling or compaction, or the masked
@@ -96,8 +82,8 @@ public final class Conv2D: ReLUPoolFusable {
     }
     public var parameters: [Parameter] { [weight, bias] }
 
-    private func geometry(of x: Tensor<Float>) -> ConvGeometry {
-        ConvGeometry(n: x.shape[0], c: inChannels, h: x.shape[2], w: x.shape[3],
+    func geometry(of shape: [Int]) -> ConvGeometry {
+        ConvGeometry(n: shape[0], c: inChannels, h: shape[2], w: shape[3],
                      kh: kernelSize, kw: kernelSize, stride: stride, padding: padding)
     }
 
@@ -121,56 +107,50 @@ public final class Conv2D: ReLUPoolFusable {
     /// This layer's limit, `cachedColumnsLimit` unless changed (tests set 0 to exercise recomputation).
     public var columnsCacheLimit = Conv2D.cachedColumnsLimit
 
-    /// The columns of `g` built from the padded image, on the padded width or compact (stride 1), or nil
-    /// for `Im2Col` (other strides). Automatically, where it applies, it is
-    /// used for layers with several input channels (their many short rows are what it saves), and for
-    /// one-channel layers only when evaluating through a fused pooling (no compaction). Measured with
-    /// `cnn-bench --layers`, one-channel first layers train slower with it: their backward is only dW,
-    /// whose product grows by Wp/Wo. The choice does not depend on `computesInputGradient`, so skipping dx
-    /// changes no other result.
-    private func columnLayout(for g: ConvGeometry, _ mode: Mode) -> PaddedColumns? {
-        switch algorithm {
-        case .automatic:
-            let pays = g.c > 1 || (fusedPool != nil && mode == .evaluation)
-            if pays && PaddedColumns.applies(to: g, pooled: fusedPool != nil) { return PaddedColumns(g.single) }
-            return g.stride == 1 ? PaddedColumns(g.single, compact: true) : nil
-        case .im2col: return g.stride == 1 ? PaddedColumns(g.single, compact: true) : nil
-        case .winograd, .winograd4x4, .direct: return nil
-        case .paddedIm2col: return g.stride == 1 ? PaddedColumns(g.single) : nil
+    /// x (N, C, H, W) → y (N, F, Ho, Wo).
+    public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> { forward(x, mode: mode, epilogue: .none) }
+
+    /// x (N, C, H, W) → the epilogue of y: (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
+    public func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue) -> Tensor<Float> {
+        guard let convShape = outputShape(for: x.shape) else {
+            preconditionFailure("\(name) cannot take input \(x.shape)")
+        }
+        input = mode == .training ? x : nil
+        self.epilogue = epilogue
+        if backend == .reference {
+            precondition(epilogue == .none, "\(name): the reference backend runs every layer on its own")
+            plan = nil
+            return Reference.conv2DForward(input: x, weight: weight.value, bias: bias.value, stride: stride, padding: padding)
+        }
+        let g = geometry(of: x.shape)
+        // Only the Winograd algorithms need to know whether the input is finite.
+        let mayTile = algorithm == .winograd2x2 || algorithm == .winograd4x4
+            || (algorithm == nil && (Winograd4x4.supports(g, outChannels: outChannels) || Winograd.supports(g)))
+        let finite = !mayTile || x.scalars.withUnsafeBufferPointer { Reductions.allFinite($0.baseAddress!, $0.count) }
+        let chosen: Plan
+        do {
+            chosen = try Self.choose(g, outChannels: outChannels, epilogue: epilogue, mode: mode, finite: finite,
+                                     forced: algorithm, columnsCacheLimit: columnsCacheLimit, layer: name)
+        } catch {
+            preconditionFailure("\(error)")
+        }
+        plan = chosen
+        switch chosen {
+        case let .winograd4x4(tiling, tilePooled): return winograd4x4Forward(x, g, tiling, convShape, tilePooled: tilePooled)
+        case let .winograd2x2(tiling, tilePooled): return winogradForward(x, g, tiling, convShape, tilePooled: tilePooled)
+        case let .direct(direct): return directForward(x, g, direct, mode: mode)
+        case let .im2col(columns, keeps): return im2colForward(x, g, columns, keepsColumns: keeps, convShape)
+        case let .paddedIm2col(columns, keeps): return im2colForward(x, g, columns, keepsColumns: keeps, convShape)
         }
     }
 
-    /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
-    public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
-        guard let convShape = outputShape(for: x.shape) else {
-            preconditionFailure("Conv2D(\(inChannels)→\(outChannels), k\(kernelSize)) cannot take input \(x.shape)")
-        }
-        input = mode == .training ? x : nil
-        if backend == .reference {
-            return Reference.conv2DForward(input: x, weight: weight.value, bias: bias.value, stride: stride, padding: padding)
-        }
-        let g = geometry(of: x)
-        winograd4x4 = winograd4x4Tiling(for: g)
-        winograd = winograd4x4 == nil ? winogradTiling(for: g) : nil
-        // A Winograd tile mixes every input of its window into every output of the tile, so one NaN or ∞
-        // would reach outputs outside its 3×3 receptive field: such an input takes another path.
-        if winograd4x4 != nil || winograd != nil,
-           !x.scalars.withUnsafeBufferPointer({ Reductions.allFinite($0.baseAddress!, $0.count) }) {
-            winograd4x4 = nil
-            winograd = nil
-        }
-        direct = winograd == nil && winograd4x4 == nil ? directConvolution(for: g) : nil
-        if let tiling = winograd4x4 { return winograd4x4Forward(x, g, tiling, convShape) }
-        if let tiling = winograd { return winogradForward(x, g, tiling, convShape) }
-        if let direct { return directForward(x, g, direct, mode: mode) }
+    /// The im2col algorithms' forward, on `lowering`'s columns (nil: `Im2Col`).
+    func im2colForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ lowering: PaddedColumns?, keepsColumns perImage: Bool,
+                       _ convShape: [Int]) -> Tensor<Float> {
         let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
-        let lowering = columnLayout(for: g, mode)
-        layout = lowering
         // y[n] is (F, Ho, R): R = Wp on the padded width, else Wo. LW = Ho·R columns in the product.
         let R = lowering?.rowLength ?? g.wo, LW = g.ho * R
         let threads = min(Parallel.threads, g.n)
-        let perImage = mode == .training && g.n * K * LW <= columnsCacheLimit
-        colsPerImage = perImage
         let colsBase = cols.reserve((perImage ? g.n : threads) * K * LW)
         let paddedCount = lowering?.paddedCount ?? 0
         let paddedBase = paddedImages.reserve(max(1, threads * paddedCount))
@@ -229,16 +209,24 @@ public final class Conv2D: ReLUPoolFusable {
             bias.gradient.add(db)
             return dx
         }
-        let g = geometry(of: x)
-        let K = g.patchSize, F = outChannels, chw = g.c * g.h * g.w
+        let g = geometry(of: x.shape)
         precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
-        if let tiling = winograd4x4 { return winograd4x4Backward(dy, x, g, tiling) }
-        if let tiling = winograd { return winogradBackward(dy, x, g, tiling) }
-        if let direct { return directBackward(dy, x, g, direct) }
-        let lowering = layout
+        guard let plan else { preconditionFailure("Conv2D.backward without a fast training forward") }
+        switch plan {
+        case let .winograd4x4(tiling, tilePooled): return winograd4x4Backward(dy, x, g, tiling, tilePooled: tilePooled)
+        case let .winograd2x2(tiling, _): return winogradBackward(dy, x, g, tiling)
+        case let .direct(direct): return directBackward(dy, x, g, direct)
+        case let .im2col(columns, keeps): return im2colBackward(dy, x, g, columns, keptColumns: keeps)
+        case let .paddedIm2col(columns, keeps): return im2colBackward(dy, x, g, columns, keptColumns: keeps)
+        }
+    }
+
+    /// The im2col algorithms' backward, on the forward's columns.
+    func im2colBackward(_ dy: Tensor<Float>, _ x: Tensor<Float>, _ g: ConvGeometry, _ lowering: PaddedColumns?,
+                        keptColumns perImage: Bool) -> Tensor<Float> {
+        let K = g.patchSize, F = outChannels, chw = g.c * g.h * g.w
         let R = lowering?.rowLength ?? g.wo, LW = g.ho * R
         let threads = min(Parallel.threads, g.n)
-        let perImage = colsPerImage
         let colsBase = perImage ? cols.base : cols.reserve(threads * K * LW)
         let dColsBase = dCols.reserve(threads * K * LW)
         let paddedCount = lowering?.paddedCount ?? 0

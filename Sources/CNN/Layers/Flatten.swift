@@ -7,9 +7,11 @@ import RealModule
 
 /// `nn.Flatten()`: keeps the batch dimension and flattens the rest.
 public final class Flatten: Layer {
+    /// Flattening is a reshape on either backend.
+    public var backend: Backend
     private var inputShape: [Int]?
 
-    public init() {}
+    public init(backend: Backend = .fast) { self.backend = backend }
 
     public var spec: LayerSpec { .flatten }
 

@@ -59,6 +59,9 @@ public protocol Layer: AnyObject {
     /// What this layer is, in PyTorch's constructor terms; used by checkpoints and `--help`.
     var spec: LayerSpec { get }
 
+    /// Which implementation `forward` and `backward` run.
+    var backend: Backend { get set }
+
     /// The output shape for an input of `inputShape`, or `nil` if the input does not fit the layer.
     func outputShape(for inputShape: [Int]) -> [Int]?
 

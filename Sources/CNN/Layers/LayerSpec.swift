@@ -38,3 +38,19 @@ public enum LayerSpec: Equatable, Sendable {
         }
     }
 }
+
+extension LayerSpec: CustomStringConvertible {
+    /// A short form for tables, e.g. "conv2d(1→6, k5, s1, p2)", "maxpool2d(k2, s2)", "linear(400→120)".
+    public var description: String {
+        switch self {
+        case let .conv2d(c, f, k, s, p): return "conv2d(\(c)→\(f), k\(k), s\(s), p\(p))"
+        case .relu: return "relu"
+        case let .maxPool2d(k, s): return "maxpool2d(k\(k), s\(s))"
+        case let .avgPool2d(k, s): return "avgpool2d(k\(k), s\(s))"
+        case let .batchNorm2d(n, _, _): return "batchnorm2d(\(n))"
+        case let .dropout(p): return "dropout(\(p))"
+        case .flatten: return "flatten"
+        case let .linear(d, m): return "linear(\(d)→\(m))"
+        }
+    }
+}

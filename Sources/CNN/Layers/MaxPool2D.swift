@@ -18,10 +18,6 @@ public final class MaxPool2D: Layer {
     private var output = Tensor<Float>(shape: [0])
     private var dInput = Tensor<Float>(shape: [0])
 
-    /// Set by `Sequential` when the convolution two layers back (conv → ReLU → this) pools its own output;
-    /// this layer then passes tensors through.
-    public internal(set) var isFusedIntoConvolution = false
-
     public init(kernelSize: Int, stride: Int? = nil, backend: Backend = .fast) {
         precondition(kernelSize > 0 && (stride ?? kernelSize) > 0, "invalid MaxPool2D(k\(kernelSize))")
         self.kernelSize = kernelSize
@@ -34,8 +30,6 @@ public final class MaxPool2D: Layer {
 
     /// x (N, C, H, W) → y (N, C, Ho, Wo)
     public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
-        // Fused, x is already the pooled output, which need not fit another window.
-        if isFusedIntoConvolution { return x }
         guard let outShape = outputShape(for: x.shape) else {
             preconditionFailure("MaxPool2D(k\(kernelSize)) cannot take input \(x.shape)")
         }
@@ -65,7 +59,6 @@ public final class MaxPool2D: Layer {
 
     /// dy (N, C, Ho, Wo) → dx (N, C, H, W)
     public func backward(_ dy: Tensor<Float>) -> Tensor<Float> {
-        if isFusedIntoConvolution { return dy }
         if backend == .reference {
             guard let x = cachedInput else { preconditionFailure("MaxPool2D.backward without a training forward") }
             cachedInput = nil

@@ -13,16 +13,11 @@ public final class ReLU: Layer {
     private var output = Tensor<Float>(shape: [0])
     private var dInput = Tensor<Float>(shape: [0])
 
-    /// Set by `Sequential` when the convolution before this layer applies the ReLU itself (forward: in its
-    /// epilogue; backward: masking dOutput by its own output). This layer then passes tensors through.
-    public internal(set) var isFusedIntoPrevious = false
-
     public init(backend: Backend = .fast) { self.backend = backend }
 
     public var spec: LayerSpec { .relu }
 
     public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
-        if isFusedIntoPrevious { return x }
         if backend == .reference {
             if mode == .training { cachedInput = x }
             return Reference.reluForward(input: x)
@@ -38,7 +33,6 @@ public final class ReLU: Layer {
     }
 
     public func backward(_ dy: Tensor<Float>) -> Tensor<Float> {
-        if isFusedIntoPrevious { return dy }
         if backend == .reference {
             guard let x = cachedInput else { preconditionFailure("ReLU.backward without a training forward") }
             cachedInput = nil

@@ -4,35 +4,73 @@
 
 import RealModule
 
+/// One step of a network's execution: a layer alone, or a Conv2D or BatchNorm2D that applies the ReLU (and
+/// max pooling) after it itself, as one pass over its output.
+public struct ExecutionStep: CustomStringConvertible {
+    /// The layers this step computes, by index: one, or the fusing layer and the two or three it absorbs.
+    public let layers: Range<Int>
+    /// The first layer's work: itself, or the same layer given `epilogue`.
+    let head: Layer
+    /// What `head` applies to its output; nil for a layer alone.
+    public let epilogue: Epilogue?
+    let fusing: EpilogueFusing?
+
+    func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
+        if let fusing, let epilogue { return fusing.forward(x, mode: mode, epilogue: epilogue) }
+        return head.forward(x, mode: mode)
+    }
+
+    func backward(_ dy: Tensor<Float>) -> Tensor<Float> { head.backward(dy) }
+
+    /// The head's spec and what it absorbs, e.g. "conv2d(1→6, k5, s1, p2) + relu + maxpool2d(k2, s2)".
+    public var description: String { head.spec.description + (epilogue?.description ?? "") }
+}
+
 /// `nn.Sequential`: layers applied in order. Layer `i` owns the checkpoint names `"<i>.weight"`, `"<i>.bias"`, ...
+///
+/// The layers run as `steps`, a rewrite of the layer list built once (and again when the backend changes):
+/// a fast Conv2D or BatchNorm2D followed by a fast ReLU, and possibly then a fast MaxPool2D, becomes one step
+/// that applies them as its epilogue, image by image while its output is in cache. The results are bitwise
+/// those of the layers one by one (the direct convolution, which exists only fused, agrees to rounding).
+/// No layer object is changed by the rewrite; the absorbed layers are simply not run.
 public final class Sequential {
     public let layers: [Layer]
+    /// The layers as they run; see the type's description.
+    public private(set) var steps: [ExecutionStep] = []
 
-    /// A network of `layers`. With `fusing` (the default), fast convolutions absorb a following ReLU and
-    /// max pooling (see `fuse`); without it every layer runs on its own, which tests use as the baseline.
+    /// A network of `layers`. With `fusing` (the default), steps fuse epilogues (see above); without it every
+    /// layer is a step of its own, which tests use as the baseline.
     public init(_ layers: [Layer], fusing: Bool = true) {
         self.layers = layers
         self.fusing = fusing
-        fuse()
+        steps = Self.steps(layers, fusing: fusing)
     }
 
     private let fusing: Bool
 
-    /// Lets each fast Conv2D or BatchNorm2D that is followed by a fast ReLU (and then, possibly, a fast
-    /// MaxPool2D) do their work itself, image by image while its output is in cache; see Conv2D. This saves several passes
-    /// over the largest activations per step, and the results are bitwise those of the separate layers.
-    private func fuse() {
-        for (i, layer) in layers.enumerated() {
-            guard let fusable = layer as? ReLUPoolFusable else { continue }
-            let relu = i + 1 < layers.count ? layers[i + 1] as? ReLU : nil
-            let pool = i + 2 < layers.count ? layers[i + 2] as? MaxPool2D : nil
-            let fusesReLU = fusing && fusable.backend == .fast && relu?.backend == .fast
-            let fusesPool = fusesReLU && pool?.backend == .fast
-            fusable.fusesReLU = fusesReLU
-            fusable.fusedPool = fusesPool ? pool.map { ($0.kernelSize, $0.stride) } : nil
-            relu?.isFusedIntoPrevious = fusesReLU
-            pool?.isFusedIntoConvolution = fusesPool
+    /// The rewrite: layer → ReLU [→ MaxPool2D] becomes one step wherever the layer fuses an epilogue and all
+    /// of them run on the fast backend.
+    static func steps(_ layers: [Layer], fusing: Bool) -> [ExecutionStep] {
+        var steps: [ExecutionStep] = []
+        var i = 0
+        while i < layers.count {
+            let layer = layers[i]
+            if fusing, let fusable = layer as? EpilogueFusing, fusable.backend == .fast,
+               i + 1 < layers.count, layers[i + 1] is ReLU, layers[i + 1].backend == .fast {
+                if i + 2 < layers.count, let pool = layers[i + 2] as? MaxPool2D, pool.backend == .fast {
+                    steps.append(ExecutionStep(layers: i..<(i + 3), head: layer,
+                                               epilogue: Epilogue(relu: true, pool: (pool.kernelSize, pool.stride)), fusing: fusable))
+                    i += 3
+                } else {
+                    steps.append(ExecutionStep(layers: i..<(i + 2), head: layer, epilogue: Epilogue(relu: true), fusing: fusable))
+                    i += 2
+                }
+                continue
+            }
+            steps.append(ExecutionStep(layers: i..<(i + 1), head: layer, epilogue: nil, fusing: nil))
+            i += 1
         }
+        return steps
     }
 
     /// Builds and initialises the network `specs` describes, drawing every random number from `generator`
@@ -57,7 +95,7 @@ public final class Sequential {
             case let .dropout(p):
                 layers.append(Dropout(p: p, generator: RandomGenerator(seed: generator.next()), backend: backend))
             case .flatten:
-                layers.append(Flatten())
+                layers.append(Flatten(backend: backend))
             case let .linear(d, m):
                 let linear = Linear(inFeatures: d, outFeatures: m, backend: backend)
                 initialization.initialize(weight: linear.weight, bias: linear.bias, fanIn: d, generator: &generator)
@@ -85,17 +123,23 @@ public final class Sequential {
 
     public func forward(_ input: Tensor<Float>, mode: Mode) -> Tensor<Float> {
         var x = input
-        for layer in layers { x = layer.forward(x, mode: mode) }
+        for step in steps { x = step.forward(x, mode: mode) }
         return x
     }
 
-    /// Backpropagates dLoss/dOutput through every layer, accumulating parameter gradients.
+    /// Backpropagates dLoss/dOutput through every step, accumulating parameter gradients.
     @discardableResult
     public func backward(_ dOutput: Tensor<Float>) -> Tensor<Float> {
         var d = dOutput
-        for layer in layers.reversed() { d = layer.backward(d) }
+        for step in steps.reversed() { d = step.backward(d) }
         return d
     }
+
+    /// Step `i`'s forward alone (for per-step timing): its input is step i − 1's output.
+    public func forward(step i: Int, _ x: Tensor<Float>, mode: Mode) -> Tensor<Float> { steps[i].forward(x, mode: mode) }
+
+    /// Step `i`'s backward alone, after its forward and the backward of every later step.
+    public func backward(step i: Int, _ dy: Tensor<Float>) -> Tensor<Float> { steps[i].backward(dy) }
 
     /// Whether `backward` must return dLoss/dInput. Training does not need it, and without it the first
     /// layer, when it is a convolution, skips its input-gradient product and col2im.
@@ -108,21 +152,10 @@ public final class Sequential {
         for p in parameters { p.gradient.zero() }
     }
 
-    /// Switches every layer to `backend`.
+    /// Switches every layer to `backend`, and rewrites the steps for it (only fast layers fuse).
     public func setBackend(_ backend: Backend) {
-        for layer in layers {
-            switch layer {
-            case let l as Conv2D: l.backend = backend
-            case let l as ReLU: l.backend = backend
-            case let l as MaxPool2D: l.backend = backend
-            case let l as AvgPool2D: l.backend = backend
-            case let l as BatchNorm2D: l.backend = backend
-            case let l as Linear: l.backend = backend
-            case let l as Dropout: l.backend = backend
-            default: break
-            }
-        }
-        fuse()
+        for layer in layers { layer.backend = backend }
+        steps = Self.steps(layers, fusing: fusing)
     }
 }
 

@@ -1,0 +1,32 @@
+//  PresetPlanTests.swift
+//
+//  The plans automatic choice gives the presets' convolutions in a training step at the benchmark's batch of
+//  64 (Conv2D.choose): a change of threshold that moves one of them shows here first.
+
+import CNN
+import Training
+import XCTest
+
+final class PresetPlanTests: XCTestCase {
+    func testPresetConvolutionsTakeTheirPlans() throws {
+        let expected: [String: [String]] = [
+            "default": ["im2col, columns kept", "im2col, columns kept"],
+            "cs231n": ["direct"],
+            "lenet5": ["direct", "direct"],
+            "pytorch-example": ["im2col, columns kept", "winograd-4x4, tile-pooled"],
+        ]
+        XCTAssertEqual(Set(expected.keys), Set(Architecture.presets.map(\.name)))
+        for preset in Architecture.presets {
+            let specs = try Architecture.resolve(preset.name, input: InputDescriptor())
+            var generator = RandomGenerator(seed: 1)
+            let network = Sequential(specs: specs, generator: &generator)
+            _ = network.forward(Tensor(shape: [64, 1, 28, 28], repeating: 0.25), mode: .training)
+            let plans = network.layers.compactMap { ($0 as? Conv2D)?.plan?.description }
+            XCTAssertEqual(plans, expected[preset.name], preset.name)
+            print("  \(preset.name): " + network.steps.map { step in
+                let plan = (network.layers[step.layers.lowerBound] as? Conv2D)?.plan.map { " [\($0)]" } ?? ""
+                return step.description + plan
+            }.joined(separator: " | "))
+        }
+    }
+}
