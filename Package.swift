@@ -66,9 +66,12 @@ let package = Package(
             "CNN", "Training", "SafeTensors",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["README.md", "onnx.proto"]),
+        /// The version and the git commit the tools are built from (written before each build by BuildInfoPlugin).
+        .target(name: "BuildInfo", plugins: ["BuildInfoPlugin"]),
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
         /// The command-line front ends, as a library so tests can parse and validate in-process.
         .target(name: "CLI", dependencies: [
-            "Training", "Pictures", "Images", "ONNX",
+            "Training", "Pictures", "Images", "ONNX", "BuildInfo",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], exclude: ["README.md"]),
 

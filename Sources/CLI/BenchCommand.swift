@@ -3,6 +3,7 @@
 //  cnn-bench: training and evaluation throughput on real MNIST batches; the last line is one JSON object.
 
 import ArgumentParser
+import BuildInfo
 import Foundation
 import Training
 
@@ -11,7 +12,8 @@ public struct BenchCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cnn-bench",
         abstract: "Measure training and evaluation throughput on real MNIST batches.",
-        discussion: "Runs a warm-up, then timed steps of forward, backward and SGD with momentum; then evaluates the test set at batch 1000. The last line printed is one JSON object.")
+        discussion: "Runs a warm-up, then timed steps of forward, backward and SGD with momentum; then evaluates the test set at batch 1000. The last line printed is one JSON object.",
+        version: BuildInfo.versionLine(tool: "cnn-bench"))
 
     @Option(name: .long, help: "A preset name or a layer spec.")
     public var arch = "default"
@@ -38,6 +40,9 @@ public struct BenchCommand: ParsableCommand {
     public var sgemmPeak = false
 
     public init() {}
+
+    /// Like ArgumentParser's, but every error is one line (see `runMain`).
+    public static func main() { runMain(Self.self, name: "cnn-bench") }
 
     public func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }

@@ -3,6 +3,7 @@
 //  cnn-eval: rebuild a network from a checkpoint alone and evaluate it.
 
 import ArgumentParser
+import BuildInfo
 import CNN
 import Foundation
 import IDX
@@ -13,9 +14,10 @@ import Training
 public struct EvalCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cnn-eval",
-        abstract: "Evaluate a checkpoint: accuracy, loss, per-class accuracy, precision and recall, confusion matrix.")
+        abstract: "Evaluate a checkpoint: accuracy, loss, per-class accuracy, precision and recall, confusion matrix.",
+        version: BuildInfo.versionLine(tool: "cnn-eval"))
 
-    @Argument(help: "A .safetensors checkpoint written by cnn-train.")
+    @Argument(help: "A .safetensors checkpoint written by cnn-train, or a run directory (its best model).")
     public var checkpoint: String
 
     @Option(name: .long, help: "Directory with the IDX files.")
@@ -41,7 +43,7 @@ public struct EvalCommand: ParsableCommand {
 
     public init() {}
 
-    /// Like ArgumentParser's, but a bad flag is reported on one line (see `runMain`).
+    /// Like ArgumentParser's, but every error is one line (see `runMain`).
     public static func main() { runMain(Self.self, name: "cnn-eval") }
 
     public func validate() throws {
@@ -55,8 +57,14 @@ public struct EvalCommand: ParsableCommand {
                 print(try verifyCheckpoint())
                 return
             }
+            let path = try ModelPath.resolve(checkpoint)
             let result = try evaluate()
-            print(json ? Self.json(result, checkpoint: checkpoint) : Self.text(result))
+            if json {
+                print(try Self.json(result, checkpoint: path))
+            } else {
+                if path != checkpoint { print("model: \(path)\n") }
+                print(Self.text(result))
+            }
         } catch {
             throw report(error, command: "cnn-eval")
         }
@@ -65,6 +73,7 @@ public struct EvalCommand: ParsableCommand {
     /// Loads the checkpoint, and the training state beside it if there is one (`<name>.state.safetensors`),
     /// with every check a resumed run makes; returns one line describing them.
     public func verifyCheckpoint() throws -> String {
+        let checkpoint = try ModelPath.resolve(self.checkpoint)
         let model = try Checkpoint.read(contentsOf: checkpoint)
         let parameters = model.network.parameters
         var line = "\(checkpoint): ok: \(model.network.layers.count) layers, \(parameters.reduce(0) { $0 + $1.value.count }) parameters"
@@ -84,6 +93,7 @@ public struct EvalCommand: ParsableCommand {
     /// Loads the checkpoint and the data, checks that they fit, and evaluates.
     public func evaluate() throws -> EvaluationResult {
         Parallel.setThreads(threads)
+        let checkpoint = try ModelPath.resolve(self.checkpoint)
         let model = try Checkpoint.read(contentsOf: checkpoint)
         let data = try Dataset.load(directory: self.data, split: split == .test ? .test : .train,
                                     mean: model.input.mean, std: model.input.std)
@@ -118,14 +128,33 @@ public struct EvalCommand: ParsableCommand {
         return out
     }
 
-    static func json(_ r: EvaluationResult, checkpoint: String) -> String {
-        func list<T>(_ a: [T], _ f: (T) -> String) -> String { "[" + a.map(f).joined(separator: ",") + "]" }
-        let pairs = list(r.mostConfused.prefix(10).map { $0 }) { "{\"true\":\($0.truth),\"predicted\":\($0.predicted),\"count\":\($0.count)}" }
-        let name = checkpoint.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        return "{\"checkpoint\":\"\(name)\",\"accuracy\":\(r.accuracy),\"correct\":\(r.correct),\"total\":\(r.total),\"loss\":\(r.loss),"
-            + "\"per_class_accuracy\":\(list(r.perClassAccuracy) { "\($0)" }),"
-            + "\"per_class_precision\":\(list(r.perClassPrecision) { "\($0)" }),"
-            + "\"confusion_matrix\":\(list(r.confusion) { list($0) { "\($0)" } }),\"most_confused\":\(pairs)}"
+    /// What `--json` prints, in this order.
+    struct JSONReport: Encodable {
+        struct Pair: Encodable {
+            var truth: Int, predicted: Int, count: Int
+            enum CodingKeys: String, CodingKey { case truth = "true", predicted, count }
+        }
+        var checkpoint: String
+        var accuracy: Double
+        var correct: Int
+        var total: Int
+        var loss: Double
+        var perClassAccuracy: [Double]
+        var perClassPrecision: [Double]
+        var confusionMatrix: [[Int]]
+        var mostConfused: [Pair]
+        enum CodingKeys: String, CodingKey {
+            case checkpoint, accuracy, correct, total, loss, perClassAccuracy = "per_class_accuracy"
+            case perClassPrecision = "per_class_precision", confusionMatrix = "confusion_matrix", mostConfused = "most_confused"
+        }
+    }
+
+    /// One JSON object (see `JSONReport`), written by JSONEncoder.
+    static func json(_ r: EvaluationResult, checkpoint: String) throws -> String {
+        try jsonText(JSONReport(checkpoint: checkpoint, accuracy: r.accuracy, correct: r.correct, total: r.total, loss: r.loss,
+                                perClassAccuracy: r.perClassAccuracy, perClassPrecision: r.perClassPrecision,
+                                confusionMatrix: r.confusion,
+                                mostConfused: r.mostConfused.prefix(10).map { JSONReport.Pair(truth: $0.truth, predicted: $0.predicted, count: $0.count) }))
     }
 }
 

@@ -1,7 +1,7 @@
 //  ExitStatus.swift
 //
-//  How every failure reaches the user: one line on standard error, "cnn-train: error: <file or flag>: <problem>",
-//  and a documented exit status (sysexits.h values where one fits).
+//  The documented exit status of every failure (sysexits.h values where one fits); RunMain.swift prints the
+//  failure itself as one line.
 
 import ArgumentParser
 import Foundation
@@ -56,38 +56,4 @@ public enum ExitStatus: Int32 {
         default: return .dataError
         }
     }
-}
-
-/// The front ends' `main()`: parses, validates and runs `Command`. A usage error (a bad flag) is printed as one
-/// line, "cnn-train: error: --lr must be ... (see cnn-train --help)", with status 64; `--help` and errors
-/// already reported by `run()` (thrown as `ExitCode`) go through ArgumentParser as usual.
-func runMain<Command: ParsableCommand>(_: Command.Type, name: String) -> Never {
-    do {
-        var command = try Command.parseAsRoot()
-        try command.run()
-        Command.exit()
-    } catch let code as ExitCode {
-        Command.exit(withError: code)
-    } catch {
-        guard Command.exitCode(for: error).rawValue == ExitStatus.usage.rawValue else { Command.exit(withError: error) }
-        let message = Command.message(for: error).split(separator: "\n")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: "; ")
-        FileHandle.standardError.write(Data("\(name): error: \(message) (see \(name) --help)\n".utf8))
-        Command.exit(withError: ExitCode(ExitStatus.usage.rawValue))
-    }
-}
-
-/// Prints `error` as one line on standard error and returns the exit code to throw.
-func report(_ error: Error, command: String) -> ExitCode {
-    let message = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
-    FileHandle.standardError.write(Data("\(command): error: \(message)\n".utf8))
-    return ExitCode(ExitStatus.of(error).rawValue)
-}
-
-/// How to start `tool` (another of the five, or this one) the way this process was started: beside this
-/// executable when it was started by a path (`.build/release/cnn-train` → `.build/release/cnn-eval`), by
-/// its bare name when it was found on PATH. The hints the tools print use it, so they can be copied as they are.
-func invocation(of tool: String, argument0: String = CommandLine.arguments.first ?? "") -> String {
-    guard let slash = argument0.lastIndex(of: "/") else { return tool }
-    return String(argument0[...slash]) + tool
 }

@@ -7,6 +7,7 @@
 //    cnn-plot filters CHECKPOINT [--out filters.png]
 
 import ArgumentParser
+import BuildInfo
 import Foundation
 import Images
 import Pictures
@@ -22,9 +23,13 @@ public struct PlotCommand: ParsableCommand {
         Errors are one line on standard error; exit status 64 for a bad flag, 65 for a malformed file, 66 for a \
         missing one, 73 when the picture cannot be written.
         """,
+        version: BuildInfo.versionLine(tool: "cnn-plot"),
         subcommands: [PlotCurvesCommand.self, PlotConfusionCommand.self, PlotMistakesCommand.self, PlotFiltersCommand.self])
 
     public init() {}
+
+    /// Like ArgumentParser's, but every error is one line (see `runMain`).
+    public static func main() { runMain(Self.self, name: "cnn-plot") }
 }
 
 /// Writing a picture, and the helpers the plot subcommands share.
@@ -59,7 +64,8 @@ enum PlotOutput {
     }
 
     /// The checkpoint and the split of `data` it is to be judged on, checked to fit each other.
-    static func load(checkpoint: String, data: String, split: SplitName) throws -> (Checkpoint, Dataset) {
+    static func load(checkpoint argument: String, data: String, split: SplitName) throws -> (Checkpoint, Dataset) {
+        let checkpoint = try ModelPath.resolve(argument)
         let model = try Checkpoint.read(contentsOf: checkpoint)
         let dataset = try Dataset.load(directory: data, split: split == .test ? .test : .train,
                                        mean: model.input.mean, std: model.input.std)

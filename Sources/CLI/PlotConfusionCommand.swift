@@ -13,7 +13,7 @@ public struct PlotConfusionCommand: ParsableCommand {
         commandName: "confusion",
         abstract: "The confusion matrix of a checkpoint as a heat map with the counts written in the cells.")
 
-    @Argument(help: "A .safetensors checkpoint written by cnn-train.")
+    @Argument(help: "A .safetensors checkpoint written by cnn-train, or a run directory (its best model).")
     public var checkpoint: String
 
     @OptionGroup var dataOptions: PlotDataOptions

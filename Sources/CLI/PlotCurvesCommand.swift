@@ -24,7 +24,7 @@ public struct PlotCurvesCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
-        if runs.isEmpty { throw ValidationError("give at least one run directory, e.g. cnn-plot curves runs/a runs/b") }
+        if runs.isEmpty { throw ValidationError("<runs>: missing argument; HINT: give at least one run directory, e.g. \(invocation(of: "cnn-plot")) curves runs/a runs/b") }
         if width < 700 || width > 4000 { throw ValidationError("--width must be between 700 and 4000 (got \(width))") }
         try PlotOutput.validate(out)
     }

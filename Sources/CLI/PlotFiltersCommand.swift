@@ -12,7 +12,7 @@ public struct PlotFiltersCommand: ParsableCommand {
         commandName: "filters",
         abstract: "The first convolution layer's filters as a grid of gray tiles, each scaled to its own range.")
 
-    @Argument(help: "A .safetensors checkpoint written by cnn-train.")
+    @Argument(help: "A .safetensors checkpoint written by cnn-train, or a run directory (its best model).")
     public var checkpoint: String
 
     @Option(name: .long, help: "The PNG to write.")
@@ -26,7 +26,7 @@ public struct PlotFiltersCommand: ParsableCommand {
 
     public func run() throws {
         do {
-            let model = try Checkpoint.read(contentsOf: checkpoint)
+            let model = try Checkpoint.read(contentsOf: try ModelPath.resolve(checkpoint))
             guard let conv = Inference.firstConvolution(of: model.network) else {
                 throw InferenceError.noConvolution(checkpoint: checkpoint)
             }

@@ -13,7 +13,7 @@ public struct PlotMistakesCommand: ParsableCommand {
         commandName: "mistakes",
         abstract: "A grid of the most confidently misclassified digits, each labelled true → predicted (probability).")
 
-    @Argument(help: "A .safetensors checkpoint written by cnn-train.")
+    @Argument(help: "A .safetensors checkpoint written by cnn-train, or a run directory (its best model).")
     public var checkpoint: String
 
     @OptionGroup var dataOptions: PlotDataOptions

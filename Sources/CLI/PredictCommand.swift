@@ -4,6 +4,7 @@
 //  light or light on dark), after the MNIST-style preprocessing of `Training.DigitPreprocessor`.
 
 import ArgumentParser
+import BuildInfo
 import CNN
 import Foundation
 import Images
@@ -21,9 +22,10 @@ public struct PredictCommand: ParsableCommand {
         centred by its centre of mass in 28×28 (or the checkpoint's size), normalised with the checkpoint's \
         mean and std. --show prints that input. An image that cannot be read gets one line on standard error, \
         the others are still classified, and the exit status is 65.
-        """)
+        """,
+        version: BuildInfo.versionLine(tool: "cnn-predict"))
 
-    @Argument(help: "A .safetensors checkpoint written by cnn-train.")
+    @Argument(help: "A .safetensors checkpoint written by cnn-train, or a run directory (its best model).")
     public var checkpoint: String
 
     @Argument(help: "Images of single digits: PNG (any colour type and depth), JPEG (EXIF orientation applied), PGM or PPM.")
@@ -40,15 +42,18 @@ public struct PredictCommand: ParsableCommand {
 
     public init() {}
 
+    /// Like ArgumentParser's, but every error is one line (see `runMain`).
+    public static func main() { runMain(Self.self, name: "cnn-predict") }
+
     public func validate() throws {
-        if images.isEmpty { throw ValidationError("give at least one image, e.g. cnn-predict model.safetensors digit.png") }
+        if images.isEmpty { throw ValidationError("<images>: missing argument; HINT: give at least one image, e.g. \(invocation(of: "cnn-predict")) runs/x/model.safetensors digit.png") }
         if top < 1 || top > 100 { throw ValidationError("--top must be between 1 and 100 (got \(top))") }
     }
 
     public func run() throws {
         let model: Checkpoint
         do {
-            model = try Checkpoint.read(contentsOf: checkpoint)
+            model = try Checkpoint.read(contentsOf: try ModelPath.resolve(checkpoint))
             guard model.input.channels == 1 else {
                 throw InferenceError.notGrayscale(checkpoint: checkpoint, channels: model.input.channels)
             }
@@ -61,7 +66,11 @@ public struct PredictCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("cnn-predict: error: \(message)\n".utf8))
             }
         }
-        print(json ? Self.json(results, checkpoint: checkpoint, top: top) : Self.text(results, top: top, show: show, input: model.input))
+        do {
+            print(json ? try Self.json(results, checkpoint: checkpoint, top: top) : Self.text(results, top: top, show: show, input: model.input))
+        } catch {
+            throw report(error, command: "cnn-predict")
+        }
         if results.contains(where: { if case .failure = $0.outcome { return true } else { return false } }) {
             throw ExitCode(ExitStatus.dataError.rawValue)
         }
@@ -132,35 +141,33 @@ public struct PredictCommand: ParsableCommand {
         return rows.joined(separator: "\n")
     }
 
-    /// One JSON object: {"checkpoint": ..., "images": [{"file", "top": [{"class", "probability"}], "probabilities"} or {"file", "error"}]}.
-    public static func json(_ results: [Result], checkpoint: String, top: Int) -> String {
-        let entries = results.map { r -> String in
-            switch r.outcome {
-            case let .success(p, _):
-                let best = Inference.top(p, top).map { "{\"class\":\($0.label),\"probability\":\($0.probability)}" }
-                return "{\"file\":\(quoted(r.file)),\"top\":[\(best.joined(separator: ","))],"
-                    + "\"probabilities\":[\(p.map { "\($0)" }.joined(separator: ","))]}"
-            case let .failure(message):
-                return "{\"file\":\(quoted(r.file)),\"error\":\(quoted(message))}"
-            }
+    /// What `--json` prints: {"checkpoint": ..., "images": [{"file", "top": [{"class", "probability"}], "probabilities"} or {"file", "error"}]}.
+    struct JSONReport: Encodable {
+        struct Guess: Encodable {
+            var label: Int, probability: Double
+            enum CodingKeys: String, CodingKey { case label = "class", probability }
         }
-        return "{\"checkpoint\":\(quoted(checkpoint)),\"images\":[\(entries.joined(separator: ","))]}"
+        struct Image: Encodable {
+            var file: String
+            var top: [Guess]?
+            var probabilities: [Double]?
+            var error: String?
+        }
+        var checkpoint: String
+        var images: [Image]
     }
 
-    /// `s` as a JSON string literal.
-    static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
+    /// One JSON object (see `JSONReport`), written by JSONEncoder.
+    public static func json(_ results: [Result], checkpoint: String, top: Int) throws -> String {
+        let images = results.map { r -> JSONReport.Image in
+            switch r.outcome {
+            case let .success(p, _):
+                return JSONReport.Image(file: r.file, top: Inference.top(p, top).map { JSONReport.Guess(label: $0.label, probability: $0.probability) },
+                                        probabilities: p)
+            case let .failure(message):
+                return JSONReport.Image(file: r.file, error: message)
             }
         }
-        return out + "\""
+        return try jsonText(JSONReport(checkpoint: checkpoint, images: images))
     }
 }

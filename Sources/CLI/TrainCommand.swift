@@ -3,6 +3,7 @@
 //  cnn-train: parse and check the flags, then hand over to Training.Trainer.
 
 import ArgumentParser
+import BuildInfo
 import CNN
 import Foundation
 import Training
@@ -17,7 +18,8 @@ public struct TrainCommand: ParsableCommand {
         Spec syntax: layers joined by '-': conv<F>k<K>[s<S>][p<P>], relu, pool<K>[s<S>], avgpool<K>[s<S>], bn, \
         drop<P>, flatten, fc<M>; e.g. conv32k5p2-relu-pool2-fc100-relu-fc10.
         Outputs under --out: config.json, metrics.jsonl, metrics.csv, checkpoints/, model.safetensors.
-        """)
+        """,
+        version: BuildInfo.versionLine(tool: "cnn-train"))
 
     @Option(name: .long, help: "A named bundle of settings (see --list-recipes); flags given here override it.")
     public var recipe = "default"
@@ -126,7 +128,7 @@ public struct TrainCommand: ParsableCommand {
 
     public init() {}
 
-    /// Like ArgumentParser's, but a bad flag is reported on one line (see `runMain`).
+    /// Like ArgumentParser's, but every error is one line (see `runMain`).
     public static func main() { runMain(Self.self, name: "cnn-train") }
 
     /// The training settings given on the command line: each flag's name and how it changes a configuration.

@@ -20,6 +20,9 @@ public enum SafeTensorsError: Error, LocalizedError, Equatable, Sendable {
     case tooShort(file: String, size: Int)
     /// The header length is larger than `limit` (`SafeTensorsFile.maxHeaderLength`).
     case headerTooLarge(file: String, headerLength: UInt64, limit: Int)
+    /// The file is plainly something else (its first 8 bytes are text, or a gzip or PNG signature), which the
+    /// header length read from them would otherwise hide.
+    case notSafeTensors(file: String, looksLike: String)
     /// The header length runs past the end of the file (`fileSize` is the whole file's size).
     case headerBeyondFile(file: String, headerLength: UInt64, fileSize: Int)
     /// The header is not UTF-8 JSON, or does not start with `{`.
@@ -54,7 +57,7 @@ public enum SafeTensorsError: Error, LocalizedError, Equatable, Sendable {
     public var file: String {
         switch self {
         case .fileNotFound(let file), .unreadable(let file, _), .tooShort(let file, _),
-             .headerTooLarge(let file, _, _), .headerBeyondFile(let file, _, _),
+             .headerTooLarge(let file, _, _), .headerBeyondFile(let file, _, _), .notSafeTensors(let file, _),
              .invalidJSON(let file, _), .notAnObject(let file, _), .badMetadata(let file, _),
              .badEntry(let file, _, _), .unknownDType(let file, _, _),
              .shapeMismatch(let file, _, _, _), .offsetsOutOfRange(let file, _, _, _, _),
@@ -78,6 +81,8 @@ public enum SafeTensorsError: Error, LocalizedError, Equatable, Sendable {
         case .headerTooLarge(let file, let headerLength, let limit):
             return "\(file): header length \(headerLength) exceeds the limit of \(limit) bytes; "
                 + "the file is corrupt or not safetensors"
+        case .notSafeTensors(let file, let looksLike):
+            return "\(file): not a safetensors file (it is \(looksLike)); give a .safetensors checkpoint or a run directory"
         case .headerBeyondFile(let file, let headerLength, let fileSize):
             return "\(file): header length \(headerLength) exceeds the file size (\(fileSize) bytes); "
                 + "the file is truncated or not safetensors"

@@ -3,7 +3,8 @@
 // Every file is treated as hostile: no input traps, numbers from the file are checked before
 // any arithmetic, and tensors are only slices of the bytes given (a tiny file never causes a
 // large allocation). The checks, in order:
-//   1. at least 8 bytes; header length N <= maxHeaderLength and N <= file size - 8
+//   1. at least 8 bytes; header length N <= maxHeaderLength and N <= file size - 8 (when not, a file that
+//      plainly is something else, text, gzip or PNG, is named as such)
 //   2. header: UTF-8 with no NUL byte, valid JSON (JSONSerialization), an object, starts with '{'
 //   3. no duplicate keys; "__metadata__", if present, maps strings to strings
 //   4. each tensor: known dtype; shape of integers >= 0; data_offsets two integers >= 0 with
@@ -12,6 +13,17 @@
 //      nothing trailing.
 
 import Foundation
+
+/// What a file whose header length cannot be right plainly is instead, from its first 8 bytes (at least 8 are
+/// given): "text" when they are all printable ASCII, tabs or line breaks (a real length below the header limit
+/// has zero high bytes), "a gzip file" or "a PNG image" by their signatures; nil otherwise.
+func foreignKind(_ bytes: [UInt8]) -> String? {
+    let head = bytes.prefix(8)
+    if head.starts(with: [0x1F, 0x8B]) { return "a gzip file" }
+    if head.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return "a PNG image" }
+    if head.allSatisfy({ (0x20...0x7E).contains($0) || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return "text" }
+    return nil
+}
 
 extension SafeTensorsFile {
     /// Checks `bytes` as a complete safetensors file and returns its tensors (sorted by their
@@ -33,10 +45,12 @@ extension SafeTensorsFile {
             declaredLength |= UInt64(bytes[index]) << (8 * UInt64(index))
         }
         guard declaredLength <= UInt64(maxHeaderLength) else {
+            if let kind = foreignKind(bytes) { throw SafeTensorsError.notSafeTensors(file: file, looksLike: kind) }
             throw SafeTensorsError.headerTooLarge(file: file, headerLength: declaredLength, limit: maxHeaderLength)
         }
         let headerLength = Int(declaredLength)   // <= maxHeaderLength, so it fits
         guard headerLength <= bytes.count - 8 else {
+            if let kind = foreignKind(bytes) { throw SafeTensorsError.notSafeTensors(file: file, looksLike: kind) }
             throw SafeTensorsError.headerBeyondFile(file: file, headerLength: declaredLength, fileSize: bytes.count)
         }
         let header = Array(bytes[8..<(8 + headerLength)])

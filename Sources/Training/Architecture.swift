@@ -107,13 +107,13 @@ public enum Architecture {
         }
     }
 
-    private enum Token {
+    fileprivate enum Token {
         case conv(Int, Int, Int, Int), relu, maxPool(Int, Int), avgPool(Int, Int), batchNorm
         case dropout(Double), flatten, fc(Int)
     }
 
     /// One token, or nil if it is not one of the forms above.
-    private static func parse(token: String) throws -> Token? {
+    fileprivate static func parse(token: String) throws -> Token? {
         switch token {
         case "relu": return .relu
         case "bn": return .batchNorm
@@ -189,11 +189,13 @@ public enum ArchitectureError: Error, LocalizedError, Equatable {
         case .empty:
             return "empty architecture; give a preset (\(presets)) or a spec such as conv32k5p2-relu-pool2-fc10"
         case let .unknownToken(t):
-            return "unknown architecture or layer '\(t)'; presets are \(presets), and spec layers are conv<F>k<K>[s<S>][p<P>], relu, pool<K>[s<S>], avgpool<K>[s<S>], bn, drop<P>, flatten, fc<M>"
+            let hint = Self.suggestion(for: t).map { "did you mean '\($0)'? " } ?? ""
+            return "unknown architecture or layer '\(t)'; HINT: \(hint)presets are \(presets), and spec layers are conv<F>k<K>[s<S>][p<P>], relu, pool<K>[s<S>], avgpool<K>[s<S>], bn, drop<P>, flatten, fc<M>"
         case let .badValue(t):
             return "layer '\(t)' has an impossible value (sizes must be positive, padding at most the kernel, dropout in [0, 1))"
         case let .doesNotFit(t, s):
-            return "layer '\(t)' cannot take an input of shape \(s.map(String.init).joined(separator: "×"))"
+            let reason = Architecture.fitProblem(token: t, shape: s).map { ": \($0)" } ?? ""
+            return "layer '\(t)' cannot take an input of shape \(s.map(String.init).joined(separator: "×"))\(reason)"
         case let .wrongOutput(s, c):
             return "the network ends in shape \(s.map(String.init).joined(separator: "×")), but must end in \(c) class scores (e.g. with fc\(c))"
         case let .cannotTrain(layer, type, batch, problem, examples, batchSize):
@@ -201,6 +203,43 @@ public enum ArchitectureError: Error, LocalizedError, Equatable {
                 ?? "a batch of \(batch)"
             return "layer \(layer) (\(type)) cannot train on \(which): \(problem); choose a --batch-size (or --limit) that gives no such batch"
         }
+    }
+}
+
+extension ArchitectureError {
+    /// The preset or layer token a mistyped `token` probably meant: a preset or keyword close to it, or, when only
+    /// its leading letters are wrong (`cnv8k3`), the token with those corrected (`conv8k3`).
+    static func suggestion(for token: String) -> String? {
+        let words = Architecture.presets.map(\.name) + ["relu", "bn", "flatten"]
+        if let word = Suggestion.closest(to: token, among: words) { return word }
+        let letters = String(token.prefix { $0.isLetter })
+        guard !letters.isEmpty, letters.count < token.count,
+              let prefix = Suggestion.closest(to: letters, among: ["conv", "pool", "maxpool", "avgpool", "drop", "fc"]),
+              prefix != letters else { return nil }
+        return prefix + token.dropFirst(letters.count)
+    }
+}
+
+extension Architecture {
+    /// Why the layer `token` cannot take an input of `shape` (C, H, W or a flat count), in words, when it is
+    /// because its window is larger than the (padded) image or because it needs an image and gets a flat vector.
+    static func fitProblem(token: String, shape: [Int]) -> String? {
+        guard let layer = try? parse(token: token) else { return nil }
+        let window: (kernel: Int, padding: Int, name: String)
+        switch layer {
+        case let .conv(_, k, _, p): window = (k, p, "kernel")
+        case let .maxPool(k, _), let .avgPool(k, _): window = (k, 0, "pooling window")
+        case .batchNorm:
+            return shape.count == 3 ? nil : "batch norm needs channels (C×H×W), and after a fully connected layer the input is flat"
+        default: return nil
+        }
+        guard shape.count == 3 else {
+            return "a \(window.name == "kernel" ? "convolution" : "pooling") needs an image (C×H×W), and after a fully connected layer the input is flat"
+        }
+        let (h, w) = (shape[1] + 2 * window.padding, shape[2] + 2 * window.padding)
+        guard window.kernel > min(h, w) else { return nil }
+        let padded = window.padding > 0 ? " (\(shape[1])×\(shape[2]) with padding \(window.padding))" : ""
+        return "its \(window.kernel)-wide \(window.name) does not fit the \(h)×\(w) input\(padded)"
     }
 }
 

@@ -111,6 +111,9 @@ public final class Trainer {
         let (full, testSplit) = try timings.measure(.dataLoad) {
             try Dataset.loadSplits(directory: config.data, mean: config.mean, std: config.std, limit: config.limit)
         }
+        if let limit = config.limit, limit > full.count {
+            throw RunError.invalidConfiguration(["--limit: \(limit) exceeds the \(full.count) training images in \(config.data); HINT: leave --limit out to train on all of them"])
+        }
         if config.validation > 0 {
             guard config.validation < full.count else {
                 throw RunError.invalidConfiguration(["--validation \(config.validation) leaves none of the \(full.count) training images to train on"])

@@ -85,6 +85,18 @@ final class EvalCommandTests: XCTestCase {
         XCTAssertEqual(perClass.count, 10)
         XCTAssertTrue(perClass.allSatisfy { (0...1).contains($0.doubleValue) })
 
+        // A run directory means its best model (here the final one), and a path with a tab and a control
+        // character in it still gives valid JSON naming it (a hand-written escaper let them through).
+        let byDirectory = try capturingStandardOutput { try EvalCommand.parse([out, "--data", data, "--json", "--threads", "2"]).run() }
+        let viaDirectory = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(byDirectory.utf8)) as? [String: Any])
+        XCTAssertEqual(viaDirectory["checkpoint"] as? String, model)
+        XCTAssertEqual((viaDirectory["correct"] as? NSNumber)?.intValue, correct)
+        let odd = dir.file("with\ttab\u{1}.safetensors")
+        try FileManager.default.copyItem(atPath: model, toPath: odd)
+        let oddOutput = try capturingStandardOutput { try EvalCommand.parse([odd, "--data", data, "--json", "--threads", "2"]).run() }
+        let oddJSON = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(oddOutput.utf8)) as? [String: Any], oddOutput)
+        XCTAssertEqual(oddJSON["checkpoint"] as? String, odd)
+
         // evaluate() gives the same figures, and the checkpoint's own metadata agrees.
         let result = try EvalCommand.parse([model, "--data", data]).evaluate()
         XCTAssertEqual(result.correct, correct)

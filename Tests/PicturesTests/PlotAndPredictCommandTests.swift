@@ -132,13 +132,13 @@ final class PlotAndPredictCommandTests: XCTestCase {
         XCTAssertTrue(text.contains("digit-0.png"))
         XCTAssertFalse(text.contains("notes.txt"), "failures go to standard error, not into the table")
 
-        let json = PredictCommand.json(results, checkpoint: "a \"quoted\" name", top: 3)
+        let json = try PredictCommand.json(results, checkpoint: "a \"quoted\"\tname\u{1}", top: 3)
         let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         let images = object?["images"] as? [[String: Any]]
         XCTAssertEqual(images?.count, 12)
         XCTAssertEqual((images?[0]["top"] as? [[String: Any]])?.count, 3)
         XCTAssertNotNil(images?[3]["error"])
-        XCTAssertEqual(object?["checkpoint"] as? String, "a \"quoted\" name")
+        XCTAssertEqual(object?["checkpoint"] as? String, "a \"quoted\"\tname\u{1}", "control characters are escaped")
     }
 
     func testPredictExitsWith65WhenAnImageFails() throws {

@@ -55,9 +55,20 @@ final class MalformedFileTests: XCTestCase {
                 $0 == .headerTooLarge(file: "bad.safetensors", headerLength: length, limit: 100_000_000)
             }
         }
-        // Text that is not safetensors at all: its first 8 bytes read as a huge length.
-        assertParseFails(Array("hello, world, not a model\n".utf8)) {
-            if case .headerTooLarge = $0 { return true } else { return false }
+    }
+
+    /// A file that is plainly something else is named as such, not by the huge header length its first 8
+    /// bytes give (`cnn-eval README.md` said "header length 4686569831647092771 exceeds the limit").
+    func testTextGzipAndPNGAreNotSafeTensors() {
+        let error = assertParseFails(Array("# cnn\n\nTrain convolutional networks\n".utf8), file: "README.md") {
+            $0 == .notSafeTensors(file: "README.md", looksLike: "text")
+        }
+        XCTAssertEqual(error?.errorDescription,
+                       "README.md: not a safetensors file (it is text); give a .safetensors checkpoint or a run directory")
+        assertParseFails(Array("hello, world, not a model\n".utf8)) { $0 == .notSafeTensors(file: "bad.safetensors", looksLike: "text") }
+        assertParseFails([0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0, 0, 3, 1, 2, 3]) { $0 == .notSafeTensors(file: "bad.safetensors", looksLike: "a gzip file") }
+        assertParseFails([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]) {
+            $0 == .notSafeTensors(file: "bad.safetensors", looksLike: "a PNG image")
         }
     }
 
