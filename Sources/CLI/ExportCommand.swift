@@ -3,6 +3,7 @@
 //  cnn-export CHECKPOINT --onnx OUT.onnx: the checkpoint's network as an ONNX model (see Sources/ONNX).
 
 import ArgumentParser
+import BuildInfo
 import Foundation
 import ONNX
 import SafeTensors
@@ -18,9 +19,10 @@ public struct ExportCommand: ParsableCommand {
         checkpoint's mean and std; it outputs "logits", or "probabilities" with --softmax. Dropout is left \
         out (it is the identity at inference); batch norm uses its running statistics. The file is written \
         whole (temporary file, fsync, rename).
-        """)
+        """,
+        version: BuildInfo.versionLine(tool: "cnn-export"))
 
-    @Argument(help: "A .safetensors checkpoint written by cnn-train.")
+    @Argument(help: "A .safetensors checkpoint written by cnn-train, or a run directory (its best model).")
     public var checkpoint: String
 
     @Option(name: .long, help: "Where to write the ONNX model (e.g. model.onnx).")
@@ -31,16 +33,16 @@ public struct ExportCommand: ParsableCommand {
 
     public init() {}
 
-    /// Like ArgumentParser's, but a bad flag is reported on one line (see `runMain`).
+    /// Like ArgumentParser's, but every error is one line (see `runMain`).
     public static func main() { runMain(Self.self, name: "cnn-export") }
 
     public func validate() throws {
-        if onnx.isEmpty { throw ValidationError("--onnx needs a file name, e.g. --onnx model.onnx") }
+        if onnx.isEmpty { throw ValidationError("--onnx: needs a file name; HINT: e.g. --onnx model.onnx") }
     }
 
     public func run() throws {
         do {
-            let model = try Checkpoint.read(contentsOf: checkpoint)
+            let model = try Checkpoint.read(contentsOf: try ModelPath.resolve(checkpoint))
             let proto = try ONNXExport.model(model, softmax: softmax, producerVersion: Trainer.version)
             let bytes: [UInt8]
             do { bytes = try ONNXExport.serialized(proto) } catch {

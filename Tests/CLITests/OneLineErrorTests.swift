@@ -45,6 +45,7 @@ final class OneLineErrorTests: XCTestCase {
                           mentions: ["'x' is not a valid value"])
         try assertOneLine(BenchCommand.self, "cnn-bench", ["--steps", "zero"], what: "--steps")
         try assertOneLine(EvalCommand.self, "cnn-eval", [], what: "<checkpoint>")
+        try assertOneLine(ExportCommand.self, "cnn-export", ["m.safetensors"], what: "--onnx", mentions: ["missing"])
         try assertOneLine(TrainCommand.self, "cnn-train", ["--lr", "0"], what: "--lr", mentions: ["must be"])
         try assertOneLine(TrainCommand.self, "cnn-train", ["--lrr", "3"], what: "--lrr", mentions: ["did you mean '--lr'?"])
         try assertOneLine(TrainCommand.self, "cnn-train", ["--schedule", "sometimes"], what: "--schedule",
@@ -94,7 +95,8 @@ final class OneLineErrorTests: XCTestCase {
                                 ("cnn-eval", { runCommand(EvalCommand.self, name: "cnn-eval", arguments: ["--version"]) }),
                                 ("cnn-plot", { runCommand(PlotCommand.self, name: "cnn-plot", arguments: ["--version"]) }),
                                 ("cnn-predict", { runCommand(PredictCommand.self, name: "cnn-predict", arguments: ["--version"]) }),
-                                ("cnn-bench", { runCommand(BenchCommand.self, name: "cnn-bench", arguments: ["--version"]) })] {
+                                ("cnn-bench", { runCommand(BenchCommand.self, name: "cnn-bench", arguments: ["--version"]) }),
+                                ("cnn-export", { runCommand(ExportCommand.self, name: "cnn-export", arguments: ["--version"]) })] {
             var status: Int32 = -1
             let out = try capturingStandardOutput { status = version() }
             XCTAssertEqual(status, 0, name)
