@@ -87,6 +87,7 @@ func oneLine(_ text: String) -> String {
 ///
 ///     Unknown option '--lrr'. Did you mean '--lr'?          → --lrr: unknown option        hint: did you mean '--lr'?
 ///     Missing expected argument '<checkpoint>'             → <checkpoint>: missing argument
+///     Missing expected argument '--onnx <onnx>'            → --onnx: missing option
 ///     Unexpected argument 'extra'                          → extra: unexpected argument
 ///     2 unexpected arguments: 'a', 'b'                     → 'a', 'b': unexpected arguments
 ///     The value 'abc' is invalid for '--epochs <epochs>'   → --epochs: 'abc' is not a valid value
@@ -103,6 +104,7 @@ func usageLine(_ message: String) -> (problem: String, hint: String?) {
     }
     let rewrites: [(pattern: String, template: String)] = [
         ("^Unknown option '([^']+)'$", "$1: unknown option"),
+        ("^Missing expected argument '(-[^ ']+)[^']*'$", "$1: missing option"),
         ("^Missing expected argument '([^']+)'$", "$1: missing argument"),
         ("^Unexpected argument '([^']*)'$", "$1: unexpected argument"),
         ("^[0-9]+ unexpected arguments: (.*)$", "$1: unexpected arguments"),
