@@ -2,9 +2,8 @@
 # Installs what building cnn needs besides Swift, and checks that Swift is there. A few seconds when all is
 # installed; about a minute on a fresh Debian or Ubuntu machine.
 #   Linux (Debian, Ubuntu): apt-get update, then apt-get install zlib1g-dev libopenblas-dev libspng-dev
-#                           libturbojpeg0-dev, through sudo
-#                           unless run as root; skipped when both are installed already.
-#   macOS:                  nothing (zlib and Accelerate come with the system; brew install libspng jpeg-turbo).
+#                           libturbojpeg0-dev, through sudo unless run as root; skipped when all are installed.
+#   macOS:                  brew install libspng jpeg-turbo when missing (zlib and Accelerate come with the system).
 # Exits 1 with one line saying what to do when Swift is missing or the packages cannot be installed.
 set -euo pipefail
 
@@ -14,7 +13,13 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 case "$(uname -s)" in
-  Darwin) exit 0 ;;
+  Darwin)
+    if ! command -v brew >/dev/null 2>&1; then
+      echo "setup.sh: error: brew: not found; HINT: install Homebrew (https://brew.sh), then run this again to install libspng and jpeg-turbo" >&2
+      exit 1
+    fi
+    brew list libspng >/dev/null 2>&1 && brew list jpeg-turbo >/dev/null 2>&1 || brew install libspng jpeg-turbo
+    exit 0 ;;
   Linux) ;;
   *) echo "setup.sh: $(uname -s): install zlib, OpenBLAS (with cblas.h), libspng and TurboJPEG with this system's package manager" >&2; exit 0 ;;
 esac
