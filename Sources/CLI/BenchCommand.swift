@@ -18,14 +18,14 @@ public struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "A preset name or a layer spec.")
     public var arch = "default"
 
-    @Option(name: .long, help: "Directory with the IDX files.")
-    public var data = "Data"
+    @OptionGroup public var dataOptions: DataOptions
+    public var data: String { dataOptions.data }
 
-    @Option(name: .long, help: "Images per step.")
-    public var batchSize = 64
+    @OptionGroup public var batchOptions: BatchSizeOptions
+    public var batchSize: Int { batchOptions.batchSize ?? 64 }
 
-    @Option(name: .long, help: "Threads for the kernels and BLAS.")
-    public var threads = 2
+    @OptionGroup public var threadOptions: ThreadOptions
+    public var threads: Int { threadOptions.count }
 
     @Option(name: .long, help: "Timed steps.")
     public var steps = 200
@@ -45,10 +45,8 @@ public struct BenchCommand: ParsableCommand {
     public static func main() { runMain(Self.self, name: "cnn-bench") }
 
     public func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         if steps < 1 { throw ValidationError("--steps must be at least 1 (got \(steps))") }
         if warmup < 0 { throw ValidationError("--warmup must be ≥ 0 (got \(warmup))") }
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256 (got \(threads))") }
     }
 
     public func run() throws {

@@ -20,17 +20,17 @@ public struct EvalCommand: ParsableCommand {
     @Argument(help: "A .safetensors checkpoint written by cnn-train, or a run directory (its best model).")
     public var checkpoint: String
 
-    @Option(name: .long, help: "Directory with the IDX files.")
-    public var data = "Data"
+    @OptionGroup public var dataOptions: DataOptions
+    public var data: String { dataOptions.data }
 
     @Option(name: .long, help: "Which split: test or train.")
     public var split: SplitName = .test
 
-    @Option(name: .long, help: "Images per forward pass.")
-    public var batchSize = 1000
+    @OptionGroup public var batchOptions: BatchSizeOptions
+    public var batchSize: Int { batchOptions.batchSize ?? 1000 }
 
-    @Option(name: .long, help: "Threads for the kernels and BLAS.")
-    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup public var threadOptions: ThreadOptions
+    public var threads: Int { threadOptions.count }
 
     @Flag(name: .long, help: "Print one JSON object instead of tables.")
     public var json = false
@@ -45,11 +45,6 @@ public struct EvalCommand: ParsableCommand {
 
     /// Like ArgumentParser's, but every error is one line (see `runMain`).
     public static func main() { runMain(Self.self, name: "cnn-eval") }
-
-    public func validate() throws {
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256 (got \(threads))") }
-    }
 
     public func run() throws {
         do {

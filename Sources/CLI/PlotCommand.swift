@@ -81,16 +81,12 @@ enum PlotOutput {
 
 /// `--data`, `--split` and `--threads`, for the pictures that run a checkpoint over a dataset.
 struct PlotDataOptions: ParsableArguments {
-    @Option(name: .long, help: "Directory with the IDX files.")
-    var data = "Data"
+    @OptionGroup var dataOptions: DataOptions
+    var data: String { dataOptions.data }
 
     @Option(name: .long, help: "Which split: test or train.")
     var split: SplitName = .test
 
-    @Option(name: .long, help: "Threads for the kernels and BLAS.")
-    var threads = ProcessInfo.processInfo.activeProcessorCount
-
-    func validate() throws {
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256 (got \(threads))") }
-    }
+    @OptionGroup var threadOptions: ThreadOptions
+    var threads: Int { threadOptions.count }
 }

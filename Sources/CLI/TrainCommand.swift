@@ -27,8 +27,8 @@ public struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "Print every recipe and the settings it changes, then exit.")
     public var listRecipes = false
 
-    @Option(name: .long, help: "Directory with train-/t10k- images and labels (IDX, optionally .gz).")
-    public var data = "Data"
+    @OptionGroup public var dataOptions: DataOptions
+    public var data: String { dataOptions.data }
 
     @Option(name: .long, help: "A preset name or a layer spec (default: the recipe's; default).")
     public var arch: String?
@@ -36,8 +36,8 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Number of passes over the training set (default: the recipe's; 3). With --resume, a larger number extends the run.")
     public var epochs: Int?
 
-    @Option(name: .long, help: "Images per step (default: the recipe's; 64).")
-    public var batchSize: Int?
+    @OptionGroup public var batchOptions: BatchSizeOptions
+    public var batchSize: Int? { batchOptions.batchSize }
 
     @Option(name: .long, help: "Optimizer: \(OptimizerKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: the recipe's; sgd). Another one than the recipe's brings PyTorch's default --lr and --weight-decay unless they are given.")
     public var optimizer: OptimizerKind?
@@ -99,8 +99,8 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Seed for initialisation, shuffling and dropout.")
     public var seed: UInt64 = 1
 
-    @Option(name: .long, help: "Threads for the kernels and BLAS (default: the number of cores; with --resume, the run's own).")
-    public var threads: Int?
+    @OptionGroup public var threadOptions: ThreadOptions
+    public var threads: Int? { threadOptions.threads }
 
     @Option(name: .long, help: "Train on the first N training images only.")
     public var limit: Int?

@@ -53,6 +53,26 @@ final class OneLineErrorTests: XCTestCase {
         try assertOneLine(TrainCommand.self, "cnn-train", ["--threads", "0"], what: "--threads", mentions: ["between 1 and 256"])
     }
 
+    /// --data, --threads and --batch-size are one option group each: every tool checks them the same way.
+    func testSharedOptionsAreCheckedTheSameWayEverywhere() throws {
+        let message = "--threads: must be between 1 and 256 (got 0)"
+        try assertOneLine(TrainCommand.self, "cnn-train", ["--threads", "0"], what: "--threads", mentions: [message])
+        try assertOneLine(EvalCommand.self, "cnn-eval", ["m.safetensors", "--threads", "0"], what: "--threads", mentions: [message])
+        try assertOneLine(BenchCommand.self, "cnn-bench", ["--threads", "0"], what: "--threads", mentions: [message])
+        try assertOneLine(PlotCommand.self, "cnn-plot", ["confusion", "m.safetensors", "--threads", "0"], what: "--threads",
+                          mentions: [message])
+        try assertOneLine(PlotCommand.self, "cnn-plot", ["mistakes", "m.safetensors", "--threads", "300"], what: "--threads",
+                          mentions: ["got 300"])
+        try assertOneLine(EvalCommand.self, "cnn-eval", ["m.safetensors", "--batch-size", "0"], what: "--batch-size",
+                          mentions: ["must be at least 1 (got 0)"])
+        try assertOneLine(BenchCommand.self, "cnn-bench", ["--batch-size", "0"], what: "--batch-size", mentions: ["must be at least 1 (got 0)"])
+        try assertOneLine(TrainCommand.self, "cnn-train", ["--batch-size", "0"], what: "--batch-size", mentions: ["must be at least 1 (got 0)"])
+        XCTAssertEqual(try EvalCommand.parse(["m.safetensors"]).batchSize, 1000)
+        XCTAssertEqual(try BenchCommand.parse([]).batchSize, 64)
+        XCTAssertEqual(try EvalCommand.parse(["m.safetensors", "--data", "/d", "--threads", "3"]).data, "/d")
+        XCTAssertEqual(try EvalCommand.parse(["m.safetensors", "--threads", "3"]).threads, 3)
+    }
+
     func testUnknownSubcommandsSaySoWithDidYouMean() throws {
         try assertOneLine(PlotCommand.self, "cnn-plot", ["histogram", "X"], what: "histogram",
                           mentions: ["unknown subcommand", "curves, confusion, mistakes, filters"])
