@@ -36,8 +36,8 @@ public struct Checkpoint {
                 let t = b.get()
                 tensors.append(TensorEntry(name: "\(i).\(b.name)", floats: t.scalars, shape: t.shape))
             }
-            if let bn = layer as? BatchNorm2D {
-                tensors.append(TensorEntry(name: "\(i).num_batches_tracked", int64: bn.numBatchesTracked))
+            for c in layer.counters {
+                tensors.append(TensorEntry(name: "\(i).\(c.name)", int64: c.get()))
             }
         }
         var meta = metadata
@@ -115,8 +115,8 @@ public struct Checkpoint {
             for b in layer.buffers {
                 b.set(Tensor(shape: b.get().shape, scalars: try Self.floats("\(i).\(b.name)", in: file, path: path)))
             }
-            if let bn = layer as? BatchNorm2D, let v = try file["\(i).num_batches_tracked"]?.int64Scalars().first {
-                bn.numBatchesTracked = v
+            for c in layer.counters {
+                if let v = try file["\(i).\(c.name)"]?.int64Scalars().first { c.set(v) }
             }
         }
         self.init(network: network, input: input, metadata: file.metadata)

@@ -334,7 +334,7 @@ public final class Trainer {
         state.optimizer = configuration.optimizer
         state.optimizerState = optimizer.state
         state.averagedState = average?.state ?? []
-        state.dropoutGenerators = network.layers.compactMap { ($0 as? Dropout)?.generator.stateWords }
+        state.dropoutGenerators = network.layers.flatMap(\.generators).map { $0.get().stateWords }
         try state.file().write(to: base + ".state.safetensors")
         try checkpoint(metrics: metrics).write(to: base + ".safetensors")
         lastGoodCheckpoint = base + ".safetensors"
@@ -397,8 +397,8 @@ public final class Trainer {
                   saved.network.specs == network.specs,
                   saved.metadata["global_step"] == String(s.globalStep)
             else { continue }
-            let dropouts = network.layers.compactMap { $0 as? Dropout }
-            guard dropouts.count == s.dropoutGenerators.count else { continue }
+            let generators = network.layers.flatMap(\.generators)
+            guard generators.count == s.dropoutGenerators.count else { continue }
             guard (try? optimizer.restore(s.optimizerState)) != nil else { continue }
             if let a = average {
                 guard (try? a.restore(s.averagedState)) != nil else { continue }
@@ -408,9 +408,9 @@ public final class Trainer {
             for (p, q) in zip(network.parameters, saved.network.parameters) { p.value = q.value }
             for (a, b) in zip(network.layers, saved.network.layers) {
                 for (x, y) in zip(a.buffers, b.buffers) { x.set(y.get()) }
-                if let bn = a as? BatchNorm2D, let saved = b as? BatchNorm2D { bn.numBatchesTracked = saved.numBatchesTracked }
+                for (x, y) in zip(a.counters, b.counters) { x.set(y.get()) }
             }
-            for (d, words) in zip(dropouts, s.dropoutGenerators) { d.generator = RandomGenerator(state: words) }
+            for (g, words) in zip(generators, s.dropoutGenerators) { g.set(RandomGenerator(state: words)) }
             state = s
             resumedFrom = model
             lastGoodCheckpoint = model

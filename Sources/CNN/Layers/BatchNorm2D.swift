@@ -69,6 +69,9 @@ public final class BatchNorm2D: EpilogueFusing {
                      momentum: Double("\(momentum)") ?? Double(momentum))
     }
     public var parameters: [Parameter] { [weight, bias] }
+    public var counters: [CounterReference] {
+        [CounterReference(name: "num_batches_tracked", get: { self.numBatchesTracked }, set: { self.numBatchesTracked = $0 })]
+    }
     public var buffers: [BufferReference] {
         [BufferReference(name: "running_mean", get: { self.runningMean }, set: { self.runningMean = $0 }),
          BufferReference(name: "running_var", get: { self.runningVariance }, set: { self.runningVariance = $0 })]

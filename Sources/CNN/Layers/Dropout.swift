@@ -25,6 +25,9 @@ public final class Dropout: Layer {
     }
 
     public var spec: LayerSpec { .dropout(p: p) }
+    public var generators: [GeneratorReference] {
+        [GeneratorReference(name: "generator", get: { self.generator }, set: { self.generator = $0 })]
+    }
 
     public func forward(_ x: Tensor<Float>, mode: Mode) -> Tensor<Float> {
         guard mode == .training else { return x }

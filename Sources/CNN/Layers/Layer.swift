@@ -50,6 +50,34 @@ public struct BufferReference {
     }
 }
 
+/// A non-learnable integer that belongs in a checkpoint, such as batch norm's `num_batches_tracked` (I64).
+public struct CounterReference {
+    /// The PyTorch name inside its layer.
+    public let name: String
+    public let get: () -> Int64
+    public let set: (Int64) -> Void
+
+    public init(name: String, get: @escaping () -> Int64, set: @escaping (Int64) -> Void) {
+        self.name = name
+        self.get = get
+        self.set = set
+    }
+}
+
+/// A random generator a layer draws from while training (dropout's masks). Its state is saved with the
+/// training state, so a resumed run draws what the uninterrupted one drew.
+public struct GeneratorReference {
+    public let name: String
+    public let get: () -> RandomGenerator
+    public let set: (RandomGenerator) -> Void
+
+    public init(name: String, get: @escaping () -> RandomGenerator, set: @escaping (RandomGenerator) -> Void) {
+        self.name = name
+        self.get = get
+        self.set = set
+    }
+}
+
 /// One stage of a network.
 ///
 /// `forward` caches what `backward` needs (in `.training` mode only). `backward` takes dLoss/dOutput, returns
@@ -71,13 +99,21 @@ public protocol Layer: AnyObject {
     /// Learnable parameters in checkpoint order (`weight` before `bias`); empty for parameterless layers.
     var parameters: [Parameter] { get }
 
-    /// Non-learnable state that belongs in a checkpoint (batch norm's running statistics).
+    /// Non-learnable tensors that belong in a checkpoint (batch norm's running statistics).
     var buffers: [BufferReference] { get }
+
+    /// Non-learnable integers that belong in a checkpoint (batch norm's `num_batches_tracked`).
+    var counters: [CounterReference] { get }
+
+    /// Random generators whose state belongs in the training state (dropout's).
+    var generators: [GeneratorReference] { get }
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
     public var buffers: [BufferReference] { [] }
+    public var counters: [CounterReference] { [] }
+    public var generators: [GeneratorReference] { [] }
 
     /// The output shape for an input of `inputShape`, from the layer's `spec`.
     public func outputShape(for inputShape: [Int]) -> [Int]? { spec.outputShape(for: inputShape) }
