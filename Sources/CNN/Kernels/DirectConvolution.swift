@@ -14,7 +14,7 @@
 //  three vectors. The last block of a plane is moved back
 //  to end at L, overlapping the one before (its positions are computed twice, the same way). As im2col and
 //  sgemm, a one-channel layer is an (F, HH·WW)·(HH·WW, Ho·Wo) product only HH·WW deep (49 for 7×7), which
-//  OpenBLAS runs at about 30 GFLOP/s per core here: packing its operands costs about as much as the product.
+//  OpenBLAS runs slowly: packing its operands costs about as much as the product.
 //
 //  Backward. After the ReLU and pooling, dy is zero except at each window's winner a (a stored position t)
 //  where the pooled output out[e] is > 0, so only the windows are visited:
@@ -217,9 +217,7 @@ public struct DirectConvolution {
 
     /// Adds one image's dx̃ from its masked pooled gradient g (F, `pooledSize`): for the windows e of each
     /// plane, g[e] times the filter, at the winner argmax[e] of every channel. dx̃ (`paddedCount`) is zeroed
-    /// by the caller; w (F, C, HH, WW). Measured on lenet5's second layer, this costs about as much as the
-    /// forward: each window's rows use WW of 8 lanes (summing rows of windows in 16-lane registers instead
-    /// was no faster).
+    /// by the caller; w (F, C, HH, WW). Each window's rows use WW of 8 lanes.
     public func accumulateInputGradient(_ g: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, pooledSize: Int,
                                         weights w: UnsafePointer<Float>, filters F: Int, into dx: UnsafeMutablePointer<Float>) {
         let R = rowLength, C = geometry.c, kh = geometry.kh, kw = geometry.kw, rows = C &* kh

@@ -12,14 +12,13 @@
 //  Lowering is then K copies of Ho·Wp floats instead of K·Ho short rows with bounds checks, and col2im is
 //  K contiguous additions into dx̃, provided the junk columns of dcols are zero (they are when the junk
 //  columns of dy are, since dcols = Wᵀ·dy). The price is Wp/Wo times the GEMM work, so it is used only where
-//  that ratio is small (`applies`). The last row's junk reads run WW − 1 floats past x̃: x̃ carries that
+//  that ratio is small (`Conv2D.choose`). The last row's junk reads run WW − 1 floats past x̃: x̃ carries that
 //  much zero slack.
 
 //
 //  With `compact`, the same padded image feeds the usual compact layout (K, Ho·Wo): each row is Ho copies of
 //  Wo floats without bounds checks (vector copies; the last one of a row moved back to end at Wo), and
-//  col2im adds Wo-long runs. Measured on lenet5, plain im2col on such layers, with its per-row bounds and
-//  zero fills, was the largest single cost of a training step (15%).
+//  col2im adds Wo-long runs, instead of plain im2col's per-row bounds and zero fills (Sources/CNN/README.md).
 
 /// The padded-width column layout of one image for a stride-1 convolution, or (`compact`) the usual layout
 /// built from the padded image.

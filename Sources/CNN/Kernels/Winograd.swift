@@ -154,8 +154,8 @@ public enum Winograd {
 
     /// The padded input (C, 2Th + 2, 2Tw + 2) → V (16, C, Tb) = Bᵀ d B for the tiles of `band` (tile rows;
     /// Tb = band.count·Tw). The ξ planes are C·Tb + 16 floats apart, so that they do not all start at the
-    /// same offset within 4 KiB: measured, 16 planes 36 KiB apart fell in the same L1 sets, and writing
-    /// them took 142 µs per image instead of 38.
+    /// same offset within 4 KiB (planes a multiple of 4 KiB apart fall in the same L1 sets; figures in
+    /// Sources/CNN/README.md).
     public static func transformInput(_ padded: UnsafePointer<Float>, channels C: Int, _ t: Tiling, band: Range<Int>,
                                       into v: UnsafeMutablePointer<Float>) {
         let (Hp, Wp, tw) = (t.paddedHeight, t.paddedWidth, t.tilesWide)
@@ -164,8 +164,7 @@ public enum Winograd {
             let plane = padded + c &* Hp &* Wp
             forEachBlock(tw) { tj in
                 // Down a column of blocks, the bottom two rows of one tile are the top two of the next:
-                // each input row is multiplied by B once. (Measured: 65 µs instead of 89 for 64 channels
-                // of 13×13 tiles.)
+                // each input row is multiplied by B once.
                 var top = plane + (2 &* band.lowerBound &* Wp &+ 2 &* tj)
                 var r0 = rowTimesB(top), r1 = rowTimesB(top + Wp)
                 var o = v + (c &* T &+ tj)
@@ -287,9 +286,7 @@ public enum Winograd {
 
     /// An image's tile rows, cut into bands of at most `bandTiles` tiles (at least one row each), so that a
     /// band's V and M (16·(C + F)·Tb floats) stay in the L2 cache next to the products' packing, whatever
-    /// the image size. OpenBLAS still reaches 90–115 GFLOP/s at Tb = 48–96 for the forward products, but
-    /// only 53 against 64 for dU at Tb = 72 against 144; on pytorch-example, bands of 48, 96 and 192 tiles
-    /// measured within the machine's noise of each other (interleaved `cnn-bench` runs).
+    /// the image size (band sizes of 48–192 tiles measured alike; Sources/CNN/README.md).
     public static let bandTiles = 96
 
     /// Tile rows per band: the image's rows split evenly into as few bands as keep each within `bandTiles`.
@@ -349,9 +346,8 @@ public enum Winograd {
     /// dU (16, F, C) += Σ_tiles dZ[ξ] · V[ξ]ᵀ for one image, with V from x (C, H, W) and dZ from dY (F, Ho, Wo).
     /// `scratch` holds `filterGradientScratchCount(inChannels: C, outChannels: F, t)` floats.
     ///
-    /// V[ξ] is transposed to (Tb, C) first, so that each product is a plain (F, Tb)·(Tb, C): OpenBLAS runs
-    /// that shape at about 70 GFLOP/s per core, and the (F, Tb)·(C, Tb)ᵀ form at 36–40 (measured with
-    /// F = 64, C = 32, Tb = 72 and 144); the transposition costs a few µs.
+    /// V[ξ] is transposed to (Tb, C) first, so that each product is a plain (F, Tb)·(Tb, C), which OpenBLAS
+    /// runs about twice as fast as the (F, Tb)·(C, Tb)ᵀ form (Sources/CNN/README.md).
     public static func accumulateFilterGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                                                 inChannels C: Int, outChannels F: Int, _ t: Tiling,
                                                 scratch: UnsafeMutablePointer<Float>, into du: UnsafeMutablePointer<Float>) {
