@@ -35,6 +35,9 @@ public struct EvalCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object instead of tables.")
     public var json = false
 
+    @Flag(name: .long, help: "Print the checkpoint's network layer by layer (output shape, parameters, forward FLOPs, convolution algorithm) and the totals; read no data.")
+    public var summary = false
+
     @Option(name: .long, help: ArgumentHelp("Also write every image's logits to FILE: raw little-endian float32, images × classes, in data order.", valueName: "FILE"))
     public var logits: String?
 
@@ -50,6 +53,11 @@ public struct EvalCommand: ParsableCommand {
         do {
             if verify {
                 print(try verifyCheckpoint())
+                return
+            }
+            if summary {
+                let model = try Checkpoint.read(contentsOf: try ModelPath.resolve(checkpoint))
+                print(ModelSummary.make(model.network.specs, input: model.input, batchSize: batchSize).text)
                 return
             }
             let path = try ModelPath.resolve(checkpoint)

@@ -120,6 +120,9 @@ public struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress bar or start-up lines: one plain line per epoch and the summary.")
     public var quiet = false
 
+    @Flag(name: .long, help: "Print the network layer by layer (output shape, parameters, forward FLOPs, convolution algorithm) and the totals, and stop without training.")
+    public var summary = false
+
     @Option(name: .long, help: "Per-epoch lines: text or json.")
     public var logFormat: LogFormat = .text
 
@@ -232,6 +235,17 @@ public struct TrainCommand: ParsableCommand {
         if listRecipes {
             print(Recipe.listing)
             return
+        }
+        if summary {
+            do {
+                let c = trainingConfiguration
+                let data = try Dataset.load(directory: c.data, split: .test, mean: c.mean, std: c.std, limit: 1)
+                let specs = try Architecture.resolve(c.arch, input: data.input)
+                print(ModelSummary.make(specs, input: data.input, batchSize: c.batchSize).text)
+                return
+            } catch {
+                throw report(error, command: "cnn-train")
+            }
         }
         for warning in ignoredByResume { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
         let printer = ProgressPrinter(format: logFormat, quiet: quiet)
