@@ -1,29 +1,51 @@
 //  DigitPreprocessor.swift
 //
-//  Any picture of one digit → the input an MNIST network expects, the way MNIST itself was made
-//  (LeCun et al.: "size-normalized to fit in a 20x20 pixel box while preserving their aspect ratio ...
-//  centered in a 28x28 image by computing the center of mass of the pixels"):
+//  Any picture of one digit (a scan, a phone photo, a drawing) → the input an MNIST network expects, the way
+//  MNIST itself was made (LeCun et al.: "size-normalized to fit in a 20x20 pixel box while preserving their
+//  aspect ratio ... centered in a 28x28 image by computing the center of mass of the pixels"):
 //
-//    1. gray      g = (0.299 R + 0.587 G + 0.114 B) / 255, alpha laid over white paper;
-//    2. polarity  if the border is light (median of the outermost pixels > 0.5), the digit is dark ink on
-//                 light paper: invert, v = 1 − g, so ink is bright on dark as in MNIST;
-//    3. contrast  stretch so the background (that border median) is 0 and the brightest pixel 1, and set
-//                 everything below `inkThreshold` to 0 (paper texture, JPEG noise);
-//    4. crop      to the bounding box of the remaining ink;
-//    5. scale     to fit a B×B box keeping the aspect ratio, B = round(20/28 · H) (20 for 28×28):
+//    1. level     gray, polarity, background levelled and binarised by Otsu (`InkLevels`, at most 800 px)
+//    2. marks     the connected components of the ink (`InkComponents`); the digit is the largest one and
+//                 every mark of at least 5% of its size whose box touches its box grown by 15% of its side
+//    3. strokes   stroke width w ≈ 2·area / boundary pixels; below half of 10% of the digit's longer side (a
+//                 fine pen on a large photo) the strokes are thickened by a square dilation to that 10%
+//    4. contrast  s = min(1, L / L₉₀), L₉₀ the 90th percentile of the levelled ink on the digit's marks; 0 off
+//                 the marks (grown by max(1, side/20) px, an output pixel, for their soft edges) and below
+//                 `inkThreshold`
+//    5. crop      to the marks' bounding box;
+//    6. scale     to fit a B×B box keeping the aspect ratio, B = round(20/28 · H) (20 for 28×28):
 //                 area averaging when shrinking, bilinear when enlarging;
-//    6. centre    paste into H×W so the centre of mass (Σ x·v / Σ v, in pixel indices) lands on (W/2, H/2),
+//    7. centre    paste into H×W so the centre of mass (Σ x·v / Σ v, in pixel indices) lands on (W/2, H/2),
 //                 rounded to whole pixels, shifted back inside if it would stick out;
-//    7. normalise x = (v − mean) / std with the checkpoint's mean and std.
+//    8. normalise x = (v − mean) / std with the checkpoint's mean and std.
 
 import Foundation
 import Images
+
+/// A picture's ink and its marks, with the marks that make the digit: what the preprocessing saw.
+public struct InkAnalysis: Sendable {
+    public let levels: InkLevels
+    public let marks: InkComponents
+    /// Indices into `marks.components` of the marks taken for the digit (the largest first); empty when
+    /// the picture has no ink.
+    public let digit: [Int]
+
+    /// Ink pixels of the digit's marks.
+    public var digitPixels: Int { digit.reduce(0) { $0 + marks.components[$1].pixels } }
+
+    /// The marks not taken for the digit that are at least `fraction` of its size.
+    public func otherMarks(atLeast fraction: Double) -> [InkComponent] {
+        let size = Double(digitPixels)
+        return marks.components.indices.filter { !digit.contains($0) && Double(marks.components[$0].pixels) >= fraction * size }
+            .map { marks.components[$0] }
+    }
+}
 
 /// Turns pictures of single digits into network inputs; see the file header for the steps.
 public struct DigitPreprocessor: Sendable {
     /// Target height and width, mean and std (from the checkpoint).
     public var input: InputDescriptor
-    /// After the contrast stretch, values below this are background (step 3).
+    /// After the contrast stretch, values below this are background (step 4).
     public var inkThreshold: Double
 
     public init(input: InputDescriptor = InputDescriptor(), inkThreshold: Double = 0.1) {
@@ -34,43 +56,114 @@ public struct DigitPreprocessor: Sendable {
     /// B, the side of the box the digit is scaled to fit: 20 for 28×28 inputs.
     public var boxSize: Int { max(1, Int((20.0 / 28.0 * Double(min(input.height, input.width))).rounded())) }
 
-    /// Steps 1–6: H·W intensities in [0, 1], 0 background, row-major.
+    /// Steps 1 and 2.
+    public func analyse(_ bitmap: Bitmap) -> InkAnalysis {
+        let levels = InkLevels(bitmap)
+        let marks = InkComponents(mask: levels.mask, width: levels.width, height: levels.height)
+        guard let main = marks.components.first else { return InkAnalysis(levels: levels, marks: marks, digit: []) }
+        let grow = Int((0.15 * Double(max(main.width, main.height))).rounded())
+        let (gx0, gy0, gx1, gy1) = (main.x0 - grow, main.y0 - grow, main.x1 + grow, main.y1 + grow)
+        let minimum = 0.05 * Double(main.pixels)
+        let digit = marks.components.indices.filter { (i: Int) -> Bool in
+            let c = marks.components[i]
+            if i == 0 { return true }
+            guard Double(c.pixels) >= minimum else { return false }
+            return c.x0 <= gx1 && c.x1 >= gx0 && c.y0 <= gy1 && c.y1 >= gy0
+        }
+        return InkAnalysis(levels: levels, marks: marks, digit: digit)
+    }
+
+    /// Steps 1–7 for a picture of one digit: H·W intensities in [0, 1], 0 background, row-major.
     ///
     /// - Throws: ``InferenceError/blankImage(file:)`` when nothing stands out from the background.
     public func intensities(of bitmap: Bitmap, file: String = "<image>") throws -> [Double] {
-        let (w, h) = (bitmap.width, bitmap.height)
-        var v = Self.ink(of: bitmap)
+        let analysis = analyse(bitmap)
+        guard let values = render(analysis, marks: analysis.digit) else { throw InferenceError.blankImage(file: file) }
+        return values
+    }
 
-        // 3. Contrast: background 0, brightest 1, faint noise 0.
-        let background = Self.borderMedian(v, width: w, height: h)
-        let brightest = v.max() ?? 0
-        guard brightest - background > 0.1 else { throw InferenceError.blankImage(file: file) }
-        for i in v.indices {
-            let s = (v[i] - background) / (brightest - background)
-            v[i] = s < inkThreshold ? 0 : min(1, s)
-        }
+    /// All eight steps: H·W values ready for the network, (v − mean) / std.
+    public func networkInput(of bitmap: Bitmap, file: String = "<image>") throws -> [Float] {
+        let mean = input.mean, std = input.std
+        return try intensities(of: bitmap, file: file).map { Float(($0 - mean) / std) }
+    }
 
-        // 4. Bounding box of the ink.
-        var x0 = w, y0 = h, x1 = -1, y1 = -1
-        for y in 0..<h {
-            for x in 0..<w where v[y * w + x] > 0 {
-                x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+    /// The digits of a written number, left to right: the marks of at least 15% of the largest one's size,
+    /// grouped when their columns overlap by more than half of the narrower one (the parts of one digit),
+    /// each group rendered by steps 3–7. Empty when there is no ink.
+    public func digitsLeftToRight(_ analysis: InkAnalysis) -> [[Double]] {
+        let all = analysis.marks.components
+        guard let largest = all.first else { return [] }
+        var groups: [(x0: Int, x1: Int, marks: [Int])] = []
+        for i in all.indices where Double(all[i].pixels) >= 0.15 * Double(largest.pixels) {
+            let c = all[i]
+            if let g = groups.firstIndex(where: { min($0.x1, c.x1) - max($0.x0, c.x0) + 1 > min($0.x1 - $0.x0, c.width - 1) / 2 }) {
+                groups[g].x0 = min(groups[g].x0, c.x0); groups[g].x1 = max(groups[g].x1, c.x1); groups[g].marks.append(i)
+            } else {
+                groups.append((c.x0, c.x1, [i]))
             }
         }
-        guard x1 >= 0 else { throw InferenceError.blankImage(file: file) }
+        return groups.sorted { $0.x0 < $1.x0 }.compactMap { render(analysis, marks: $0.marks) }
+    }
+
+    /// Steps 3–7 for the given marks; nil when they hold no ink.
+    public func render(_ analysis: InkAnalysis, marks chosen: [Int]) -> [Double]? {
+        let levels = analysis.levels, labels = analysis.marks.labels
+        let (w, h) = (levels.width, levels.height)
+        guard !chosen.isEmpty else { return nil }
+        let chosenSet = Set(chosen.map(Int32.init))
+        var selected = labels.map { chosenSet.contains($0) }
+        var x0 = w, y0 = h, x1 = -1, y1 = -1
+        var area = 0, boundary = 0
+        var inkValues: [Double] = []
+        for y in 0..<h {
+            for x in 0..<w where selected[y * w + x] {
+                x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+                area += 1
+                inkValues.append(levels.levelled[y * w + x])
+                let edge = x == 0 || y == 0 || x == w - 1 || y == h - 1
+                    || !selected[y * w + x - 1] || !selected[y * w + x + 1] || !selected[(y - 1) * w + x] || !selected[(y + 1) * w + x]
+                if edge { boundary += 1 }
+            }
+        }
+        guard area > 0 else { return nil }
+        // 3. Strokes: thicken a fine pen's strokes to a tenth of the digit's longer side.
+        let side = Double(max(x1 - x0 + 1, y1 - y0 + 1))
+        let strokeWidth = 2 * Double(area) / Double(max(1, boundary)), target = 0.1 * side
+        var values = [Double](repeating: 0, count: w * h)
+        if strokeWidth < 0.5 * target {
+            let r = Int(((target - strokeWidth) / 2).rounded())
+            selected = InkLevels.dilate(selected, width: w, height: h, radius: r)
+            for i in values.indices where selected[i] { values[i] = 1 }
+            x0 = max(0, x0 - r); y0 = max(0, y0 - r); x1 = min(w - 1, x1 + r); y1 = min(h - 1, y1 + r)
+        } else {
+            // 4. Contrast on the marks and their soft edges.
+            let reference = max(1e-6, InkLevels.quantile(&inkValues, 0.9))
+            let halo = max(1, Int(side / 20))
+            let near = InkLevels.dilate(selected, width: w, height: h, radius: halo)
+            for i in values.indices where near[i] {
+                let s = min(1, levels.levelled[i] / reference)
+                values[i] = s < inkThreshold ? 0 : s
+            }
+            x0 = max(0, x0 - halo); y0 = max(0, y0 - halo); x1 = min(w - 1, x1 + halo); y1 = min(h - 1, y1 + halo)
+            // Trim the grown box back to where values are.
+            var tx0 = x1, ty0 = y1, tx1 = x0, ty1 = y0
+            for y in y0...y1 { for x in x0...x1 where values[y * w + x] > 0 { tx0 = min(tx0, x); tx1 = max(tx1, x); ty0 = min(ty0, y); ty1 = max(ty1, y) } }
+            guard tx1 >= tx0 else { return nil }
+            (x0, y0, x1, y1) = (tx0, ty0, tx1, ty1)
+        }
+        // 5. Crop.
         let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1)
         var crop = [Double](repeating: 0, count: bw * bh)
-        for y in 0..<bh { for x in 0..<bw { crop[y * bw + x] = v[(y0 + y) * w + x0 + x] } }
-
-        // 5. Scale to fit B×B, keeping the aspect ratio.
+        for y in 0..<bh { for x in 0..<bw { crop[y * bw + x] = values[(y0 + y) * w + x0 + x] } }
+        // 6. Scale to fit B×B, keeping the aspect ratio.
         let box = boxSize
         let s = Double(box) / Double(max(bw, bh))
         let nw = max(1, min(box, Int((Double(bw) * s).rounded()))), nh = max(1, min(box, Int((Double(bh) * s).rounded())))
         let scaled = Self.resample(crop, width: bw, height: bh, toWidth: nw, toHeight: nh)
-
-        // 6. Centre of mass on the centre of the field.
+        // 7. Centre of mass on the centre of the field.
         let (H, W) = (input.height, input.width)
-        guard let com = Self.centreOfMass(scaled, width: nw, height: nh) else { throw InferenceError.blankImage(file: file) }
+        guard let com = Self.centreOfMass(scaled, width: nw, height: nh) else { return nil }
         let ox = max(0, min(W - nw, Int((Double(W) / 2 - com.x).rounded())))
         let oy = max(0, min(H - nh, Int((Double(H) / 2 - com.y).rounded())))
         var out = [Double](repeating: 0, count: H * W)
@@ -78,54 +171,7 @@ public struct DigitPreprocessor: Sendable {
         return out
     }
 
-    /// All seven steps: H·W values ready for the network, (v − mean) / std.
-    public func networkInput(of bitmap: Bitmap, file: String = "<image>") throws -> [Float] {
-        let mean = input.mean, std = input.std
-        return try intensities(of: bitmap, file: file).map { Float(($0 - mean) / std) }
-    }
-
     // MARK: Steps
-
-    /// Steps 1 and 2: per pixel, how much ink (0 paper … 1 ink), whichever way round the picture is.
-    public static func ink(of bitmap: Bitmap) -> [Double] {
-        var g = gray(of: bitmap)
-        if borderMedian(g, width: bitmap.width, height: bitmap.height) > 0.5 {
-            for i in g.indices { g[i] = 1 - g[i] }
-        }
-        return g
-    }
-
-    /// Step 1: luma in [0, 1] (0 black), with alpha laid over white.
-    public static func gray(of bitmap: Bitmap) -> [Double] {
-        let c = bitmap.layout.channels, n = bitmap.width * bitmap.height
-        var out = [Double](repeating: 0, count: n)
-        bitmap.pixels.withUnsafeBufferPointer { p in
-            for i in 0..<n {
-                let o = i * c
-                let luma: Double
-                switch bitmap.layout {
-                case .gray, .grayAlpha: luma = Double(p[o])
-                case .rgb, .rgba: luma = 0.299 * Double(p[o]) + 0.587 * Double(p[o + 1]) + 0.114 * Double(p[o + 2])
-                }
-                let alpha = bitmap.layout.hasAlpha ? Double(p[o + c - 1]) / 255 : 1
-                out[i] = (luma * alpha + 255 * (1 - alpha)) / 255
-            }
-        }
-        return out
-    }
-
-    /// The median of the outermost ring of pixels (all pixels when the image is under 3 wide or high).
-    public static func borderMedian(_ v: [Double], width w: Int, height h: Int) -> Double {
-        var ring: [Double] = []
-        if w < 3 || h < 3 {
-            ring = v
-        } else {
-            for x in 0..<w { ring.append(v[x]); ring.append(v[(h - 1) * w + x]) }
-            for y in 1..<(h - 1) { ring.append(v[y * w]); ring.append(v[y * w + w - 1]) }
-        }
-        ring.sort()
-        return ring.isEmpty ? 0 : ring[ring.count / 2]
-    }
 
     /// (Σ x·v / Σ v, Σ y·v / Σ v) with x, y pixel indices; nil when Σ v = 0.
     public static func centreOfMass(_ v: [Double], width w: Int, height h: Int) -> (x: Double, y: Double)? {

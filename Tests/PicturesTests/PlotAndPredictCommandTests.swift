@@ -114,7 +114,9 @@ final class PlotAndPredictCommandTests: XCTestCase {
         var right = 0, k = 0
         for r in results {
             switch r.outcome {
-            case let .success(p, _):
+            case let .success(reading):
+                XCTAssertEqual(reading.probabilities.count, 1)
+                let p = reading.probabilities[0]
                 XCTAssertEqual(p.reduce(0, +), 1, accuracy: 1e-9)
                 if Inference.top(p, 1)[0].label == digits.labels[k] { right += 1 }
                 k += 1
