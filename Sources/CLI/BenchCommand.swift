@@ -33,6 +33,8 @@ public struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: "Untimed warm-up steps.")
     public var warmup = 20
 
+    @OptionGroup public var augmentationOptions: AugmentationOptions
+
     @Flag(name: .long, help: "Also print a table of forward and backward time per layer (fused layers as one), with each convolution's algorithm.")
     public var layers = false
 
@@ -52,7 +54,7 @@ public struct BenchCommand: ParsableCommand {
     public func run() throws {
         do {
             var r = try Benchmark.run(arch: arch, data: data, batchSize: batchSize, threads: threads, steps: steps,
-                                      warmup: warmup, perLayer: layers)
+                                      warmup: warmup, perLayer: layers, augmentation: augmentationOptions.augmentation())
             if sgemmPeak { r.sgemmGFLOPS = Benchmark.sgemmPeak(threads: threads) }
             if layers {
                 func row(_ name: String, _ plan: String) -> String {

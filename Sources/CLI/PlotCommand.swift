@@ -24,7 +24,7 @@ public struct PlotCommand: ParsableCommand {
         missing one, 73 when the picture cannot be written.
         """,
         version: BuildInfo.versionLine(tool: "cnn-plot"),
-        subcommands: [PlotCurvesCommand.self, PlotConfusionCommand.self, PlotMistakesCommand.self, PlotFiltersCommand.self])
+        subcommands: [PlotCurvesCommand.self, PlotConfusionCommand.self, PlotMistakesCommand.self, PlotFiltersCommand.self, PlotAugmentCommand.self])
 
     public init() {}
 

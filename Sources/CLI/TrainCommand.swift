@@ -93,6 +93,8 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Also keep a moving average of the weights with this decay, e.g. 0.999, evaluated every epoch and saved as model-ema.safetensors (default: the recipe's; 0, none).")
     public var ema: Double?
 
+    @OptionGroup public var augmentationOptions: AugmentationOptions
+
     @Option(name: .customLong("init"), help: "Weight initialisation: pytorch (Kaiming-uniform, a=√5) or he (He-normal).")
     public var initialization: String?
 
@@ -172,6 +174,10 @@ public struct TrainCommand: ParsableCommand {
         add("--validation", validation) { $0.validation = $1 }
         add("--label-smoothing", labelSmoothing) { $0.labelSmoothing = $1 }
         add("--ema", ema) { $0.ema = $1 }
+        add("--shift", augmentationOptions.shift) { $0.shift = $1 }
+        add("--rotate", augmentationOptions.rotate) { $0.rotate = $1 }
+        add("--scale", augmentationOptions.scale) { $0.scale = $1 }
+        add("--elastic", augmentationOptions.elastic) { $0.elasticAlpha = $1.alpha; $0.elasticSigma = $1.sigma }
         add("--init", initialization) { $0.initialization = $1 }
         if seed != 1 { add("--seed", seed) { $0.seed = $1 } }
         add("--limit", limit) { $0.limit = $1 }
@@ -291,3 +297,53 @@ public enum LogFormat: String, CaseIterable, ExpressibleByArgument {
 
 extension ScheduleName: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
+
+/// The augmentation flags, shared by cnn-train and cnn-bench.
+public struct AugmentationOptions: ParsableArguments {
+    @Option(name: .long, help: "Augment: shift each training image by up to PX pixels each way, a new draw every epoch (default: the recipe's; 0).")
+    public var shift: Double?
+
+    @Option(name: .long, help: "Augment: rotate by up to DEG degrees either way (default: the recipe's; 0).")
+    public var rotate: Double?
+
+    @Option(name: .long, help: "Augment: scale by a factor in [1 - F, 1 + F] (default: the recipe's; 0).")
+    public var scale: Double?
+
+    @Option(name: .long, help: "Augment: an elastic distortion ALPHA,SIGMA in pixels (Simard et al. 2003), e.g. 34,4 (default: none).")
+    public var elastic: ElasticSetting?
+
+    public init() {}
+
+    public func validate() throws {
+        var c = TrainingConfiguration()
+        let a = augmentation()
+        c.shift = a.shift; c.rotate = a.rotate; c.scale = a.scale; c.elasticAlpha = a.elasticAlpha; c.elasticSigma = a.elasticSigma
+        if let p = c.problems().first { throw ValidationError(p) }
+        if elastic != nil, a.elasticAlpha == 0 || a.elasticSigma == 0 {
+            throw ValidationError("--elastic must be ALPHA,SIGMA with both > 0 (got \(a.elasticAlpha),\(a.elasticSigma))")
+        }
+    }
+
+    /// These flags on top of `base` (a recipe's or no augmentation).
+    public func augmentation(over base: Augmentation = Augmentation()) -> Augmentation {
+        var a = base
+        if let v = shift { a.shift = v }
+        if let v = rotate { a.rotate = v }
+        if let v = scale { a.scale = v }
+        if let e = elastic { a.elasticAlpha = e.alpha; a.elasticSigma = e.sigma }
+        return a
+    }
+}
+
+/// `--elastic ALPHA,SIGMA`.
+public struct ElasticSetting: ExpressibleByArgument, Equatable {
+    public var alpha: Double
+    public var sigma: Double
+
+    public init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 2, let a = parts[0], let s = parts[1] else { return nil }
+        alpha = a
+        sigma = s
+    }
+}

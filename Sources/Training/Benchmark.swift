@@ -31,10 +31,16 @@ public struct BenchmarkResult {
     /// sgemm on large square matrices with the same threads, in GFLOP/s, measured after the rest (so that its
     /// matrices count in no peak memory); nil unless asked for.
     public var sgemmGFLOPS: Double? = nil
+    /// With augmentation: training images per second with the warped batches, timed in blocks of 10 steps
+    /// alternating with the plain ones (whose rate is then `trainImagesPerSecond`), so both see the same machine.
+    public var augmentedTrainImagesPerSecond: Double? = nil
 
     /// The one-line JSON summary.
     public var json: String {
-        let peak = sgemmGFLOPS.map { String(format: ",\"sgemm_gflops\":%.2f", $0) } ?? ""
+        let peak = (sgemmGFLOPS.map { String(format: ",\"sgemm_gflops\":%.2f", $0) } ?? "")
+            + (augmentedTrainImagesPerSecond.map {
+                String(format: ",\"augmented_train_images_per_second\":%.1f,\"augmented_ratio\":%.3f", $0, $0 / trainImagesPerSecond)
+            } ?? "")
         return String(format: "{\"arch\":\"%@\",\"batch_size\":%d,\"threads\":%d,\"steps\":%d,\"train_images_per_second\":%.1f,\"eval_images_per_second\":%.1f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f%@}",
                       arch, batchSize, threads, steps, trainImagesPerSecond, evalImagesPerSecond, gflops, peakRSSMegabytes, peak)
     }
@@ -62,7 +68,7 @@ public enum Benchmark {
     /// Trains `steps` timed steps (after `warmup`) of SGD with momentum on consecutive real batches, then
     /// evaluates the whole test set at batch 1000.
     public static func run(arch: String, data: String, batchSize: Int, threads: Int, steps: Int, warmup: Int = 20,
-                           perLayer: Bool = false) throws -> BenchmarkResult {
+                           perLayer: Bool = false, augmentation: Augmentation = Augmentation()) throws -> BenchmarkResult {
         Parallel.setThreads(threads)
         let train = try Dataset.load(directory: data, split: .train)
         let test = try Dataset.load(directory: data, split: .test)
@@ -76,9 +82,15 @@ public enum Benchmark {
         var forwardTimes = [Double](repeating: 0, count: network.steps.count)
         var backwardTimes = forwardTimes
 
-        func step(_ i: Int, timed: Bool) {
+        let pipeline = augmentation.isIdentity ? nil : BatchPipeline(dataset: train, augmentation: augmentation, seed: 0)
+        let order = Array(0..<train.count)
+        func step(_ i: Int, timed: Bool, augmented: Bool = false) {
             let start = (i * batchSize) % max(1, train.count - batchSize)
-            train.batch(start..<(start + batchSize), into: &x, labels: &y)
+            if augmented, let p = pipeline {
+                p.batch(epoch: 1, order: order, start: start, count: batchSize, into: &x, labels: &y)
+            } else {
+                train.batch(start..<(start + batchSize), into: &x, labels: &y)
+            }
             if perLayer && timed {
                 var h = x
                 for l in network.steps.indices {
@@ -99,10 +111,20 @@ public enum Benchmark {
             sgd.step()
         }
 
-        for i in 0..<warmup { step(i, timed: false) }
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        for i in 0..<steps { step(warmup + i, timed: true) }
-        let trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+        for i in 0..<warmup { step(i, timed: false, augmented: pipeline != nil && i % 2 == 1) }
+        var trainSeconds = 0.0, augmentedSeconds = 0.0
+        var i = warmup, done = 0
+        while done < steps {
+            let block = min(10, steps - done)
+            for augmented in pipeline == nil ? [false] : [false, true] {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                for k in 0..<block { step(i + k, timed: true, augmented: augmented) }
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+                if augmented { augmentedSeconds += seconds } else { trainSeconds += seconds }
+            }
+            i += block
+            done += block
+        }
         let trainIPS = Double(steps * batchSize) / trainSeconds
 
         let evalBatch = min(1000, test.count)
@@ -123,10 +145,12 @@ public enum Benchmark {
                 (step.description, (network.layers[step.layers.lowerBound] as? Conv2D)?.plan?.description ?? "",
                  t.0 / Double(steps) / 1e6, t.1 / Double(steps) / 1e6) }
             : []
-        return BenchmarkResult(arch: arch, batchSize: batchSize, threads: threads, steps: steps,
-                               trainImagesPerSecond: trainIPS, evalImagesPerSecond: evalIPS,
-                               gflops: 3 * forwardFLOPs(specs, input: train.input) * trainIPS / 1e9,
-                               peakRSSMegabytes: peakRSSMegabytes(), layers: layers)
+        var result = BenchmarkResult(arch: arch, batchSize: batchSize, threads: threads, steps: steps,
+                                     trainImagesPerSecond: trainIPS, evalImagesPerSecond: evalIPS,
+                                     gflops: 3 * forwardFLOPs(specs, input: train.input) * trainIPS / 1e9,
+                                     peakRSSMegabytes: peakRSSMegabytes(), layers: layers)
+        if pipeline != nil { result.augmentedTrainImagesPerSecond = Double(steps * batchSize) / augmentedSeconds }
+        return result
     }
 
     /// The machine's sgemm speed at this moment: the best of `repeats` products of two n×n matrices, with BLAS

@@ -181,6 +181,7 @@ public final class Trainer {
             onEvent(.notice("the warm-up of \(plan.requestedWarmupSteps) steps is cut to \(plan.warmupSteps), a tenth of the run's \(plan.totalSteps) steps"))
         }
         let loss = SoftmaxCrossEntropy(labelSmoothing: Float(config.labelSmoothing))
+        let pipeline = config.augmentation.isIdentity ? nil : BatchPipeline(dataset: train, augmentation: config.augmentation, seed: config.seed)
         var x = Tensor<Float>(shape: [0]), y: [Int] = []
         let runStart = Date()
         let elapsedBefore = state.elapsedSeconds
@@ -199,7 +200,11 @@ public final class Trainer {
             while state.stepInEpoch < stepsPerEpoch {
                 let start = state.stepInEpoch * config.batchSize
                 let batch = order[start..<min(train.count, start + config.batchSize)]
-                train.batch(batch, into: &x, labels: &y)
+                if let p = pipeline {
+                    p.batch(epoch: epoch, order: order, start: start, count: batch.count, into: &x, labels: &y)
+                } else {
+                    train.batch(batch, into: &x, labels: &y)
+                }
                 lr = plan.rate(atStep: state.globalStep)
                 currentRate = lr
                 optimizer.learningRate = Float(lr)

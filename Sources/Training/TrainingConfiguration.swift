@@ -46,6 +46,13 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var labelSmoothing = 0.0
     /// The decay of the moving average of the weights evaluated as a second model; 0 for none.
     public var ema = 0.0
+    /// Augmentation (see Augmentation.swift): largest shift in pixels, rotation in degrees, relative scale, and the
+    /// elastic distortion's α and σ in pixels; all 0 is none.
+    public var shift = 0.0
+    public var rotate = 0.0
+    public var scale = 0.0
+    public var elasticAlpha = 0.0
+    public var elasticSigma = 0.0
     public var initialization = "pytorch"
     public var seed: UInt64 = 1
     public var threads = 2
@@ -69,7 +76,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try read(.stepEpochs, &stepEpochs); try read(.stepGamma, &stepGamma); try read(.warmupSteps, &warmupSteps)
         try read(.pctStart, &pctStart); try read(.divFactor, &divFactor); try read(.finalDivFactor, &finalDivFactor)
         try read(.cycleMomentum, &cycleMomentum); try read(.validation, &validation)
-        try read(.labelSmoothing, &labelSmoothing); try read(.ema, &ema); try read(.initialization, &initialization); try read(.seed, &seed)
+        try read(.labelSmoothing, &labelSmoothing); try read(.ema, &ema); try read(.shift, &shift)
+        try read(.rotate, &rotate); try read(.scale, &scale); try read(.elasticAlpha, &elasticAlpha)
+        try read(.elasticSigma, &elasticSigma); try read(.initialization, &initialization); try read(.seed, &seed)
         try read(.threads, &threads); try read(.mean, &mean); try read(.std, &std); try read(.out, &out)
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery)
@@ -95,6 +104,13 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             p.append("--label-smoothing must be in [0, 1) (got \(labelSmoothing))")
         }
         if !(ema.isFinite && ema >= 0 && ema < 1) { p.append("--ema must be a decay in (0, 1), or 0 for none (got \(ema))") }
+        if !(shift.isFinite && shift >= 0 && shift <= 100) { p.append("--shift must be between 0 and 100 pixels (got \(shift))") }
+        if !(rotate.isFinite && rotate >= 0 && rotate <= 180) { p.append("--rotate must be between 0 and 180 degrees (got \(rotate))") }
+        if !(scale.isFinite && scale >= 0 && scale < 1) { p.append("--scale must be in [0, 1) (got \(scale))") }
+        if !(elasticAlpha.isFinite && elasticAlpha >= 0 && elasticAlpha <= 1000) || !(elasticSigma.isFinite && elasticSigma >= 0 && elasticSigma <= 100)
+            || (elasticAlpha > 0) != (elasticSigma > 0) {
+            p.append("--elastic must be ALPHA,SIGMA with 0 < ALPHA ≤ 1000 and 0 < SIGMA ≤ 100 pixels (got \(elasticAlpha),\(elasticSigma))")
+        }
         if Recipe.named(recipe) == nil {
             p.append("--recipe must be one of \(Recipe.all.map(\.name).joined(separator: ", ")) (got \(recipe))")
         }
@@ -123,6 +139,11 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             return .oneCycle(OneCycle(pctStart: pctStart, divFactor: divFactor, finalDivFactor: finalDivFactor,
                                       cycleMomentum: cycleMomentum))
         }
+    }
+
+    /// The augmentation these settings describe.
+    public var augmentation: Augmentation {
+        Augmentation(shift: shift, rotate: rotate, scale: scale, elasticAlpha: elasticAlpha, elasticSigma: elasticSigma)
     }
 
     /// The optimizer these settings describe, over `parameters`.

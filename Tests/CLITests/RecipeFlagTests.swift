@@ -80,4 +80,20 @@ final class RecipeFlagTests: XCTestCase {
         XCTAssertTrue(warnings.allSatisfy { !$0.contains("\n") && $0.hasPrefix("cnn-train: warning: ") })
         XCTAssertEqual(try TrainCommand.parse(["--lr", "0.1"]).ignoredByResume, [], "no warnings without --resume")
     }
+
+    func testAugmentationFlagsReachTrainingAndTheBenchmark() throws {
+        let c = try TrainCommand.parse(["--shift", "2", "--rotate", "10", "--scale", "0.1", "--elastic", "34,4"]).trainingConfiguration
+        XCTAssertEqual(c.augmentation, Augmentation(shift: 2, rotate: 10, scale: 0.1, elasticAlpha: 34, elasticSigma: 4))
+        XCTAssertTrue(try TrainCommand.parse([]).trainingConfiguration.augmentation.isIdentity, "no augmentation by default")
+        XCTAssertEqual(try BenchCommand.parse(["--shift", "2", "--rotate", "10"]).augmentationOptions.augmentation(),
+                       Augmentation(shift: 2, rotate: 10))
+        assertParseFails(TrainCommand.self, ["--elastic", "34"], mentions: ["--elastic"])
+        assertParseFails(TrainCommand.self, ["--elastic", "0,4"], mentions: ["--elastic"])
+        assertParseFails(TrainCommand.self, ["--rotate", "-1"], mentions: ["--rotate"])
+        assertParseFails(TrainCommand.self, ["--scale", "1"], mentions: ["--scale"])
+        assertParseFails(BenchCommand.self, ["--shift", "nan"], mentions: ["--shift"])
+        assertParseFails(TrainCommand.self, ["--validation", "-1"], mentions: ["--validation"])
+        assertParseFails(TrainCommand.self, ["--label-smoothing", "1"], mentions: ["--label-smoothing"])
+        assertParseFails(TrainCommand.self, ["--ema", "1"], mentions: ["--ema"])
+    }
 }
