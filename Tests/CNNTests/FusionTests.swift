@@ -38,7 +38,9 @@ final class FusionTests: XCTestCase {
                     same(p.gradient, q.gradient, "gradient, step \(step)")
                 }
                 sgd1.step(); sgd2.step()
-                same(fused.forward(x, mode: .evaluation), separate.forward(x, mode: .evaluation), "evaluation, step \(step)")
+                // Evaluation also folds a convolution followed by batch norm, which changes rounding (FoldingTests).
+                let e1 = fused.forward(x, mode: .evaluation), e2 = separate.forward(x, mode: .evaluation)
+                if fused.evaluationSteps.count < fused.steps.count { assertAgree(e1, e2, "evaluation, step \(step)", file: file, line: line) } else { same(e1, e2, "evaluation, step \(step)") }
             }
         }
     }

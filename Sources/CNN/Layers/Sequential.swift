@@ -22,8 +22,12 @@ public struct ExecutionStep: CustomStringConvertible {
 
     func backward(_ dy: Tensor<Float>) -> Tensor<Float> { head.backward(dy) }
 
-    /// The head's spec and what it absorbs, e.g. "conv2d(1→6, k5, s1, p2) + relu + maxpool2d(k2, s2)".
-    public var description: String { head.spec.description + (epilogue?.description ?? "") }
+    /// The head's spec and what it absorbs, e.g. "conv2d(1→6, k5, s1, p2) + relu + maxpool2d(k2, s2)", or
+    /// "conv2d(1→6, k5, s1, p0) + batchnorm2d(6), folded + relu" for a folded evaluation step.
+    public var description: String {
+        let name = (head as? FoldedConvolution).map { "\($0.convolution.spec.description) + \($0.batchNorm.spec.description), folded" }
+        return (name ?? head.spec.description) + (epilogue?.description ?? "")
+    }
 }
 
 /// `nn.Sequential`: layers applied in order. Layer `i` owns the checkpoint names `"<i>.weight"`, `"<i>.bias"`, ...
@@ -37,6 +41,10 @@ public final class Sequential {
     public let layers: [Layer]
     /// The layers as they run; see the type's description.
     public private(set) var steps: [ExecutionStep] = []
+    /// The layers as they run in evaluation: `steps` rewritten once more, so that a fast Conv2D step without
+    /// an epilogue followed by a fast BatchNorm2D step is one `FoldedConvolution` step carrying the batch
+    /// norm's epilogue (the same outputs up to rounding; see FoldedConvolution). Training runs `steps`.
+    public private(set) var evaluationSteps: [ExecutionStep] = []
 
     /// A network of `layers`. With `fusing` (the default), steps fuse epilogues (see above); without it every
     /// layer is a step of its own, which tests use as the baseline.
@@ -44,9 +52,30 @@ public final class Sequential {
         self.layers = layers
         self.fusing = fusing
         steps = Self.steps(layers, fusing: fusing)
+        evaluationSteps = Self.evaluationSteps(steps, fusing: fusing)
     }
 
     private let fusing: Bool
+
+    /// The evaluation rewrite of `steps` (see `evaluationSteps`); none without fusing.
+    static func evaluationSteps(_ steps: [ExecutionStep], fusing: Bool) -> [ExecutionStep] {
+        guard fusing else { return steps }
+        var folded: [ExecutionStep] = []
+        var j = 0
+        while j < steps.count {
+            if j + 1 < steps.count, steps[j].epilogue == nil, let conv = steps[j].head as? Conv2D, conv.backend == .fast,
+               let bn = steps[j + 1].head as? BatchNorm2D, bn.backend == .fast {
+                let layer = FoldedConvolution(conv, bn)
+                folded.append(ExecutionStep(layers: steps[j].layers.lowerBound..<steps[j + 1].layers.upperBound,
+                                            head: layer, epilogue: steps[j + 1].epilogue, fusing: layer))
+                j += 2
+                continue
+            }
+            folded.append(steps[j])
+            j += 1
+        }
+        return folded
+    }
 
     /// The rewrite: layer → ReLU [→ MaxPool2D] becomes one step wherever the layer fuses an epilogue and all
     /// of them run on the fast backend.
@@ -123,7 +152,7 @@ public final class Sequential {
 
     public func forward(_ input: Tensor<Float>, mode: Mode) -> Tensor<Float> {
         var x = input
-        for step in steps { x = step.forward(x, mode: mode) }
+        for step in mode == .evaluation ? evaluationSteps : steps { x = step.forward(x, mode: mode) }
         return x
     }
 
@@ -156,6 +185,7 @@ public final class Sequential {
     public func setBackend(_ backend: Backend) {
         for layer in layers { layer.backend = backend }
         steps = Self.steps(layers, fusing: fusing)
+        evaluationSteps = Self.evaluationSteps(steps, fusing: fusing)
     }
 }
 
