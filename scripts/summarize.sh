@@ -4,7 +4,8 @@
 # Reads config.json and metrics.jsonl of every DIR/*/ that cnn-train wrote and writes
 #   DIR/summary.csv  one row per run: arch, lr, batch size, epochs (asked and done), seed, final and best
 #                    test accuracy (fractions), final test loss, train seconds (wall time, evaluation
-#                    included, across resumes), images/s (mean over epochs), status (finished or partial)
+#                    included, across resumes), images/s (mean over epochs), status: finished, running
+#                    (a cnn-train here or on another host holds its lock now), partial or started
 #   DIR/summary.md   a leaderboard of the finished runs grouped over seeds (same settings, another seed):
 #                    mean ± sample std of the final test accuracy, best first, with time and images/s;
 #                    then the table of runs and, when made, the curves
@@ -55,11 +56,13 @@ command -v python3 >/dev/null || { echo "summarize.sh: error: needs python3" >&2
 # The tables. Prints the run directories with at least one epoch, one a line, on file descriptor 3.
 runs_file=$(mktemp)
 trap 'rm -f "$runs_file"' EXIT
-python3 - "$dir" 3>"$runs_file" <<'PY'
+python3 - "$dir" "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)" 3>"$runs_file" <<'PY'
 import csv, json, math, os, statistics, sys
 from datetime import datetime
 
 top = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+import run_lock  # scripts/run_lock.py: asks cnn-train's lock (F_GETLK), never takes it
 runs = []
 for name in sorted(os.listdir(top)):
     path = os.path.join(top, name)
@@ -101,8 +104,9 @@ for name in sorted(os.listdir(top)):
         "final_loss": number(rows[-1].get("test_loss")) if rows else math.nan,
         "seconds": number(rows[-1].get("elapsed_seconds")) if rows else math.nan,
         "ips": statistics.fmean(speeds) if speeds else math.nan,
-        # Finished: the final model is there (a run that reached --target-accuracy stops early).
-        "status": "finished" if finished else ("partial" if rows else "started"),
+        # Finished: the final model is there (a run that reached --target-accuracy stops early). Running: a
+        # process (here or on another host sharing the folder) holds the run's lock and trains it now.
+        "status": "finished" if finished else ("running" if run_lock.holder(path) else ("partial" if rows else "started")),
     })
 
 if not runs:
@@ -181,7 +185,9 @@ run_table = table(
      for r in sorted(runs, key=lambda r: -r["final"] if math.isfinite(r["final"]) else 1)])
 
 unfinished = len(runs) - len(finished)
-note = f", {unfinished} not finished (left out of the leaderboard)" if unfinished else ""
+running = sum(r["status"] == "running" for r in runs)
+now = f"{running} running now, " if running else ""
+note = f", {unfinished} not finished ({now}left out of the leaderboard)" if unfinished else ""
 md = f"""# Sweep summary: {os.path.basename(os.path.abspath(top))}
 
 {len(runs)} runs, {len(finished)} finished{note}; written {datetime.now().strftime('%Y-%m-%d %H:%M')} by scripts/summarize.sh.

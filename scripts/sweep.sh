@@ -25,20 +25,29 @@
 #   --slurm              write a Slurm job-array script, one task per combination, instead of running;
 #                        each task asks for --cpus-per-task = the --threads after -- (default 2)
 #   --slurm-out FILE     write that script to FILE instead of standard output
+#   --portable           build (or reuse) a cnn-train for any x86-64 or arm64 CPU (CNN_PORTABLE=1, in
+#                        .build-portable/): the default build is for this machine's CPU (-target-cpu native)
+#                        and may stop with an illegal instruction on nodes with older CPUs
 #   --dry-run            list the combinations and what a sweep would do with each, and stop
 #   -h, --help           this text
 #   -- FLAGS             passed to every run, e.g. -- --limit 6000 --momentum 0.8 (--threads N overrides
 #                        the share above; a resumed run keeps the thread count it started with)
-# Environment: CNN_TRAIN=PATH uses that cnn-train instead of building one; SWEEP_RUNNER=xargs uses xargs -P
+# Environment: CNN_TRAIN=PATH uses that cnn-train instead of building one (not with --portable); SWEEP_RUNNER=xargs uses xargs -P
 # even when GNU parallel is installed.
 # Files: DIR/<run>/ (cnn-train's run directory plus train.log), DIR/sweep.log (a line per run started,
 # finished, skipped or failed), DIR/train-flags.txt (the flags after --, the same for every run in DIR).
+# One process per run: cnn-train locks its run directory, so a run that another process trains (a second
+# copy of the sweep, a requeued Slurm task, another host on a shared folder) is reported "running
+# elsewhere" and left alone, not counted as failed; python3 (standard library) lets the sweep check the
+# lock before it cleans up a run it restarts.
 # Exit status: 0 when every run has finished, 1 when a run or the build failed, 64 for a bad flag,
-# 130 when interrupted (the same command resumes).
+# 75 when the others finished but some run is being trained elsewhere, 130 when interrupted (the same
+# command resumes).
 set -euo pipefail
 
 self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 repo=$(dirname "$(dirname "$self")")
+run_lock=$(dirname "$self")/run_lock.py
 
 usage_error() {
   echo "sweep.sh: error: $* (see scripts/sweep.sh --help)" >&2
@@ -65,6 +74,7 @@ flag_value() {
 #   finished  model.safetensors and every epoch in metrics.jsonl (or the target reached): skip it
 #   resume    started, with a checkpoint: cnn-train --resume
 #   restart   started, without a checkpoint: start it again
+# (and, in --dry-run, running: another process holds the run's lock, see scripts/run_lock.py)
 run_state() {
   local dir=$1 epochs=$2 target=$3 reached last
   if [ ! -f "$dir/config.json" ]; then echo new; return; fi
@@ -98,13 +108,27 @@ worker() {
     return 1
   fi
   if ! mkdir -p "$dir"; then say FAILED "$name: cannot create $dir on $host"; return 1; fi
+  if command -v python3 >/dev/null && busy=$(python3 "$run_lock" holder "$dir"); then
+    say running "$name: running elsewhere: $busy"
+    return 0
+  fi
 
-  local cmd=("$cnn")
+  local cmd=("$cnn") busy
   if [ "$state" = resume ]; then
     cmd+=(--resume "$dir")
   else
-    # Whatever an earlier attempt left (not train.log) goes, so cnn-train starts clean.
-    rm -rf "$dir/checkpoints" "$dir/config.json" "$dir/metrics.jsonl" "$dir/metrics.csv" "$dir/model.safetensors"
+    # Whatever an earlier attempt left (not train.log) goes, so cnn-train starts clean; under the run's lock,
+    # so nothing is deleted while another process trains the run.
+    local stale=(checkpoints config.json metrics.jsonl metrics.csv model.safetensors)
+    if command -v python3 >/dev/null; then
+      if busy=$(python3 "$run_lock" clean "$dir" "${stale[@]}"); then :; else
+        if [ $? = 75 ]; then say running "$name: running elsewhere: $busy"; return 0; fi
+        say FAILED "$name: cannot clean $dir on $host"
+        return 1
+      fi
+    else
+      (cd "$dir" && rm -rf "${stale[@]}")
+    fi
     cmd+=(--out "$dir" --arch "$arch" --lr "$lr" --batch-size "$bs" --epochs "$epochs" --seed "$seed")
     if [ -z "$(flag_value --threads ${pass[@]+"${pass[@]}"})" ]; then cmd+=(--threads "$threads"); fi
   fi
@@ -121,6 +145,15 @@ worker() {
       accuracy=$(tail -n 1 "$dir/metrics.jsonl" | grep -o '"test_accuracy":[^,}]*' | cut -d: -f2 || true)
       accuracy=$(awk -v a="${accuracy:-0}" 'BEGIN { printf "%.2f%%", 100 * a }')
       say "done" "$name: test accuracy $accuracy in ${seconds}s"
+      ;;
+    75)
+      # Another process (a second copy of this sweep, a requeued task, another host) trains this run now.
+      busy=$(grep 'is being trained by' "$log" | tail -n 1 || true)
+      say running "$name: running elsewhere: ${busy#cnn-train: error: }"
+      ;;
+    132)
+      say FAILED "$name: cnn-train stopped with an illegal instruction on $host: it was built for another CPU; use sweep.sh --portable"
+      return 1
       ;;
     130 | 143)
       say stopped "$name: interrupted after ${seconds}s, with a checkpoint; the same sweep command resumes it"
@@ -142,7 +175,7 @@ fi
 
 # MARK: flags
 
-out="" jobs=1 sshloginfile="" slurm=0 slurm_out="" dry_run=0
+out="" jobs=1 sshloginfile="" slurm=0 slurm_out="" dry_run=0 portable=0
 arch_list=default lr_list=0.05 bs_list=64 epochs_list=3 seeds_list=1
 pass=()
 while [ $# -gt 0 ]; do
@@ -167,6 +200,7 @@ while [ $# -gt 0 ]; do
       ;;
     -j[0-9]*) jobs=${1#-j}; shift ;;
     --slurm) slurm=1; shift ;;
+    --portable) portable=1; shift ;;
     --dry-run) dry_run=1; shift ;;
     -h | --help)
       awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$self"
@@ -205,6 +239,9 @@ IFS=, read -r -a seeds <<<"$seeds_list"
 [ -n "$out" ] || usage_error "missing --out DIR (where the run directories go)"
 if [ -n "$slurm_out" ] && [ "$slurm" = 0 ]; then usage_error "--slurm-out needs --slurm"; fi
 if [ "$slurm" = 1 ] && [ "$dry_run" = 1 ]; then usage_error "--slurm and --dry-run: choose one"; fi
+if [ "$portable" = 1 ] && [ -n "${CNN_TRAIN:-}" ]; then
+  usage_error "--portable and CNN_TRAIN: choose one (CNN_TRAIN=$CNN_TRAIN is used as it is)"
+fi
 if [ -n "$sshloginfile" ]; then
   if [ "$slurm" = 1 ]; then usage_error "--sshloginfile and --slurm: choose one"; fi
   [ -r "$sshloginfile" ] || usage_error "--sshloginfile: cannot read '$sshloginfile'"
@@ -243,14 +280,18 @@ count=${#names[@]}
 target=$(flag_value --target-accuracy ${pass[@]+"${pass[@]}"})
 
 if [ "$dry_run" = 1 ]; then
-  n_new=0 n_done=0 n_resume=0 n_restart=0
+  n_new=0 n_done=0 n_resume=0 n_restart=0 n_running=0
   for ((i = 0; i < count; i++)); do
     state=$(run_state "$out/${names[i]}" "${c_epochs[i]}" "$target")
+    if [ "$state" != finished ] && command -v python3 >/dev/null && python3 "$run_lock" holder "$out/${names[i]}" >/dev/null; then
+      state=running
+    fi
     printf '%-9s %s\n' "$state" "${names[i]}"
     case $state in new) n_new=$((n_new + 1)) ;; finished) n_done=$((n_done + 1)) ;;
-      resume) n_resume=$((n_resume + 1)) ;; restart) n_restart=$((n_restart + 1)) ;; esac
+      resume) n_resume=$((n_resume + 1)) ;; restart) n_restart=$((n_restart + 1)) ;;
+      running) n_running=$((n_running + 1)) ;; esac
   done
-  echo "$count combinations in $out: $n_done finished, $n_resume to resume, $n_restart to restart, $n_new new"
+  echo "$count combinations in $out: $n_done finished, $n_running running elsewhere, $n_resume to resume, $n_restart to restart, $n_new new"
   exit 0
 fi
 
@@ -297,15 +338,27 @@ if [ -n "${CNN_TRAIN:-}" ]; then
   if [ -z "$cnn" ] || [ ! -x "$cnn" ]; then echo "sweep.sh: error: CNN_TRAIN=$CNN_TRAIN is not an executable" >&2; exit 1; fi
   case $cnn in /*) ;; *) cnn=$PWD/$cnn ;; esac
 else
-  echo "sweep: building cnn-train (swift build -c release --product cnn-train; about a minute the first time)" >&2
+  # The default build is for this machine's CPU (Package.swift: -target-cpu native); --portable builds for
+  # the architecture's baseline (CNN_PORTABLE=1) in a build folder of its own, so the two never mix.
+  build=(swift build -c release)
+  build_env=()
+  if [ "$portable" = 1 ]; then build+=(--scratch-path "$repo/.build-portable"); build_env=(CNN_PORTABLE=1); fi
+  echo "sweep: building cnn-train (${build_env[*]:+${build_env[*]} }${build[*]} --product cnn-train; a minute or two the first time)" >&2
   build_log=$(mktemp)
-  if ! (cd "$repo" && swift build -c release --product cnn-train) >"$build_log" 2>&1; then
+  if ! (cd "$repo" && env ${build_env[@]+"${build_env[@]}"} "${build[@]}" --product cnn-train) >"$build_log" 2>&1; then
     tail -n 20 "$build_log" >&2
     echo "sweep.sh: error: the build failed (above; the whole log is $build_log)" >&2
     exit 1
   fi
   rm -f "$build_log"
-  cnn=$(cd "$repo" && swift build -c release --show-bin-path)/cnn-train
+  cnn=$(cd "$repo" && env ${build_env[@]+"${build_env[@]}"} "${build[@]}" --show-bin-path)/cnn-train
+fi
+if [ -n "${CNN_TRAIN:-}" ]; then
+  built_for="CNN_TRAIN=$CNN_TRAIN (whatever CPU it was built for)"
+elif [ "$portable" = 1 ]; then
+  built_for="a portable build (CNN_PORTABLE=1: any $(uname -m) CPU)"
+else
+  built_for="a build for this machine's CPU (-target-cpu native: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || uname -m))"
 fi
 
 # MARK: Slurm
@@ -322,6 +375,7 @@ if [ "$slurm" = 1 ]; then
     echo "# to the run's train.log; submitting the file again retries whatever did not finish. The nodes need"
     echo "# $repo, $cnn, and $out on a shared file system."
     if [ "$cwd" != "$repo" ]; then echo "# Tasks run in $cwd (relative paths after -- are relative to it)."; fi
+    echo "# cnn-train is $built_for."
     echo "#SBATCH --job-name=cnn-sweep"
     echo "#SBATCH --array=0-$((count - 1))"
     echo "#SBATCH --cpus-per-task=$threads"
@@ -334,7 +388,12 @@ if [ "$slurm" = 1 ]; then
     done
     echo ')'
     # shellcheck disable=SC2016 # written for the task to expand
-    echo 'read -r name arch lr batch_size epochs seed <<<"${runs[${SLURM_ARRAY_TASK_ID:?this is a Slurm array job: submit it with sbatch}]}"'
+    echo 'task=${SLURM_ARRAY_TASK_ID:-}'
+    echo 'if ! [[ $task =~ ^[0-9]+$ ]] || [ "$task" -ge "${#runs[@]}" ]; then'
+    echo '  echo "$0: error: Slurm array task id '"'"'$task'"'"' is not one of 0-$((${#runs[@]} - 1)), the tasks of this sweep (submit it with sbatch, with --array inside 0-$((${#runs[@]} - 1)))" >&2'
+    echo '  exit 64'
+    echo 'fi'
+    echo 'read -r name arch lr batch_size epochs seed <<<"${runs[task]}"'
     printf 'exec bash %q --worker %q %q %q %q %q' "$self" "$cwd" "$cnn" "$threads" "$out" "${#pass[@]}"
     for a in ${pass[@]+"${pass[@]}"}; do printf ' %q' "$a"; done
     # shellcheck disable=SC2016
@@ -343,6 +402,9 @@ if [ "$slurm" = 1 ]; then
   if [ -n "$slurm_out" ]; then
     chmod +x "$slurm_out"
     echo "sweep: wrote $slurm_out, a Slurm array of $count tasks; submit it with: sbatch $slurm_out" >&2
+  fi
+  if [ "$portable" = 0 ] && [ -z "${CNN_TRAIN:-}" ]; then
+    echo "sweep: note: the tasks run $built_for; on nodes with another CPU it may stop with an illegal instruction: for a mixed cluster, add --portable" >&2
   fi
   exit 0
 fi
@@ -403,10 +465,11 @@ if [ "${#todo[@]}" -gt 0 ]; then
 fi
 
 count_of() { awk -v w="$1" '$2 == w { n++ } END { print n + 0 }' "$status_file"; }
-trained=$(count_of "done") failed=$(count_of FAILED) stopped=$(count_of stopped)
+trained=$(count_of "done") failed=$(count_of FAILED) stopped=$(count_of stopped) running=$(count_of running)
 skipped=$((skipped + $(count_of skip)))
-missing=$((count - trained - failed - stopped - skipped))
+missing=$((count - trained - failed - stopped - skipped - running))
 summary="sweep: $count runs in $out: $trained trained, $skipped skipped, $failed failed"
+if [ "$running" -gt 0 ]; then summary+=", $running running elsewhere"; fi
 if [ "$interrupted" = 1 ] && [ "$missing" -gt 0 ]; then
   # GNU parallel does not pass on what its jobs print once it has been interrupted.
   summary+=", $((stopped + missing)) stopped or not started"
@@ -423,5 +486,9 @@ fi
 if [ "$failed" -gt 0 ] || [ "$missing" -gt 0 ]; then
   echo "sweep: not every run finished (see the FAILED lines above and their train.log); the same command retries them" >&2
   exit 1
+fi
+if [ "$running" -gt 0 ]; then
+  echo "sweep: $running run(s) are being trained by other processes (the running lines above); run the same command once they have ended, to check" >&2
+  exit 75
 fi
 echo "sweep: next: scripts/summarize.sh $out"

@@ -6,8 +6,12 @@
 # every run has its model; the same sweep again skips all four and touches no train.log; a run without
 # its model is resumed and one without a checkpoint restarted (through xargs -P, whichever runner the
 # first sweep used); summarize.sh writes 4 rows and 2 leaderboard groups (mean ± std) and, when
-# cnn-plot is built, curves.png; the Slurm script lists each combination once, with --array=0-3, and one
-# of its tasks trains its run; --help, and bad flags exit with status 64.
+# cnn-plot is built, curves.png; the Slurm script lists each combination once, with --array=0-3, one of its
+# tasks trains its run, and an out-of-range task id is one line with status 64; --slurm says the build is
+# for this CPU (--portable); --help, and bad flags exit with status 64. One process per run: while a
+# cnn-train (held with SIGSTOP) trains one run, a second --resume of it exits 75 naming it, --dry-run and
+# summarize.sh show it running, and a sweep leaves it alone (status 75, "1 running elsewhere"); once it is
+# SIGKILLed the same sweep takes the run over and finishes it.
 #
 # Time: builds cnn-train and cnn-plot first (swift build -c release; about a minute the first time,
 # unless CNN_TRAIN is set), then about 10 s on 2 cores.
@@ -33,6 +37,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 # MARK: binaries
 
+CNN_TRAIN_GIVEN=${CNN_TRAIN:-}
 if [ -z "${CNN_TRAIN:-}" ]; then
   echo "building cnn-train (swift build -c release; about a minute the first time)"
   if ! swift build -c release --product cnn-train >"$tmp/build.log" 2>&1; then
@@ -173,6 +178,68 @@ SLURM_ARRAY_TASK_ID=3 bash "$tmp/array.sh" >"$tmp/task.txt" 2>&1 || status=$?
 check "Slurm task 3 again skips its finished run" grep -q "skip    ${names[3]}: finished" "$tmp/task.txt"
 expect_status 0 "--slurm-out FILE" $sweep --out "$slurm_dir" "${grid[@]}" --slurm --slurm-out "$tmp/array2.sh" "${train_flags[@]}"
 check "--slurm-out writes an executable script" test -x "$tmp/array2.sh"
+status=0
+SLURM_ARRAY_TASK_ID=4 bash "$tmp/array.sh" >"$tmp/task.txt" 2>&1 || status=$?
+if [ "$status" -eq 64 ] && [ "$(wc -l <"$tmp/task.txt")" -eq 1 ] && grep -q "task id '4' is not one of 0-3" "$tmp/task.txt"; then
+  ok "an out-of-range task id is one line with status 64"
+else
+  fail "an out-of-range task id is one line with status 64 (status $status)" "$(cat "$tmp/task.txt")"
+fi
+status=0
+env -u SLURM_ARRAY_TASK_ID bash "$tmp/array.sh" >"$tmp/task.txt" 2>&1 || status=$?
+check "no task id: one line with status 64, no 'unbound variable'" test "$status" -eq 64 -a "$(wc -l <"$tmp/task.txt")" -eq 1
+expect_status 64 "--portable with CNN_TRAIN" $sweep --out "$slurm_dir" "${grid[@]}" --slurm --portable "${train_flags[@]}"
+if [ -z "${CNN_TRAIN_GIVEN:-}" ]; then
+  status=0
+  env -u CNN_TRAIN $sweep --out "$slurm_dir" "${grid[@]}" --slurm "${train_flags[@]}" >"$tmp/array3.sh" 2>"$tmp/array3.err" || status=$?
+  if [ "$status" -eq 0 ] && grep -q -- '-target-cpu native.*add --portable' "$tmp/array3.err" && grep -q '^# cnn-train is a build for this machine' "$tmp/array3.sh"; then
+    ok "--slurm says the build is for this CPU and points to --portable"
+  else
+    fail "--slurm says the build is for this CPU and points to --portable" "$(cat "$tmp/array3.err")"
+  fi
+fi
+
+# MARK: one process per run
+
+# A cnn-train that trains one of the sweep's runs (its very command), held stopped (SIGSTOP) once it has
+# written config.json, before its first epoch ends.
+lock_dir=$tmp/locked
+mkdir -p "$lock_dir/${names[0]}"
+$CNN_TRAIN --out "$lock_dir/${names[0]}" --arch conv4k5-relu-pool2-fc10 --lr 0.05 --batch-size 64 --epochs 1 --seed 1 \
+  --threads 1 --limit 300 --quiet >"$tmp/holder.txt" 2>&1 &
+holder=$!
+for _ in $(seq 1 4000); do [ -f "$lock_dir/${names[0]}/config.json" ] && break; sleep 0.005; done
+kill -STOP "$holder" 2>/dev/null
+if python3 scripts/run_lock.py holder "$lock_dir/${names[0]}" >"$tmp/holder-line.txt"; then
+  ok "run_lock.py holder sees the lock: $(cat "$tmp/holder-line.txt")"
+else
+  fail "run_lock.py holder sees the lock (the holder may have finished first)" "$(cat "$tmp/holder.txt")"
+fi
+expect_status 75 "a second cnn-train --resume of a run being trained" $CNN_TRAIN --resume "$lock_dir/${names[0]}" --quiet
+check "... says who trains it" grep -q "^cnn-train: error: $lock_dir/${names[0]} is being trained by $holder on .* since 20" "$tmp/stderr"
+expect_status 0 "--dry-run beside a run being trained" $sweep --out "$lock_dir" "${grid[@]}" --dry-run "${train_flags[@]}"
+check "--dry-run shows it running" grep -q "^running   ${names[0]}" "$tmp/stdout"
+status=0
+$sweep --out "$lock_dir" --arch conv4k5-relu-pool2-fc10 --lr 0.05 --seeds 1,2 --epochs 1 -j 2 "${train_flags[@]}" >"$tmp/sweep-locked.txt" 2>&1 || status=$?
+if [ "$status" -eq 75 ] && grep -q ': 1 trained, 0 skipped, 0 failed, 1 running elsewhere' "$tmp/sweep-locked.txt" &&
+  grep -q "running ${names[0]}: running elsewhere: $lock_dir/${names[0]} is being trained by $holder on " "$tmp/sweep-locked.txt"; then
+  ok "a sweep leaves the run being trained alone: status 75, '1 running elsewhere'"
+else
+  fail "a sweep leaves the run being trained alone: status 75 (got $status), '1 running elsewhere'" "$(cat "$tmp/sweep-locked.txt")"
+fi
+check "... and did not touch its files" test -f "$lock_dir/${names[0]}/config.json" -a ! -e "$lock_dir/${names[0]}/model.safetensors"
+scripts/summarize.sh "$lock_dir" >"$tmp/summary-locked.txt" 2>&1
+check "summarize.sh shows it running" grep -qF "\"${names[0]}\",conv4k5-relu-pool2-fc10,0.05,64,1,0,1,,,,,,,running" "$lock_dir/summary.csv"
+check "... and says so" grep -q '1 not finished (1 running now, left out of the leaderboard)' "$tmp/summary-locked.txt"
+kill -KILL "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+status=0
+$sweep --out "$lock_dir" --arch conv4k5-relu-pool2-fc10 --lr 0.05 --seeds 1,2 --epochs 1 -j 2 "${train_flags[@]}" >"$tmp/sweep-unlocked.txt" 2>&1 || status=$?
+if [ "$status" -eq 0 ] && grep -q ': 1 trained, 1 skipped, 0 failed' "$tmp/sweep-unlocked.txt" && [ -f "$lock_dir/${names[0]}/model.safetensors" ]; then
+  ok "once its process is killed, the same sweep takes the run over and finishes it"
+else
+  fail "once its process is killed, the same sweep takes the run over and finishes it (status $status)" "$(cat "$tmp/sweep-unlocked.txt")"
+fi
 
 echo "($((SECONDS - started)) s after the build)"
 finish
