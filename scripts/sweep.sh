@@ -91,7 +91,9 @@ run_state() {
 
 # --worker CWD CNN_TRAIN THREADS OUT NPASS PASS... NAME ARCH LR BS EPOCHS SEED
 # Internal: trains (or skips, or resumes) one run. Called through xargs, GNU parallel (maybe over ssh)
-# or a Slurm task, so it takes everything as arguments and prints one status line when it ends.
+# or a Slurm task, so it takes everything as arguments and prints one status line when it ends. Its
+# status: 0 when the run is finished, 75 when another process trains it (a Slurm task ends with 75), 1
+# otherwise.
 worker() {
   local cwd=$1 cnn=$2 threads=$3 out=$4 npass=$5
   shift 5
@@ -110,7 +112,7 @@ worker() {
   if ! mkdir -p "$dir"; then say FAILED "$name: cannot create $dir on $host"; return 1; fi
   if command -v python3 >/dev/null && busy=$(python3 "$run_lock" holder "$dir"); then
     say running "$name: running elsewhere: $busy"
-    return 0
+    return 75
   fi
 
   local cmd=("$cnn") busy
@@ -122,7 +124,7 @@ worker() {
     local stale=(checkpoints config.json metrics.jsonl metrics.csv model.safetensors)
     if command -v python3 >/dev/null; then
       if busy=$(python3 "$run_lock" clean "$dir" "${stale[@]}"); then :; else
-        if [ $? = 75 ]; then say running "$name: running elsewhere: $busy"; return 0; fi
+        if [ $? = 75 ]; then say running "$name: running elsewhere: $busy"; return 75; fi
         say FAILED "$name: cannot clean $dir on $host"
         return 1
       fi
@@ -138,7 +140,12 @@ worker() {
   say start "$name: $state on $host"
   if [ -s "$log" ]; then echo >>"$log"; fi
   printf '== %s, sweep.sh on %s: %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$host" "${cmd[*]}" >>"$log"
+  # A signal for the whole process group (Ctrl-C, scancel, GNU parallel's --termseq) reaches cnn-train too;
+  # the worker waits for it to write its checkpoint and stop instead of dying first (under Slurm, the end
+  # of the task's script would kill it before the checkpoint).
+  trap 'signalled=1' INT TERM
   "${cmd[@]}" >>"$log" 2>&1 </dev/null || status=$?
+  trap - INT TERM
   local seconds=$((SECONDS - started)) accuracy error
   case $status in
     0)
@@ -150,6 +157,7 @@ worker() {
       # Another process (a second copy of this sweep, a requeued task, another host) trains this run now.
       busy=$(grep 'is being trained by' "$log" | tail -n 1 || true)
       say running "$name: running elsewhere: ${busy#cnn-train: error: }"
+      return 75
       ;;
     132)
       say FAILED "$name: cnn-train stopped with an illegal instruction on $host: it was built for another CPU; use sweep.sh --portable"
@@ -452,7 +460,9 @@ if [ "${#todo[@]}" -gt 0 ]; then
     printf '%s\0' "${names[i]}" "${c_arch[i]}" "${c_lr[i]}" "${c_bs[i]}" "${c_epochs[i]}" "${c_seed[i]}"
   done | if [ "$runner" = parallel ]; then
     remote=()
-    if [ -n "$sshloginfile" ]; then remote=(--sshloginfile "$sshloginfile"); fi
+    # --retries 2: a job whose machine fails (ssh cannot reach it, or the connection drops) is tried once
+    # more on another machine, where the worker resumes its run from the shared folder.
+    if [ -n "$sshloginfile" ]; then remote=(--sshloginfile "$sshloginfile" --retries 2); fi
     # GNU parallel runs each job in a process group of its own, which Ctrl-C does not reach: on Ctrl-C it
     # sends the jobs (here or, through its ssh wrapper, there) the signals of --termseq. One SIGINT and time
     # lets cnn-train write a checkpoint and stop; the default (TERM thrice in 350 ms, then KILL) would make
@@ -464,7 +474,11 @@ if [ "${#todo[@]}" -gt 0 ]; then
   fi | tee -i -a "$log" "$status_file" || true
 fi
 
-count_of() { awk -v w="$1" '$2 == w { n++ } END { print n + 0 }' "$status_file"; }
+# The runs whose last status line (a run tried again on another machine has two) has word $1.
+count_of() {
+  awk -v w="$1" '$2 ~ /^(done|skip|FAILED|stopped|running)$/ { last[$3] = $2 }
+    END { for (r in last) if (last[r] == w) n++; print n + 0 }' "$status_file"
+}
 trained=$(count_of "done") failed=$(count_of FAILED) stopped=$(count_of stopped) running=$(count_of running)
 skipped=$((skipped + $(count_of skip)))
 missing=$((count - trained - failed - stopped - skipped - running))
