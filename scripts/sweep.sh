@@ -102,6 +102,8 @@ worker() {
   local name=$1 arch=$2 lr=$3 bs=$4 epochs=$5 seed=$6
   local dir=$out/$name host state
   host=$(uname -n)
+  # Through GNU parallel over ssh, also the login it used (host names can repeat, e.g. behind a gateway).
+  case ${PARALLEL_SSHHOST:-:} in : | "$host") ;; *) host="$host ($PARALLEL_SSHHOST)" ;; esac
   if ! cd "$cwd" 2>/dev/null; then say FAILED "$name: no directory $cwd on $host"; return 1; fi
   state=$(run_state "$dir" "$epochs" "$(flag_value --target-accuracy ${pass[@]+"${pass[@]}"})")
   if [ "$state" = finished ]; then say skip "$name: finished"; return 0; fi

@@ -7,7 +7,7 @@
 # time on each; GNU parallel reaches them with PARALLEL_SSH="ssh -F that ssh_config"). Nothing outside
 # the temporary folder is touched but /run/sshd, which sshd needs (made only when missing, then removed).
 # Then:
-#   1. sweeps a 2x2 grid (conv4k5-relu-pool2-fc10, 2 epochs on 1500 images, a checkpoint every 5 steps)
+#   1. sweeps a 2x2 grid (conv4k5-relu-pool2-fc10, 2 epochs on 3000 images, a checkpoint every 5 steps)
 #      into a folder both hosts share, and once 127.0.0.2's run has a checkpoint, kills that host: its
 #      sshd, its sessions and the cnn-train they run (SIGKILL, as a lost node). GNU parallel tries the
 #      jobs that failed there once more on the other host (the sweep's --retries 2);
@@ -70,12 +70,12 @@ if [ ! -d /run/sshd ]; then mkdir -p /run/sshd && chmod 755 /run/sshd && made_ru
 sshd_tree() {
   local pid
   pid=$(cat "$tmp/sshd-$1.pid" 2>/dev/null) || return 0
-  descendants() {
-    local child
-    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do descendants "$child"; echo "$child"; done
-  }
-  descendants "$pid"
-  echo "$pid"
+  ps -e -o pid=,ppid= | awk -v root="$pid" '
+    { parent[$1] = $2 }
+    END {
+      for (p in parent) { q = p; while (q in parent && q != root && q > 1) q = parent[q]; if (q == root && p != root) print p }
+      print root
+    }'
 }
 cleanup() {
   local h p
@@ -140,28 +140,32 @@ out=$tmp/shared
 names=()
 for lr in 0.05 0.1; do for seed in 1 2; do names+=("arch=conv4k5-relu-pool2-fc10,lr=$lr,bs=64,ep=2,seed=$seed"); done; done
 sweep_command=(scripts/sweep.sh --out "$out" --arch conv4k5-relu-pool2-fc10 --lr 0.05,0.1 --seeds 1,2 --epochs 2
-  --sshloginfile "$tmp/hosts" -- --limit 1500 --checkpoint-every 5 --threads 1)
+  --sshloginfile "$tmp/hosts" -- --limit 3000 --checkpoint-every 5 --threads 1)
 t0=$SECONDS
 "${sweep_command[@]}" >"$tmp/sweep1.txt" 2>&1 &
 sweep_pid=$!
 # The run of 127.0.0.2: the --out or --resume of a cnn-train under its sshd.
 victim=""
-for _ in $(seq 1 1200); do
-  for p in $(sshd_tree 2); do
-    args=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")
-    case $args in *cnn-train*--out\ *) victim=${args#*--out }; victim=${victim%% *} ;; esac
-  done
+for _ in $(seq 1 3000); do
+  if [ -z "$victim" ]; then
+    for p in $(sshd_tree 2); do
+      args=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")
+      case $args in *cnn-train*--out\ *) victim=${args#*--out }; victim=${victim%% *} ;; esac
+    done
+  fi
   if [ -n "$victim" ] && compgen -G "$victim/checkpoints/step-*.state.safetensors" >/dev/null; then break; fi
-  sleep 0.05
+  sleep 0.02
 done
 killed=0
 pid2=$(cat "$tmp/sshd-2.pid")
 for p in $(sshd_tree 2); do kill -KILL "$p" 2>/dev/null && killed=$((killed + 1)); done
 rm -f "$tmp/sshd-2.pid"
+unfinished=0
+if [ -n "$victim" ] && [ ! -f "$victim/model.safetensors" ]; then unfinished=1; fi
 wait "$sweep_pid"
 status1=$?
 victim_name=$(basename "${victim:-none}")
-if [ -n "$victim" ] && [ "$killed" -ge 3 ]; then
+if [ "$unfinished" = 1 ] && [ "$killed" -ge 3 ]; then
   ok "127.0.0.2 killed with $victim_name halfway ($killed processes: sshd, its sessions, cnn-train); the sweep exits $status1 ($((SECONDS - t0)) s)"
 else
   fail "127.0.0.2 killed halfway through a run (victim '${victim_name}', $killed processes, sweep status $status1)" "$(cat "$tmp/sweep1.txt")"
@@ -194,7 +198,7 @@ seed=${victim_name##*seed=}
 # The reference runs over ssh too, in the environment the sweep's runs had: OpenBLAS picks its kernels from
 # the CPU and the environment (OPENBLAS_CORETYPE), and another kernel changes the last bits.
 $PARALLEL_SSH 127.0.0.1 "cd $(printf '%q' "$PWD") && $(printf '%q' "$CNN_TRAIN") --out $(printf '%q' "$tmp/reference") \
-  --arch conv4k5-relu-pool2-fc10 --lr $lr --batch-size 64 --epochs 2 --seed $seed --limit 1500 --checkpoint-every 5 \
+  --arch conv4k5-relu-pool2-fc10 --lr $lr --batch-size 64 --epochs 2 --seed $seed --limit 3000 --checkpoint-every 5 \
   --threads 1 --quiet" >"$tmp/reference.txt" 2>&1
 if cmp -s "$victim/model.safetensors" "$tmp/reference/model.safetensors"; then
   ok "its model.safetensors is the uninterrupted run's, byte for byte"
