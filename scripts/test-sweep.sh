@@ -14,7 +14,7 @@
 # SIGKILLed the same sweep takes the run over and finishes it.
 #
 # Time: builds cnn-train and cnn-plot first (swift build -c release; about a minute the first time,
-# unless CNN_TRAIN is set), then about 10 s on 2 cores.
+# unless CNN_TRAIN is set), then about 30 s on 2 cores.
 #
 # Usage: scripts/test-sweep.sh            (CNN_TRAIN=PATH, CNN_PLOT=PATH to use given binaries)
 # Prints "ok"/"FAIL" per check and last "N passed, N failed"; exits 1 when a check failed.
