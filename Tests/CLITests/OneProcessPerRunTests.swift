@@ -100,6 +100,10 @@ final class OneProcessPerRunTests: XCTestCase {
         XCTAssertTrue(waitUntil { RunLock.holder(of: out)?.pid == third.processIdentifier }, "the resumed run holds the lock")
         let line = String(decoding: FileManager.default.contents(atPath: out + "/train.lock") ?? Data(), as: UTF8.self)
         XCTAssertTrue(line.hasPrefix("pid=\(third.processIdentifier) host="), line)
+        // Once it trains (a signal in its first milliseconds can come before its handler is in place).
+        let before = try FileManager.default.contentsOfDirectory(atPath: out + "/checkpoints").count
+        XCTAssertTrue(waitUntil { ((try? FileManager.default.contentsOfDirectory(atPath: out + "/checkpoints").count) ?? 0) > before },
+                      "the resumed run wrote a checkpoint")
         kill(third.processIdentifier, SIGINT)
         third.waitUntilExit()
         XCTAssertEqual(third.terminationStatus, 130, "stopped with a checkpoint")
