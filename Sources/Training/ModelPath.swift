@@ -1,9 +1,8 @@
 //  ModelPath.swift
 //
 //  What a checkpoint argument names: a .safetensors file as it is, or a run directory's model. In a run
-//  directory that means its best model, the epoch checkpoint with the highest test accuracy in metrics.jsonl
-//  (the latest of equals), which is model.safetensors itself when that epoch is the last one; else its final
-//  model.safetensors; else its newest epoch checkpoint.
+//  directory that means model-best.safetensors when the run has one (chosen on its --validation split, never
+//  on the test set); else its final model.safetensors; else its newest epoch checkpoint.
 
 import Foundation
 
@@ -18,18 +17,10 @@ public enum ModelPath {
             return path
         }
         let dir = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        let best = dir + "/model-best.safetensors"
+        if FileManager.default.fileExists(atPath: best) { return best }
         let final = dir + "/model.safetensors"
         let hasFinal = FileManager.default.fileExists(atPath: final)
-        let epochs = MetricsLog(directory: dir).rows()
-        var best: EpochMetrics?
-        for epoch in epochs where epoch.testAccuracy.isFinite && epoch.testAccuracy >= (best?.testAccuracy ?? -1) {
-            best = epoch
-        }
-        if let best {
-            if hasFinal, best.epoch == epochs.last?.epoch { return final }
-            let checkpoint = dir + String(format: "/checkpoints/epoch-%04d.safetensors", best.epoch)
-            if FileManager.default.fileExists(atPath: checkpoint) { return checkpoint }
-        }
         if hasFinal { return final }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/checkpoints")) ?? []
         if let newest = names.filter({ $0.hasPrefix("epoch-") && $0.hasSuffix(".safetensors") && !$0.hasSuffix(".state.safetensors") }).max() {
