@@ -116,7 +116,7 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Continue the run in this directory from its newest complete checkpoint.")
     public var resume: String?
 
-    @Option(name: .long, help: "Stop once the validation accuracy (with --validation; else the test accuracy) reaches this fraction, e.g. 0.99.")
+    @Option(name: .long, help: "Stop once the validation accuracy reaches this fraction, e.g. 0.99 (needs --validation; the test set never decides).")
     public var targetAccuracy: Double?
 
     @Flag(name: .long, help: "No progress bar or start-up lines: one plain line per epoch and the summary.")
@@ -226,6 +226,9 @@ public struct TrainCommand: ParsableCommand {
         let problems = trainingConfiguration.problems()
         if let p = problems.first { throw ValidationError(p) }
         if let t = targetAccuracy, !(t > 0 && t <= 1) { throw ValidationError("--target-accuracy must be in (0, 1] (got \(t))") }
+        if targetAccuracy != nil, resume == nil, trainingConfiguration.validation == 0 {
+            throw ValidationError("--target-accuracy: needs --validation N; the test set reports results, it never decides when a run stops")
+        }
         if resume == nil {
             do { _ = try Architecture.resolve(trainingConfiguration.arch, input: InputDescriptor()) } catch let e as ArchitectureError {
                 // Only shape-independent errors here; shape errors are checked against the real data later.

@@ -59,7 +59,7 @@ public final class Trainer {
     /// The held-out training images (`--validation`), never trained on.
     public let validation: Dataset?
     public let directory: String
-    /// Stop once the validation accuracy (the test accuracy when there is no validation) reaches this fraction.
+    /// Stop once the validation accuracy reaches this fraction; `run()` refuses it without validation images.
     public var targetAccuracy: Double?
     /// Polled after every step; when it returns true the run writes a checkpoint and returns.
     public var shouldStop: () -> Bool = { false }
@@ -177,6 +177,9 @@ public final class Trainer {
                                     stepsPerEpoch: stepsPerEpoch, totalSteps: stepsPerEpoch * config.epochs)
         onEvent(.started(network: network, train: train.count, test: test.count, directory: directory, resumedFrom: resumedFrom))
         for notice in notices { onEvent(.notice(notice)) }
+        if targetAccuracy != nil, validation == nil {
+            throw RunError.invalidConfiguration(["--target-accuracy: needs a run with --validation N; the test set reports results, it never decides when a run stops"])
+        }
         if plan.warmupSteps < plan.requestedWarmupSteps {
             onEvent(.notice("the warm-up of \(plan.requestedWarmupSteps) steps is cut to \(plan.warmupSteps), a tenth of the run's \(plan.totalSteps) steps"))
         }
@@ -276,8 +279,9 @@ public final class Trainer {
                 try writeCheckpoint(name: String(format: "epoch-%04d", epoch), metrics: row)
             }
             onEvent(.epochFinished(row))
-            let chosen = held?.accuracy ?? result.accuracy
-            if let target = targetAccuracy, chosen >= target {
+            // Only the held-out images decide when to stop; the test set reports (TrainCommand refuses the flag
+            // without --validation).
+            if let target = targetAccuracy, let chosen = held?.accuracy, chosen >= target {
                 onEvent(.targetReached(accuracy: chosen, seconds: row.elapsedSeconds))
                 break
             }

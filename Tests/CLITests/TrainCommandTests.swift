@@ -47,14 +47,14 @@ final class TrainCommandTests: XCTestCase {
             "--momentum", "0.5", "--nesterov", "--weight-decay", "0.001", "--schedule", "step", "--step-epochs", "3",
             "--step-gamma", "0.25", "--warmup-steps", "0", "--init", "he", "--seed", "18446744073709551615",
             "--threads", "3", "--limit", "5000", "--out", "runs/mine", "--checkpoint-every", "250",
-            "--target-accuracy", "0.99", "--quiet", "--log-format", "json",
+            "--target-accuracy", "0.99", "--validation", "1000", "--quiet", "--log-format", "json",
         ])
         var expected = TrainingConfiguration()
         expected.data = "/tmp/mnist"; expected.arch = "lenet5"; expected.epochs = 7; expected.batchSize = 128
         expected.lr = 0.2; expected.momentum = 0.5; expected.nesterov = true; expected.weightDecay = 0.001
         expected.schedule = .step; expected.stepEpochs = 3; expected.stepGamma = 0.25; expected.warmupSteps = 0
         expected.initialization = "he"; expected.seed = .max; expected.threads = 3; expected.limit = 5000
-        expected.out = "runs/mine"; expected.checkpointEvery = 250
+        expected.out = "runs/mine"; expected.checkpointEvery = 250; expected.validation = 1000
         XCTAssertEqual(command.trainingConfiguration, expected)
         XCTAssertEqual(command.targetAccuracy, 0.99)
         XCTAssertTrue(command.quiet)
@@ -103,6 +103,7 @@ final class TrainCommandTests: XCTestCase {
         assertParseFails(TrainCommand.self, ["--weight-decay=-1"], mentions: ["--weight-decay"])
         assertParseFails(TrainCommand.self, ["--target-accuracy", "1.5"], mentions: ["--target-accuracy", "1.5"])
         assertParseFails(TrainCommand.self, ["--target-accuracy", "0"], mentions: ["--target-accuracy"])
+        assertParseFails(TrainCommand.self, ["--target-accuracy", "0.99"], mentions: ["--target-accuracy", "--validation"])
         assertParseFails(TrainCommand.self, ["--init", "xavier"], mentions: ["--init", "xavier", "pytorch", "he"])
     }
 

@@ -420,9 +420,11 @@ final class TrainerTests: XCTestCase {
     func testTargetAccuracyStopsEarlyAndLimitCutsTheTrainingSet() throws {
         let data = try syntheticData(), out = try TemporaryDirectory("TrainerTests-run")
         var c = smallConfiguration(data: data.path, out: out.file("run"), epochs: 10)
-        c.limit = 128
+        c.limit = 160
+        c.validation = 32
         let trainer = try Trainer(configuration: c)
         XCTAssertEqual(trainer.train.count, 128)
+        XCTAssertEqual(trainer.validation?.count, 32)
         XCTAssertEqual(trainer.test.count, 100)
         XCTAssertEqual(trainer.stepsPerEpoch, 4)
         trainer.targetAccuracy = 0.5
@@ -431,10 +433,23 @@ final class TrainerTests: XCTestCase {
         let summary = try trainer.run()
         let last = try XCTUnwrap(summary.metrics.last)
         XCTAssertLessThan(summary.metrics.count, 10, "stopped before the last epoch")
-        XCTAssertGreaterThanOrEqual(last.testAccuracy, 0.5)
-        XCTAssertTrue(summary.metrics.dropLast().allSatisfy { $0.testAccuracy < 0.5 })
-        XCTAssertEqual(reached, last.testAccuracy)
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(last.valAccuracy), 0.5)
+        XCTAssertTrue(summary.metrics.dropLast().allSatisfy { ($0.valAccuracy ?? 1) < 0.5 })
+        XCTAssertEqual(reached, last.valAccuracy)
         XCTAssertEqual(last.step, 4 * summary.metrics.count)
         XCTAssertTrue(FileManager.default.fileExists(atPath: summary.modelPath))
+    }
+
+    /// The test set never decides when a run stops: a target without validation images is refused before the
+    /// first step, with nothing trained.
+    func testTargetAccuracyWithoutValidationIsRefused() throws {
+        let data = try syntheticData(), out = try TemporaryDirectory("TrainerTests-run")
+        let c = smallConfiguration(data: data.path, out: out.file("run"), epochs: 2)
+        let trainer = try Trainer(configuration: c)
+        trainer.targetAccuracy = 0.5
+        XCTAssertThrowsError(try trainer.run()) { error in
+            XCTAssertTrue((error as? RunError)?.errorDescription?.contains("--target-accuracy: needs") == true, "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: c.out + "/checkpoints/epoch-0001.safetensors"))
     }
 }
