@@ -20,6 +20,12 @@ public struct EvalCommand: ParsableCommand {
     @Argument(help: "A .safetensors checkpoint written by cnn-train, or a run directory (its best model).")
     public var checkpoint: String
 
+    @Argument(help: ArgumentHelp("More checkpoints or run directories: the ensemble of all averages their softmax probabilities (architectures may differ; the input shape and classes may not).", valueName: "checkpoint"))
+    public var others: [String] = []
+
+    @Flag(name: .long, help: "Test-time augmentation: average each model's probabilities over the image and the image moved one pixel right, left, down and up (background filled in).")
+    public var tta = false
+
     @OptionGroup public var dataOptions: DataOptions
     public var data: String { dataOptions.data }
 
@@ -49,15 +55,36 @@ public struct EvalCommand: ParsableCommand {
     /// Like ArgumentParser's, but every error is one line (see `runMain`).
     public static func main() { runMain(Self.self, name: "cnn-eval") }
 
+    public func validate() throws {
+        if logits != nil, isEnsemble {
+            throw ValidationError("--logits: takes one checkpoint without --tta (an ensemble has no logits)")
+        }
+    }
+
+    /// Every checkpoint given, in order.
+    public var members: [String] { [checkpoint] + others }
+
+    /// Whether this evaluates an ensemble (several checkpoints, or --tta over one).
+    public var isEnsemble: Bool { !others.isEmpty || tta }
+
     public func run() throws {
         do {
             if verify {
-                print(try verifyCheckpoint())
+                for path in members { print(try verifyCheckpoint(path)) }
                 return
             }
             if summary {
-                let model = try Checkpoint.read(contentsOf: try ModelPath.resolve(checkpoint))
-                print(ModelSummary.make(model.network.specs, input: model.input, batchSize: batchSize).text)
+                for path in members {
+                    let resolved = try ModelPath.resolve(path)
+                    let model = try Checkpoint.read(contentsOf: resolved)
+                    if !others.isEmpty { print("model: \(resolved)") }
+                    print(ModelSummary.make(model.network.specs, input: model.input, batchSize: batchSize).text)
+                }
+                return
+            }
+            if isEnsemble {
+                let e = try evaluateEnsemble()
+                print(json ? try Self.json(e) : Self.text(e))
                 return
             }
             let path = try ModelPath.resolve(checkpoint)
@@ -75,8 +102,8 @@ public struct EvalCommand: ParsableCommand {
 
     /// Loads the checkpoint, and the training state beside it if there is one (`<name>.state.safetensors`),
     /// with every check a resumed run makes; returns one line describing them.
-    public func verifyCheckpoint() throws -> String {
-        let checkpoint = try ModelPath.resolve(self.checkpoint)
+    public func verifyCheckpoint(_ path: String? = nil) throws -> String {
+        let checkpoint = try ModelPath.resolve(path ?? self.checkpoint)
         let model = try Checkpoint.read(contentsOf: checkpoint)
         let parameters = model.network.parameters
         var line = "\(checkpoint): ok: \(model.network.layers.count) layers, \(parameters.reduce(0) { $0 + $1.value.count }) parameters"
@@ -113,6 +140,33 @@ public struct EvalCommand: ParsableCommand {
         return Evaluator.evaluate(model.network, on: data, batchSize: batchSize)
     }
 
+    /// Loads every member (a run directory stands for its model, see `ModelPath`) and the data once, and
+    /// evaluates each member and their ensemble, with --tta over `Ensemble.ttaShifts`.
+    public func evaluateEnsemble() throws -> Ensemble.Evaluation {
+        Parallel.setThreads(threads)
+        var loaded: [Ensemble.Member] = []
+        for path in members {
+            let resolved = try ModelPath.resolve(path)
+            loaded.append(Ensemble.Member(path: resolved, checkpoint: try Checkpoint.read(contentsOf: resolved)))
+        }
+        try Ensemble.checkCompatible(loaded)
+        let images = try LabeledImages.load(directory: data, split: split == .test ? .test : .train)
+        return try Ensemble.evaluate(loaded, on: images, shifts: tta ? Ensemble.ttaShifts : [.none], batchSize: batchSize)
+    }
+
+    /// A line per member and one for the ensemble, then the ensemble's full report.
+    static func text(_ e: Ensemble.Evaluation) -> String {
+        let width = max(24, e.members.map(\.path.count).max() ?? 0)
+        func row(_ name: String, _ r: EvaluationResult) -> String {
+            name.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: "  %7.2f%%  %.4f\n", r.accuracy * 100, r.loss)
+        }
+        var out = "model".padding(toLength: width, withPad: " ", startingAt: 0) + "  accuracy  loss\n"
+        for m in e.members { out += row(m.path, m.result) }
+        let views = e.shifts.count > 1 ? ", \(e.shifts.count) views each (--tta)" : ""
+        out += row("ensemble of \(e.members.count)\(views)", e.ensemble) + "\nthe ensemble:\n"
+        return out + text(e.ensemble)
+    }
+
     static func text(_ r: EvaluationResult) -> String {
         var out = String(format: "accuracy %.2f%% (%d/%d)  loss %.4f\n\n", r.accuracy * 100, r.correct, r.total, r.loss)
         out += "class  accuracy  precision  recall   images\n"
@@ -137,7 +191,7 @@ public struct EvalCommand: ParsableCommand {
             var truth: Int, predicted: Int, count: Int
             enum CodingKeys: String, CodingKey { case truth = "true", predicted, count }
         }
-        var checkpoint: String
+        var checkpoint: String?
         var accuracy: Double
         var correct: Int
         var total: Int
@@ -146,10 +200,41 @@ public struct EvalCommand: ParsableCommand {
         var perClassPrecision: [Double]
         var confusionMatrix: [[Int]]
         var mostConfused: [Pair]
+        /// Only for an ensemble (several checkpoints or --tta), where the figures above are the ensemble's.
+        var ensemble: EnsembleReport?
         enum CodingKeys: String, CodingKey {
             case checkpoint, accuracy, correct, total, loss, perClassAccuracy = "per_class_accuracy"
             case perClassPrecision = "per_class_precision", confusionMatrix = "confusion_matrix", mostConfused = "most_confused"
+            case ensemble
         }
+    }
+
+    /// The `ensemble` object: its size, the views (`[dx, dy]`: right, down), its figures and each member's.
+    struct EnsembleReport: Encodable {
+        struct Member: Encodable { var checkpoint: String, accuracy: Double, correct: Int, total: Int, loss: Double }
+        var size: Int
+        var tta: Bool
+        var shifts: [[Int]]
+        var accuracy: Double
+        var loss: Double
+        var members: [Member]
+    }
+
+    /// For an ensemble: the ensemble's figures at the top, as for one checkpoint but with no `checkpoint`,
+    /// and the `ensemble` object.
+    static func json(_ e: Ensemble.Evaluation) throws -> String {
+        let r = e.ensemble
+        let members = e.members.map {
+            EnsembleReport.Member(checkpoint: $0.path, accuracy: $0.result.accuracy, correct: $0.result.correct,
+                                  total: $0.result.total, loss: $0.result.loss)
+        }
+        let ensemble = EnsembleReport(size: e.members.count, tta: e.shifts.count > 1, shifts: e.shifts.map { [$0.dx, $0.dy] },
+                                      accuracy: r.accuracy, loss: r.loss, members: members)
+        return try jsonText(JSONReport(checkpoint: nil, accuracy: r.accuracy, correct: r.correct, total: r.total, loss: r.loss,
+                                       perClassAccuracy: r.perClassAccuracy, perClassPrecision: r.perClassPrecision,
+                                       confusionMatrix: r.confusion,
+                                       mostConfused: r.mostConfused.prefix(10).map { JSONReport.Pair(truth: $0.truth, predicted: $0.predicted, count: $0.count) },
+                                       ensemble: ensemble))
     }
 
     /// One JSON object (see `JSONReport`), written by JSONEncoder.
