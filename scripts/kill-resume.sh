@@ -5,14 +5,14 @@
 #   scripts/kill-resume.sh [K]      K SIGKILL trials (default 5)
 #
 # What it runs (the release build, the real MNIST in Data/, about 3 to 5 s per training run here):
-#   cnn-train --data Data --limit 3000 --epochs 2 --checkpoint-every 7 --arch conv8k5-relu-pool2-fc10 --threads 2
+#   cnn-train --data Data --limit 3000 --epochs 2 --checkpoint-every 7 --log-every 5 --arch conv8k5-relu-pool2-fc10 --threads 2
 #   1. swift build -c release (seconds when up to date, about 2 minutes from clean);
 #   2. a reference run, uninterrupted;
 #   3. K trials: a fresh run, SIGKILLed at a random moment (a trial that ends before its first kill starts over);
 #      then `--resume` (or the first command again when it was killed before writing config.json), killed again
 #      at random with probability 1/2 (at most 6 kills), until it finishes. After every kill, every checkpoint in the run directory must pass `cnn-eval --verify`
 #      (the model file and its .state file). At the end model.safetensors must be the reference's (cmp), and
-#      metrics.jsonl the reference's but for the timing columns;
+#      metrics.jsonl and steps.jsonl the reference's but for the timing columns;
 #   4. SIGINT and SIGTERM, once each, after the first checkpoint: exit status 130 and 143, the "resume with"
 #      line on stderr, and the resumed run ends as the reference;
 #   5. a full disk (a 128 KiB tmpfs: room for one checkpoint, not two; needs root, skipped otherwise): exit
@@ -37,6 +37,7 @@ flags=(
   --limit 3000
   --epochs 2
   --checkpoint-every 7
+  --log-every 5
   --arch conv8k5-relu-pool2-fc10
   --threads 2
   --quiet
@@ -46,8 +47,8 @@ failed=0
 pass() { echo "PASS: $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
 
-# metrics.jsonl without the timing columns, which are last: seconds, elapsed_seconds, images_per_second.
-untimed() { sed -E 's/,"seconds":.*$//' "$1"; }
+# metrics.jsonl and steps.jsonl without the timing keys: seconds, elapsed_seconds, images_per_second.
+untimed() { sed -E 's/"(seconds|elapsed_seconds|images_per_second)":[^,}]*,?//g; s/,}/}/' "$1"; }
 
 # A random number of seconds in [0, $1), with millisecond steps.
 random_seconds() { awk -v seed="$RANDOM$RANDOM" -v max="$1" 'BEGIN { srand(seed); printf "%.3f", rand() * max }'; }
@@ -74,6 +75,10 @@ same_as_reference() {
   fi
   if ! diff <(untimed "$1/metrics.jsonl") <(untimed "$root/reference/metrics.jsonl") >/dev/null; then
     echo "  $1/metrics.jsonl differs from the reference (timing columns aside)"
+    return 1
+  fi
+  if ! diff <(untimed "$1/steps.jsonl") <(untimed "$root/reference/steps.jsonl") >/dev/null; then
+    echo "  $1/steps.jsonl differs from the reference (timing columns aside)"
     return 1
   fi
 }

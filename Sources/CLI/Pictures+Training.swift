@@ -6,11 +6,15 @@ import Pictures
 import Training
 
 extension CurveRun {
-    /// A run's complete epochs as the training-curves chart takes them.
+    /// A run's complete epochs, and its logged steps placed at step / steps per epoch, as the training-curves
+    /// chart takes them.
     public init(_ run: RunHistory) {
+        let perEpoch = Double(run.stepsPerEpoch ?? 1)
         self.init(name: run.name, rows: run.epochs.map {
             CurvePoint(epoch: Double($0.epoch), trainLoss: $0.trainLoss, trainAccuracy: $0.trainAccuracy,
                        testLoss: $0.testLoss, testAccuracy: $0.testAccuracy)
+        }, steps: run.stepsPerEpoch == nil ? [] : run.steps.map {
+            StepPoint(epoch: Double($0.step) / perEpoch, loss: $0.loss, accuracy: $0.accuracy)
         })
     }
 }

@@ -1,16 +1,17 @@
 //  PlotCurvesCommand.swift
 //
-//  cnn-plot curves RUN_DIR...: loss and accuracy per epoch of one or more runs, overlaid.
+//  cnn-plot curves RUN_DIR...: loss and accuracy per epoch of one or more runs, overlaid, with the
+//  training figures of every logged step (steps.jsonl, from --log-every) as a thin line under them.
 
 import ArgumentParser
 import Pictures
 import Training
 
-/// `cnn-plot curves`: reads each run's metrics.jsonl and draws the two panels.
+/// `cnn-plot curves`: reads each run's metrics.jsonl (and steps.jsonl when there is one) and draws the two panels.
 public struct PlotCurvesCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "curves",
-        abstract: "Loss and accuracy per epoch of one or more runs (train dashed, test solid).")
+        abstract: "Loss and accuracy per epoch of one or more runs (train dashed, test solid; a thin line for steps logged with --log-every).")
 
     @Argument(help: "Run directories written by cnn-train (each holds metrics.jsonl).")
     public var runs: [String] = []

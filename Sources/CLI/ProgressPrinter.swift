@@ -44,7 +44,8 @@ public final class ProgressPrinter {
         case let .epochFinished(m):
             finishLine()
             if format == .json {
-                say(m.jsonLine)
+                // Cannot fail: every field is an integer or a Double, and JSONLine writes non-finite ones as strings.
+                if let line = try? m.jsonLine() { say(line) }
             } else {
                 var line = String(format: "epoch %d  step %d  lr %.4g  train loss %.4f acc %.2f%%", m.epoch, m.step, m.lr,
                                   m.trainLoss, m.trainAccuracy * 100)
@@ -77,6 +78,8 @@ public final class ProgressPrinter {
         if !s.interrupted { say("model:       \(s.modelPath)") }
         say("checkpoints: \(s.directory)/checkpoints/")
         say("metrics:     \(s.directory)/metrics.jsonl, \(s.directory)/metrics.csv")
+        let steps = StepLog(directory: s.directory).path
+        if FileManager.default.fileExists(atPath: steps) { say("steps:       \(steps)") }
         say("config:      \(s.directory)/config.json")
     }
 

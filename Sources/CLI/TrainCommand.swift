@@ -17,7 +17,8 @@ public struct TrainCommand: ParsableCommand {
         Presets: \(Architecture.presets.map { "\($0.name) (\($0.spec))" }.joined(separator: "; ")).
         Spec syntax: layers joined by '-': conv<F>k<K>[s<S>][p<P>], relu, pool<K>[s<S>], avgpool<K>[s<S>], bn, \
         drop<P>, flatten, fc<M>; e.g. conv32k5p2-relu-pool2-fc100-relu-fc10.
-        Outputs under --out: config.json, metrics.jsonl, metrics.csv, checkpoints/, model.safetensors.
+        Outputs under --out: config.json, metrics.jsonl, metrics.csv, checkpoints/, model.safetensors, and \
+        steps.jsonl with --log-every.
         """,
         version: BuildInfo.versionLine(tool: "cnn-train"))
 
@@ -113,6 +114,9 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Also write a checkpoint every N steps.")
     public var checkpointEvery: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Every N steps, append to steps.jsonl the training loss and accuracy averaged over the images of the last N steps (not since the epoch's start), with the epoch, step, lr and elapsed seconds.", valueName: "N"))
+    public var logEvery: Int?
+
     @Option(name: .long, help: "Continue the run in this directory from its newest complete checkpoint.")
     public var resume: String?
 
@@ -182,6 +186,7 @@ public struct TrainCommand: ParsableCommand {
         if seed != 1 { add("--seed", seed) { $0.seed = $1 } }
         add("--limit", limit) { $0.limit = $1 }
         add("--checkpoint-every", checkpointEvery) { $0.checkpointEvery = $1 }
+        add("--log-every", logEvery) { $0.logEvery = $1 }
         return given
     }
 

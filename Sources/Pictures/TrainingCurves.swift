@@ -2,7 +2,9 @@
 //
 //  Loss and accuracy per epoch of one or more runs, overlaid: two panels side by side (loss left, accuracy
 //  right), train dashed with hollow markers, test solid with filled ones, one colour per run, and a legend
-//  below the panels naming each run (its directory) with its last test accuracy.
+//  below the panels naming each run (its directory) with its last test accuracy. A run that logged steps
+//  (steps.jsonl) also gets its training loss and accuracy every few steps as a thin, lighter line drawn
+//  under the epoch points, so even a one-epoch run is a curve.
 
 import Foundation
 
@@ -20,14 +22,27 @@ public struct CurvePoint: Sendable, Equatable {
     }
 }
 
-/// One run's epochs and the name the legend gives it.
+/// The training figures logged after some step, placed at `epoch` (fractional: step / steps per epoch).
+public struct StepPoint: Sendable, Equatable {
+    public var epoch: Double
+    public var loss: Double
+    public var accuracy: Double
+
+    public init(epoch: Double, loss: Double, accuracy: Double) {
+        self.epoch = epoch; self.loss = loss; self.accuracy = accuracy
+    }
+}
+
+/// One run's epochs, its logged steps (empty when it has none) and the name the legend gives it.
 public struct CurveRun: Sendable {
     public var name: String
     public var rows: [CurvePoint]
+    public var steps: [StepPoint]
 
-    public init(name: String, rows: [CurvePoint]) {
+    public init(name: String, rows: [CurvePoint], steps: [StepPoint] = []) {
         self.name = name
         self.rows = rows
+        self.steps = steps
     }
 }
 
@@ -64,16 +79,18 @@ public enum TrainingCurves {
         let title = runs.count == 1 ? "Training curves: \(runs[0].name)" : "Training curves: \(runs.count) runs"
         canvas.text(title, x: width / 2, y: margin, scale: 3, alignment: .center)
 
-        let epochs = runs.flatMap { $0.rows.map(\.epoch) }
+        let epochs = runs.flatMap { $0.rows.map(\.epoch) + $0.steps.map(\.epoch) }
         // Whole epochs, about one tick per 70 pixels, and never more ticks than epochs.
         let (firstEpoch, lastEpoch) = (epochs.min() ?? 1, epochs.max() ?? 1)
         let xAxis = Axis(covering: firstEpoch, lastEpoch, count: max(2, min((panelWidth - 100) / 70, Int(lastEpoch - firstEpoch))),
                          integers: true)
-        let markers = (epochs.max() ?? 0) <= 30
+        let markers = (runs.flatMap { $0.rows.map(\.epoch) }.max() ?? 0) <= 30
+        let hasSteps = runs.contains { !$0.steps.isEmpty }
 
-        let losses = runs.flatMap { $0.rows.flatMap { [$0.trainLoss, $0.testLoss] } }.filter(\.isFinite)
+        let losses = runs.flatMap { $0.rows.flatMap { [$0.trainLoss, $0.testLoss] } + $0.steps.map(\.loss) }.filter(\.isFinite)
         let lossAxis = Axis(covering: 0, losses.max() ?? 1, count: 5)
-        let accuracies = runs.flatMap { $0.rows.flatMap { [$0.trainAccuracy * 100, $0.testAccuracy * 100] } }.filter(\.isFinite)
+        let accuracies = runs.flatMap { $0.rows.flatMap { [$0.trainAccuracy * 100, $0.testAccuracy * 100] } + $0.steps.map { $0.accuracy * 100 } }
+            .filter(\.isFinite)
         var accuracyAxis = Axis(covering: accuracies.min() ?? 0, accuracies.max() ?? 100, count: 5)
         if accuracyAxis.upper > 100 {
             accuracyAxis.upper = 100
@@ -81,12 +98,18 @@ public enum TrainingCurves {
         }
 
         let top = margin + titleHeight
-        for (panel, (name, axis, pick)) in [
-            ("Loss", lossAxis, { (m: CurvePoint, train: Bool) in train ? m.trainLoss : m.testLoss }),
-            ("Accuracy", accuracyAxis, { (m: CurvePoint, train: Bool) in (train ? m.trainAccuracy : m.testAccuracy) * 100 }),
+        for (panel, (name, axis, pick, pickStep)) in [
+            ("Loss", lossAxis, { (m: CurvePoint, train: Bool) in train ? m.trainLoss : m.testLoss }, { (s: StepPoint) in s.loss }),
+            ("Accuracy", accuracyAxis, { (m: CurvePoint, train: Bool) in (train ? m.trainAccuracy : m.testAccuracy) * 100 },
+             { (s: StepPoint) in s.accuracy * 100 }),
         ].enumerated() {
             let left = margin + panel * (panelWidth + gap)
-            let series = runs.enumerated().flatMap { i, run in
+            // The step lines first, so the epoch lines and markers are drawn over them.
+            let stepSeries = runs.enumerated().map { i, run in
+                Series(points: run.steps.map { ($0.epoch, pickStep($0)) }.filter { $0.1.isFinite },
+                       color: Self.stepColor(RGB.palette[i % RGB.palette.count]), dashed: false, thin: true)
+            }
+            let series = stepSeries + runs.enumerated().flatMap { i, run in
                 [true, false].map { train in
                     Series(points: run.rows.map { ($0.epoch, pick($0, train)) }.filter { $0.1.isFinite },
                            color: RGB.palette[i % RGB.palette.count], dashed: train)
@@ -98,14 +121,22 @@ public enum TrainingCurves {
 
         // Legend, centred under the panels.
         var y = top + panelHeight + 16
+        let stepKey = "train, logged steps"
         let keyWidth = 2 * sample + 20 + Font.width(of: "train", scale: 2) + Font.width(of: "test", scale: 2) + entryGap
+            + (hasSteps ? sample + 10 + Font.width(of: stepKey, scale: 2) + entryGap : 0)
         var x = (width - keyWidth) / 2
         drawSample(on: &canvas, x: x, y: y + 7, width: sample, color: .mutedInk, dashed: true, markers: markers)
         x += sample + 10
         x += canvas.text("train", x: x, y: y, color: .mutedInk) + entryGap
         drawSample(on: &canvas, x: x, y: y + 7, width: sample, color: .mutedInk, dashed: false, markers: markers)
         x += sample + 10
-        canvas.text("test", x: x, y: y, color: .mutedInk)
+        x += canvas.text("test", x: x, y: y, color: .mutedInk) + entryGap
+        if hasSteps {
+            canvas.polyline([(x: Double(x), y: Double(y + 7) + 0.5), (x: Double(x + sample), y: Double(y + 7) + 0.5)],
+                            color: Self.stepColor(.mutedInk), lineWidth: Self.stepLineWidth)
+            x += sample + 10
+            canvas.text(stepKey, x: x, y: y, color: .mutedInk)
+        }
         y += legendRowHeight
         for row in legendRows {
             let total = row.map { sample + 10 + Font.width(of: entries[$0], scale: 2) }.reduce(0, +) + max(0, row.count - 1) * entryGap
@@ -125,7 +156,14 @@ public enum TrainingCurves {
         var points: [(Double, Double)]
         var color: RGB
         var dashed: Bool
+        /// A step line: thinner, without markers.
+        var thin = false
     }
+
+    static let stepLineWidth = 1.5
+
+    /// A run's colour lightened for its step line, which stays visible under the epoch line and its markers.
+    static func stepColor(_ color: RGB) -> RGB { color.mixed(with: .white, 0.5) }
 
     /// One panel: title, grid, axes with ticks and labels, then the series.
     static func drawPanel(on canvas: inout Canvas, x: Int, y: Int, width: Int, plotHeight: Int, title: String,
@@ -159,8 +197,8 @@ public enum TrainingCurves {
 
         for s in series {
             let points = s.points.map { (x: px($0.0), y: py($0.1)) }
-            canvas.polyline(points, color: s.color, lineWidth: 2.5, dash: s.dashed ? (on: 9, off: 6) : nil)
-            if markers { for p in points { drawMarker(on: &canvas, at: p, color: s.color, hollow: s.dashed) } }
+            canvas.polyline(points, color: s.color, lineWidth: s.thin ? stepLineWidth : 2.5, dash: s.dashed ? (on: 9, off: 6) : nil)
+            if markers && !s.thin { for p in points { drawMarker(on: &canvas, at: p, color: s.color, hollow: s.dashed) } }
         }
     }
 

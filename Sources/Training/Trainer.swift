@@ -6,6 +6,7 @@
 //  Run directory:
 //    config.json                       every setting, the resolved architecture, seed and version
 //    metrics.jsonl, metrics.csv        one row per epoch
+//    steps.jsonl                       with --log-every N: one row every N steps
 //    checkpoints/epoch-0001.safetensors (+ .state.safetensors)   after every epoch
 //    checkpoints/step-00001234.safetensors (+ .state.safetensors) every --checkpoint-every steps
 //    model.safetensors                 the final model
@@ -77,6 +78,8 @@ public final class Trainer {
     /// The learning rate of the step taken last, for the divergence message.
     private var currentRate = 0.0
     private let metricsLog: MetricsLog
+    /// steps.jsonl, with `--log-every`.
+    private let stepLog: StepLog?
 
     /// Notices from setting up the run, sent as `.notice` events when it starts.
     private var notices: [String] = []
@@ -146,6 +149,7 @@ public final class Trainer {
                               optimizerState: optimizer.state, dropoutGenerators: [])
         directory = config.out
         metricsLog = MetricsLog(directory: directory, columns: EpochMetrics.columns(validation: config.validation > 0, ema: config.ema > 0))
+        stepLog = config.logEvery == nil ? nil : StepLog(directory: directory)
 
         if let dir = resume {
             try restore(from: dir)
@@ -162,6 +166,7 @@ public final class Trainer {
                 try AtomicWrite.makeDirectory(directory + "/checkpoints")
                 try writeConfiguration(specs: specs)
                 try metricsLog.start()
+                try stepLog?.start()
             }
         }
     }
@@ -232,6 +237,9 @@ public final class Trainer {
                                   loss: state.partialLoss / Double(state.partialSeen),
                                   accuracy: Double(state.partialCorrect) / Double(state.partialSeen),
                                   imagesPerSecond: ips, eta: Double(train.count - state.partialSeen) / max(ips, 1e-9)))
+                // Before any checkpoint of this step: a run killed in between redoes the step and writes the line again.
+                try logStep(epoch: epoch, lr: lr, loss: Double(r.loss), correct: r.correct, count: y.count,
+                            elapsed: elapsedBefore + Date().timeIntervalSince(runStart))
                 if let every = config.checkpointEvery, state.globalStep % every == 0, state.stepInEpoch < stepsPerEpoch {
                     state.elapsedSeconds = elapsedBefore + Date().timeIntervalSince(runStart)
                     try writeCheckpoint(name: String(format: "step-%08d", state.globalStep))
@@ -306,6 +314,20 @@ public final class Trainer {
         return TrainingSummary(metrics: metricsLog.rows(), directory: directory, modelPath: modelPath,
                                seconds: elapsedBefore + Date().timeIntervalSince(runStart), interrupted: interrupted,
                                lastCheckpoint: lastGoodCheckpoint)
+    }
+
+    /// Adds the step just taken to the running sums since the last steps.jsonl line, and every `--log-every`
+    /// global steps writes their means as a line and starts the sums again.
+    private func logStep(epoch: Int, lr: Double, loss: Double, correct: Int, count: Int, elapsed: Double) throws {
+        guard let log = stepLog, let every = configuration.logEvery else { return }
+        state.windowLoss += loss * Double(count)
+        state.windowCorrect += correct
+        state.windowSeen += count
+        guard state.globalStep % every == 0 else { return }
+        let row = StepMetrics(epoch: epoch, step: state.globalStep, lr: lr, loss: state.windowLoss / Double(max(1, state.windowSeen)),
+                              accuracy: Double(state.windowCorrect) / Double(max(1, state.windowSeen)), elapsedSeconds: elapsed)
+        try timings.measure(.writing) { try log.append(row) }
+        state.windowLoss = 0; state.windowCorrect = 0; state.windowSeen = 0
     }
 
     /// The seed of epoch `epoch`'s shuffle: a fixed function of the run's seed, so a resumed run
@@ -424,6 +446,7 @@ public final class Trainer {
             resumedFrom = model
             lastGoodCheckpoint = model
             try metricsLog.truncate(toEpoch: s.epoch)
+            try stepLog?.truncate(toStep: s.globalStep)
             return
         }
         // Killed before its first checkpoint was complete (there may be the state file it writes first): nothing
@@ -433,6 +456,7 @@ public final class Trainer {
         guard !models.isEmpty else {
             try AtomicWrite.makeDirectory(folder)
             try metricsLog.start()
+            try stepLog?.start()
             return
         }
         throw RunError.nothingToResume(dir)

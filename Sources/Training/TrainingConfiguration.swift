@@ -61,6 +61,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var std = 0.3081
     public var out = ""
     public var checkpointEvery: Int? = nil
+    /// Write a steps.jsonl line every this many steps (`--log-every`); nil for none.
+    public var logEvery: Int? = nil
 
     public init() {}
 
@@ -82,6 +84,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try read(.threads, &threads); try read(.mean, &mean); try read(.std, &std); try read(.out, &out)
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery)
+        logEvery = try c.decodeIfPresent(Int.self, forKey: .logEvery)
     }
 
     /// The problems with these settings, one line each; empty when they are usable.
@@ -125,6 +128,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             p.append("--init must be one of \(Initialization.allCases.map(\.rawValue).joined(separator: ", ")) (got \(initialization))")
         }
         if let c = checkpointEvery, c < 1 { p.append("--checkpoint-every must be at least 1 (got \(c))") }
+        if let n = logEvery, n < 1 { p.append("--log-every must be at least 1 (got \(n))") }
         return p
     }
 

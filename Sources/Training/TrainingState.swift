@@ -7,7 +7,9 @@
 //              averaged weights and batch-norm statistics as "ema.<layer>.<name>"
 //    metadata  "optimizer" (sgd, adam, adamw; absent means sgd), "epoch" (completed epochs), "step_in_epoch",
 //              "global_step", "dropout_generators"
-//              (JSON array of 4-word generator states), running sums of the current epoch, elapsed time.
+//              (JSON array of 4-word generator states), running sums of the current epoch, elapsed time, and
+//              with --log-every the running sums since the last steps.jsonl line ("window_loss",
+//              "window_correct", "window_seen"; absent in older files, read as 0).
 
 import CNN
 import Foundation
@@ -23,6 +25,7 @@ public struct TrainingState: Equatable {
             && a.averagedState.map(\.tensor) == b.averagedState.map(\.tensor)
             && a.partialLoss == b.partialLoss && a.partialCorrect == b.partialCorrect && a.partialSeen == b.partialSeen
             && a.partialSeconds == b.partialSeconds && a.elapsedSeconds == b.elapsedSeconds
+            && a.windowLoss == b.windowLoss && a.windowCorrect == b.windowCorrect && a.windowSeen == b.windowSeen
     }
 
     /// Epochs fully completed.
@@ -42,6 +45,10 @@ public struct TrainingState: Equatable {
     public var partialSeen: Int = 0
     public var partialSeconds: Double = 0
     public var elapsedSeconds: Double = 0
+    /// Running sums of the steps since the last steps.jsonl line (`--log-every`): loss·images, correct, images.
+    public var windowLoss: Double = 0
+    public var windowCorrect: Int = 0
+    public var windowSeen: Int = 0
 
     public func file() -> SafeTensorsFile {
         let tensors = optimizerState.map { TensorEntry(name: $0.name, floats: $0.tensor.scalars, shape: $0.tensor.shape) }
@@ -52,6 +59,7 @@ public struct TrainingState: Equatable {
             "dropout_generators": generators,
             "partial_loss": "\(partialLoss)", "partial_correct": String(partialCorrect), "partial_seen": String(partialSeen),
             "partial_seconds": "\(partialSeconds)", "elapsed_seconds": "\(elapsedSeconds)",
+            "window_loss": "\(windowLoss)", "window_correct": String(windowCorrect), "window_seen": String(windowSeen),
             "crc32": Checkpoint.checksum(tensors),
         ])
     }
@@ -70,6 +78,10 @@ public struct TrainingState: Equatable {
         func double(_ key: String) throws -> Double {
             guard let v = Double(try meta(key)), v.isFinite else { throw CheckpointError.badMetadata(path, "\"\(key)\" is not a number") }
             return v
+        }
+        // Keys older state files do not have: 0 when absent, checked when present.
+        func optional<T>(_ key: String, _ read: (String) throws -> T, absent: T) throws -> T {
+            file.metadata[key] == nil ? absent : try read(key)
         }
         let crc = try meta("crc32")
         guard Checkpoint.checksum(file.tensors) == crc else {
@@ -112,6 +124,9 @@ public struct TrainingState: Equatable {
                              dropoutGenerators: generators,
                              partialLoss: try double("partial_loss"), partialCorrect: try int("partial_correct"),
                              partialSeen: try int("partial_seen"), partialSeconds: try double("partial_seconds"),
-                             elapsedSeconds: try double("elapsed_seconds"))
+                             elapsedSeconds: try double("elapsed_seconds"),
+                             windowLoss: try optional("window_loss", double, absent: 0),
+                             windowCorrect: try optional("window_correct", int, absent: 0),
+                             windowSeen: try optional("window_seen", int, absent: 0))
     }
 }

@@ -90,6 +90,9 @@ final class TrainCommandTests: XCTestCase {
         assertParseFails(TrainCommand.self, ["--threads", "1000"], mentions: ["--threads"])
         assertParseFails(TrainCommand.self, ["--limit", "0"], mentions: ["--limit"])
         assertParseFails(TrainCommand.self, ["--checkpoint-every", "0"], mentions: ["--checkpoint-every"])
+        assertParseFails(TrainCommand.self, ["--log-every", "0"], mentions: ["--log-every", "at least 1"])
+        assertParseFails(TrainCommand.self, ["--log-every", "-3"], mentions: ["--log-every"])
+        XCTAssertEqual(try TrainCommand.parse(["--log-every", "50"]).trainingConfiguration.logEvery, 50)
         assertParseFails(TrainCommand.self, ["--warmup-steps=-5"], mentions: ["--warmup-steps"])
         assertParseFails(TrainCommand.self, ["--step-epochs", "0"], mentions: ["--step-epochs"])
         assertParseFails(TrainCommand.self, ["--step-gamma", "0"], mentions: ["--step-gamma"])
@@ -130,7 +133,7 @@ final class TrainCommandTests: XCTestCase {
         let help = TrainCommand.helpMessage(columns: 120)
         for flag in ["--data", "--arch", "--epochs", "--batch-size", "--lr", "--momentum", "--nesterov", "--weight-decay",
                      "--schedule", "--step-epochs", "--step-gamma", "--warmup-steps", "--init", "--seed", "--threads",
-                     "--limit", "--out", "--checkpoint-every", "--resume", "--target-accuracy", "--quiet", "--log-format",
+                     "--limit", "--out", "--checkpoint-every", "--log-every", "--resume", "--target-accuracy", "--quiet", "--log-format",
                      "--help"] {
             XCTAssertTrue(help.contains(flag + " ") || help.contains(flag + "\n") || help.contains(flag + ","), "help mentions \(flag)")
         }

@@ -48,6 +48,34 @@ final class ChartTests: XCTestCase {
         XCTAssertEqual(count(RGB.palette[4], in: canvas), 0)
     }
 
+    /// A one-epoch run with steps.jsonl: the steps are read and placed at step / steps per epoch, and drawn as a
+    /// line in the run's lightened colour that the same run without steps.jsonl does not have.
+    func testCurvesDrawLoggedStepsUnderTheEpochPoints() throws {
+        let dir = try TemporaryDirectory()
+        let run = try makeRun(in: dir, name: "run-a", epochs: 1, quality: 1)
+        let plain = TrainingCurves.render(try RunHistory.load(runDirectories: [run]).map(CurveRun.init))
+        let steps = StepLog(directory: run)
+        try steps.start()
+        for k in 1...93 {
+            let t = Double(k * 10) / 938
+            try steps.append(StepMetrics(epoch: 1, step: k * 10, lr: 0.05, loss: 2.3 * exp(-4 * t) + 0.4,
+                                         accuracy: 0.95 - 0.85 * exp(-5 * t), elapsedSeconds: 30 * t))
+        }
+        let history = try XCTUnwrap(try RunHistory.load(runDirectories: [run]).first)
+        XCTAssertEqual(history.steps.count, 93)
+        XCTAssertEqual(history.stepsPerEpoch, 938)
+        let curve = CurveRun(history)
+        XCTAssertEqual(curve.steps.first?.epoch ?? 0, 10.0 / 938, accuracy: 1e-12)
+        XCTAssertEqual(curve.steps.last?.epoch ?? 0, 930.0 / 938, accuracy: 1e-12)
+
+        let drawn = TrainingCurves.render([curve])
+        _ = try roundTrip(drawn)
+        XCTAssertEqual(count(TrainingCurves.stepColor(RGB.palette[0]), in: plain), 0)
+        XCTAssertGreaterThan(count(TrainingCurves.stepColor(RGB.palette[0]), in: drawn), 100, "the step line is drawn")
+        XCTAssertGreaterThan(count(RGB.palette[0], in: drawn), 100, "and the epoch points over it")
+        XCTAssertNotEqual(drawn.pixels, plain.pixels)
+    }
+
     func testCurvesRefuseADirectoryWithoutMetrics() throws {
         let dir = try TemporaryDirectory()
         XCTAssertThrowsError(try RunHistory.load(runDirectories: [dir.path])) { error in

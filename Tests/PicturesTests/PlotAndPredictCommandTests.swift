@@ -53,6 +53,17 @@ final class PlotAndPredictCommandTests: XCTestCase {
         }
         XCTAssertEqual(try status(["curves", run, "--out", dir.file("pictures/curves.png")]), 0)
         XCTAssertEqual(try PNG.read(contentsOf: dir.file("pictures/curves.png")).width, 1200)
+        // With steps.jsonl beside metrics.jsonl, cnn-plot curves reads it: another picture.
+        let steps = StepLog(directory: run)
+        try steps.start()
+        for k in 1...20 {
+            try steps.append(StepMetrics(epoch: (k + 9) / 10, step: k, lr: 0.1, loss: 2 / Double(k), accuracy: 0.5 + 0.02 * Double(k),
+                                         elapsedSeconds: Double(k) / 10))
+        }
+        XCTAssertEqual(try status(["curves", run, "--out", dir.file("pictures/curves-steps.png")]), 0)
+        let withSteps = FileManager.default.contents(atPath: dir.file("pictures/curves-steps.png"))
+        XCTAssertNotNil(withSteps)
+        XCTAssertNotEqual(withSteps, FileManager.default.contents(atPath: dir.file("pictures/curves.png")))
 
         // A small convolutional checkpoint for the filters.
         var generator = RandomGenerator(seed: 3)

@@ -38,11 +38,13 @@ final class ReliabilityTests: XCTestCase {
         rows.map { [Double($0.epoch), Double($0.step), $0.lr, $0.trainLoss, $0.trainAccuracy, $0.testLoss, $0.testAccuracy] }
     }
 
-    /// The lines of metrics.jsonl and metrics.csv with the three timing columns (seconds, elapsed_seconds,
-    /// images_per_second, always last) cut off.
+    /// The lines of metrics.jsonl without the three timing keys (seconds, elapsed_seconds, images_per_second),
+    /// written again with sorted keys, and those of metrics.csv with the timing columns (always last) cut off.
     func untimedLogLines(_ directory: String) -> [String] {
-        let jsonl = String(decoding: fileBytes(directory + "/metrics.jsonl"), as: UTF8.self).split(separator: "\n").map { line in
-            String(line[..<(line.range(of: ",\"seconds\":")?.lowerBound ?? line.endIndex)])
+        let jsonl = String(decoding: fileBytes(directory + "/metrics.jsonl"), as: UTF8.self).split(separator: "\n").map { line -> String in
+            guard var object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else { return "not JSON: " + line }
+            for key in ["seconds", "elapsed_seconds", "images_per_second"] { object[key] = nil }
+            return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? ""
         }
         let csv = String(decoding: fileBytes(directory + "/metrics.csv"), as: UTF8.self).split(separator: "\n").map {
             $0.split(separator: ",", omittingEmptySubsequences: false).dropLast(3).joined(separator: ",")
