@@ -44,9 +44,13 @@ public struct Recipe: Sendable {
             c.epochs = 1
         },
         Recipe(name: "speedrun-long",
-               summary: "the speedrun recipe for 6 epochs, toward 99.5%") { c in
+               summary: "99.5% as fast as possible: the speedrun recipe with shifts, rotations and scaling and label smoothing, 6 epochs") { c in
             speedrun(&c)
             c.epochs = 6
+            c.shift = 2
+            c.rotate = 8
+            c.scale = 0.08
+            c.labelSmoothing = 0.1
         },
     ]
 
