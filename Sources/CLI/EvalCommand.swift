@@ -89,11 +89,12 @@ public struct EvalCommand: ParsableCommand {
             }
             let path = try ModelPath.resolve(checkpoint)
             let result = try evaluate()
+            let names = try Checkpoint.read(contentsOf: path).classNames
             if json {
-                print(try Self.json(result, checkpoint: path))
+                print(try Self.json(result, checkpoint: path, names: names))
             } else {
                 if path != checkpoint { print("model: \(path)\n") }
-                print(Self.text(result))
+                print(Self.text(result, names: names))
             }
         } catch {
             throw report(error, command: "cnn-eval")
@@ -167,21 +168,29 @@ public struct EvalCommand: ParsableCommand {
         return out + text(e.ensemble)
     }
 
-    static func text(_ r: EvaluationResult) -> String {
+    /// The tables; with `names`, classes are named by them (the confusion matrix's rows as "k name", its
+    /// columns by number), else by their digits.
+    static func text(_ r: EvaluationResult, names: [String]? = nil) -> String {
+        func label(_ k: Int) -> String { ClassNames.label(k, in: names) }
+        func padded(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
         var out = String(format: "accuracy %.2f%% (%d/%d)  loss %.4f\n\n", r.accuracy * 100, r.correct, r.total, r.loss)
-        out += "class  accuracy  precision  recall   images\n"
+        let classes = r.confusion.count
+        let width = max(5, (0..<classes).map { label($0).count }.max() ?? 0)
+        out += padded("class", width) + "  accuracy  precision  recall   images\n"
         let precision = r.perClassPrecision, recall = r.perClassAccuracy
-        for k in 0..<r.confusion.count {
-            out += String(format: "%5d  %7.2f%%  %8.2f%%  %6.2f%%  %7d\n", k, recall[k] * 100, precision[k] * 100,
-                          recall[k] * 100, r.confusion[k].reduce(0, +))
+        for k in 0..<classes {
+            out += padded(label(k), width) + String(format: "  %7.2f%%  %8.2f%%  %6.2f%%  %7d\n", recall[k] * 100, precision[k] * 100,
+                                                    recall[k] * 100, r.confusion[k].reduce(0, +))
         }
-        out += "\nconfusion matrix (rows: true class, columns: predicted)\n      "
-        out += (0..<r.confusion.count).map { String(format: "%6d", $0) }.joined() + "\n"
+        let rowLabels = (0..<classes).map { names == nil ? String($0) : "\($0) \(label($0))" }
+        let rowWidth = max(5, rowLabels.map(\.count).max() ?? 0)
+        out += "\nconfusion matrix (rows: true class, columns: predicted)\n" + String(repeating: " ", count: rowWidth + 1)
+        out += (0..<classes).map { String(format: "%6d", $0) }.joined() + "\n"
         for (k, row) in r.confusion.enumerated() {
-            out += String(format: "%5d ", k) + row.map { String(format: "%6d", $0) }.joined() + "\n"
+            out += rowLabels[k].padding(toLength: rowWidth, withPad: " ", startingAt: 0) + " " + row.map { String(format: "%6d", $0) }.joined() + "\n"
         }
         out += "\nmost confused (true → predicted: count)\n"
-        out += r.mostConfused.prefix(5).map { "  \($0.truth) → \($0.predicted): \($0.count)" }.joined(separator: "\n")
+        out += r.mostConfused.prefix(5).map { "  \(label($0.truth)) → \(label($0.predicted)): \($0.count)" }.joined(separator: "\n")
         return out
     }
 
@@ -189,8 +198,14 @@ public struct EvalCommand: ParsableCommand {
     struct JSONReport: Encodable {
         struct Pair: Encodable {
             var truth: Int, predicted: Int, count: Int
-            enum CodingKeys: String, CodingKey { case truth = "true", predicted, count }
+            /// With class names: those of `truth` and `predicted`.
+            var trueName: String?, predictedName: String?
+            enum CodingKeys: String, CodingKey {
+                case truth = "true", predicted, count, trueName = "true_name", predictedName = "predicted_name"
+            }
         }
+        /// The checkpoint's class names in label order; absent without them.
+        var classNames: [String]?
         var checkpoint: String?
         var accuracy: Double
         var correct: Int
@@ -203,7 +218,7 @@ public struct EvalCommand: ParsableCommand {
         /// Only for an ensemble (several checkpoints or --tta), where the figures above are the ensemble's.
         var ensemble: EnsembleReport?
         enum CodingKeys: String, CodingKey {
-            case checkpoint, accuracy, correct, total, loss, perClassAccuracy = "per_class_accuracy"
+            case checkpoint, classNames = "class_names", accuracy, correct, total, loss, perClassAccuracy = "per_class_accuracy"
             case perClassPrecision = "per_class_precision", confusionMatrix = "confusion_matrix", mostConfused = "most_confused"
             case ensemble
         }
@@ -238,11 +253,15 @@ public struct EvalCommand: ParsableCommand {
     }
 
     /// One JSON object (see `JSONReport`), written by JSONEncoder.
-    static func json(_ r: EvaluationResult, checkpoint: String) throws -> String {
-        try jsonText(JSONReport(checkpoint: checkpoint, accuracy: r.accuracy, correct: r.correct, total: r.total, loss: r.loss,
+    static func json(_ r: EvaluationResult, checkpoint: String, names: [String]? = nil) throws -> String {
+        try jsonText(JSONReport(classNames: names, checkpoint: checkpoint, accuracy: r.accuracy, correct: r.correct, total: r.total, loss: r.loss,
                                 perClassAccuracy: r.perClassAccuracy, perClassPrecision: r.perClassPrecision,
                                 confusionMatrix: r.confusion,
-                                mostConfused: r.mostConfused.prefix(10).map { JSONReport.Pair(truth: $0.truth, predicted: $0.predicted, count: $0.count) }))
+                                mostConfused: r.mostConfused.prefix(10).map { pair in
+                                    JSONReport.Pair(truth: pair.truth, predicted: pair.predicted, count: pair.count,
+                                                    trueName: names.map { ClassNames.label(pair.truth, in: $0) },
+                                                    predictedName: names.map { ClassNames.label(pair.predicted, in: $0) })
+                                }))
     }
 }
 

@@ -33,7 +33,7 @@ public struct PlotConfusionCommand: ParsableCommand {
             let (model, data) = try PlotOutput.load(checkpoint: checkpoint, data: dataOptions.data, split: dataOptions.split)
             let result = Evaluator.evaluate(model.network, on: data)
             let source = "\(PlotOutput.displayName(checkpoint)), \(dataOptions.split.rawValue) set"
-            try PlotOutput.write(ConfusionMatrixPicture.render(confusion: result.confusion, source: source), to: out)
+            try PlotOutput.write(ConfusionMatrixPicture.render(confusion: result.confusion, source: source, classNames: model.classNames), to: out)
         } catch {
             throw report(error, command: "cnn-plot")
         }

@@ -41,7 +41,8 @@ public struct PlotMistakesCommand: ParsableCommand {
             let (model, data) = try PlotOutput.load(checkpoint: checkpoint, data: dataOptions.data, split: dataOptions.split)
             let found = Mistakes.find(network: model.network, dataset: data, count: count)
             let source = "\(PlotOutput.displayName(checkpoint)), \(dataOptions.split.rawValue) set"
-            let canvas = MistakesPicture.render(found.mistakes.map(MistakeTile.init), wrong: found.wrong, total: data.count, source: source, columns: columns)
+            let canvas = MistakesPicture.render(found.mistakes.map(MistakeTile.init), wrong: found.wrong, total: data.count, source: source,
+                                                columns: columns, classNames: model.classNames)
             try PlotOutput.write(canvas, to: out)
         } catch {
             throw report(error, command: "cnn-plot")

@@ -91,12 +91,13 @@ public struct PredictCommand: ParsableCommand {
             }
         }
         do {
+            let names = model.classNames
             if json {
-                print(try Self.json(results, checkpoint: checkpoint, top: top))
+                print(try Self.json(results, checkpoint: checkpoint, top: top, names: names))
             } else if csv {
-                print(Self.csv(results), terminator: "")
+                print(Self.csv(results, names: names), terminator: "")
             } else {
-                let text = Self.text(results, top: top, show: show, input: model.input)
+                let text = Self.text(results, top: top, show: show, input: model.input, names: names)
                 if !text.isEmpty { print(text) }
             }
         } catch {
@@ -159,8 +160,10 @@ public struct PredictCommand: ParsableCommand {
     }
 
     /// One line per image: the file, then the top classes with their probabilities (or the number read),
-    /// then "uncertain: " and the reasons when there are any.
-    public static func text(_ results: [Result], top: Int, show: Bool = false, input: InputDescriptor = InputDescriptor()) -> String {
+    /// then "uncertain: " and the reasons when there are any. A class is given by its name when the checkpoint
+    /// has `names`, by its digit otherwise; a number read (`--number`) is always digits.
+    public static func text(_ results: [Result], top: Int, show: Bool = false, input: InputDescriptor = InputDescriptor(),
+                            names: [String]? = nil) -> String {
         let nameWidth = results.map(\.file.count).max() ?? 0
         var lines: [String] = []
         for r in results {
@@ -168,7 +171,8 @@ public struct PredictCommand: ParsableCommand {
             let name = r.file.padding(toLength: nameWidth, withPad: " ", startingAt: 0)
             var line = name + "   "
             if reading.probabilities.count == 1, let p = reading.probabilities.first {
-                line += Inference.top(p, top).map { String(format: "%d %6.2f%%", $0.label, $0.probability * 100) }.joined(separator: "    ")
+                line += Inference.top(p, top).map { ClassNames.label($0.label, in: names) + String(format: " %6.2f%%", $0.probability * 100) }
+                    .joined(separator: "    ")
             } else if reading.probabilities.isEmpty {
                 line += "-"
             } else {
@@ -185,8 +189,9 @@ public struct PredictCommand: ParsableCommand {
     }
 
     /// CSV with a header: file, prediction (the digit, or the number's digits), probability (of the digit;
-    /// the lowest of a number's), uncertain (true/false), reasons (their names, separated by "; "), error.
-    public static func csv(_ results: [Result]) -> String {
+    /// the lowest of a number's), uncertain (true/false), reasons (their names, separated by "; "), error. With
+    /// `names`, the prediction of a single image is its class's name.
+    public static func csv(_ results: [Result], names: [String]? = nil) -> String {
         func field(_ s: String) -> String {
             s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
@@ -195,7 +200,9 @@ public struct PredictCommand: ParsableCommand {
             switch r.outcome {
             case let .success(reading):
                 let p = reading.probabilities.map { Inference.top($0, 1)[0].probability }.min()
-                out += [field(r.file), reading.number, p.map { String(format: "%.6f", $0) } ?? "",
+                let single = reading.probabilities.count == 1 ? reading.probabilities.first.map { Inference.top($0, 1)[0].label } : nil
+                let prediction = single.map { ClassNames.label($0, in: names) } ?? reading.number
+                out += [field(r.file), field(prediction), p.map { String(format: "%.6f", $0) } ?? "",
                         reading.uncertain ? "true" : "false", field(reading.doubts.map(\.doubt.rawValue).joined(separator: "; ")), ""]
                     .joined(separator: ",") + "\n"
             case let .failure(message):
@@ -225,7 +232,9 @@ public struct PredictCommand: ParsableCommand {
     struct JSONReport: Encodable {
         struct Guess: Encodable {
             var label: Int, probability: Double
-            enum CodingKeys: String, CodingKey { case label = "class", probability }
+            /// The class's name, when the checkpoint has names.
+            var name: String? = nil
+            enum CodingKeys: String, CodingKey { case label = "class", probability, name }
         }
         struct Reason: Encodable {
             var reason: String, detail: String
@@ -233,6 +242,8 @@ public struct PredictCommand: ParsableCommand {
         struct Image: Encodable {
             var file: String
             var prediction: Int?
+            /// The predicted class's name, when the checkpoint has names.
+            var predictionName: String?
             var probability: Double?
             var top: [Guess]?
             var probabilities: [Double]?
@@ -241,13 +252,17 @@ public struct PredictCommand: ParsableCommand {
             var uncertain: Bool?
             var reasons: [Reason]?
             var error: String?
+            enum CodingKeys: String, CodingKey {
+                case file, prediction, predictionName = "prediction_name", probability, top, probabilities, number, digits
+                case uncertain, reasons, error
+            }
         }
         var checkpoint: String
         var images: [Image]
     }
 
     /// One JSON object (see `JSONReport`), written by JSONEncoder.
-    public static func json(_ results: [Result], checkpoint: String, top: Int) throws -> String {
+    public static func json(_ results: [Result], checkpoint: String, top: Int, names: [String]? = nil) throws -> String {
         let images = results.map { r -> JSONReport.Image in
             switch r.outcome {
             case let .success(reading):
@@ -256,8 +271,11 @@ public struct PredictCommand: ParsableCommand {
                 if reading.probabilities.count == 1, let p = reading.probabilities.first {
                     let best = Inference.top(p, top)
                     image.prediction = best[0].label
+                    image.predictionName = names.map { ClassNames.label(best[0].label, in: $0) }
                     image.probability = best[0].probability
-                    image.top = best.map { JSONReport.Guess(label: $0.label, probability: $0.probability) }
+                    image.top = best.map { g in
+                        JSONReport.Guess(label: g.label, probability: g.probability, name: names.map { ClassNames.label(g.label, in: $0) })
+                    }
                     image.probabilities = p
                 } else if !reading.probabilities.isEmpty {
                     image.number = reading.number

@@ -114,6 +114,9 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Also write a checkpoint every N steps.")
     public var checkpointEvery: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Name the classes: FILE holds one name a line, in label order (line 1 names label 0), as many as the labels have classes. Stored in config.json and every checkpoint; cnn-eval, cnn-predict and cnn-plot then use them.", valueName: "FILE"))
+    public var classes: String?
+
     @Option(name: .long, help: ArgumentHelp("Every N steps, append to steps.jsonl the training loss and accuracy averaged over the images of the last N steps (not since the epoch's start), with the epoch, step, lr and elapsed seconds.", valueName: "N"))
     public var logEvery: Int?
 
@@ -187,6 +190,8 @@ public struct TrainCommand: ParsableCommand {
         add("--limit", limit) { $0.limit = $1 }
         add("--checkpoint-every", checkpointEvery) { $0.checkpointEvery = $1 }
         add("--log-every", logEvery) { $0.logEvery = $1 }
+        // Read again here after validate() has checked the file.
+        add("--classes", classes.flatMap { try? ClassNames.read(contentsOf: $0, classes: Architecture.classes) }) { $0.classNames = $1 }
         return given
     }
 
@@ -227,6 +232,11 @@ public struct TrainCommand: ParsableCommand {
         if listRecipes { return }
         guard Recipe.named(recipe) != nil else {
             throw ValidationError("--recipe must be one of \(Recipe.all.map(\.name).joined(separator: ", ")) (got \(recipe))")
+        }
+        if let file = classes {
+            do { _ = try ClassNames.read(contentsOf: file, classes: Architecture.classes) } catch let e as ClassNamesError {
+                throw ValidationError(e.errorDescription ?? "--classes \(file): cannot be read")
+            }
         }
         let problems = trainingConfiguration.problems()
         if let p = problems.first { throw ValidationError(p) }

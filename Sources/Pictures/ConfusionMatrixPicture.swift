@@ -3,7 +3,8 @@
 //  The confusion matrix as a heat map: rows the true class, columns the predicted one, each cell's count
 //  written in it and its shade from white (0) to dark blue (the largest count) on a log scale,
 //  t = log(1 + count) / log(1 + max), so that single mistakes still show next to a diagonal of a thousand.
-//  A column on the right gives each class's recall.
+//  A column on the right gives each class's recall. Classes are labelled by their names when there are any
+//  (the column labels turned to read upwards when a name is wider than a cell), else by their digits.
 
 import Foundation
 
@@ -12,9 +13,14 @@ public enum ConfusionMatrixPicture {
     public static let cell = 60
 
     /// The heat map of `confusion` (confusion[true][predicted]: counts); `source` says what was evaluated on
-    /// what (e.g. "run/model.safetensors, test set").
-    public static func render(confusion: [[Int]], source: String) -> Canvas {
+    /// what (e.g. "run/model.safetensors, test set"); `classNames` label the classes (digits when nil).
+    public static func render(confusion: [[Int]], source: String, classNames: [String]? = nil) -> Canvas {
         let n = confusion.count
+        let labels = (0..<n).map { i in classNames.flatMap { $0.indices.contains(i) ? $0[i] : nil } ?? String(i) }
+        let widest = labels.map { Font.width(of: $0, scale: 2) }.max() ?? 0
+        let rowLabelWidth = max(2 * Font.advance * 2, widest)
+        let upright = widest <= cell - 8
+        let columnLabelHeight = upright ? 2 * Font.ascent : widest
         let total = confusion.joined().reduce(0, +)
         let correct = (0..<n).reduce(0) { $0 + confusion[$1][$1] }
         let accuracy = total == 0 ? 0 : Double(correct) / Double(total)
@@ -25,11 +31,11 @@ public enum ConfusionMatrixPicture {
             "darker: more images (log scale)",
         ])
         let recallWidth = 110
-        let gridWidth = 2 * Font.ascent + 16 + 2 * Font.advance * 2 + 12 + n * cell + 16 + recallWidth
+        let gridWidth = 2 * Font.ascent + 16 + rowLabelWidth + 12 + n * cell + 16 + recallWidth
         let width = max(gridWidth, header.width) + 2 * margin
-        let left = (width - gridWidth) / 2 + 2 * Font.ascent + 16 + 2 * Font.advance * 2 + 12   // axis title, class labels
+        let left = (width - gridWidth) / 2 + 2 * Font.ascent + 16 + rowLabelWidth + 12   // axis title, class labels
         let top = margin + header.height + 2 * Font.ascent + 16                                 // header, "recall"
-        let height = top + n * cell + 14 + 2 * Font.ascent + 16 + 2 * Font.ascent + margin
+        let height = top + n * cell + 14 + columnLabelHeight + 16 + 2 * Font.ascent + margin
         var canvas = Canvas(width: width, height: height)
         header.draw(on: &canvas, top: margin)
 
@@ -51,8 +57,14 @@ public enum ConfusionMatrixPicture {
                 }
             }
             // Class labels on both axes.
-            canvas.text(String(i), x: left - 12, y: top + i * cell + (cell - 2 * Font.ascent) / 2, scale: 2, alignment: .right)
-            canvas.text(String(i), x: left + i * cell + cell / 2 + 1, y: top + n * cell + 12, scale: 2, alignment: .center)
+            canvas.text(labels[i], x: left - 12, y: top + i * cell + (cell - 2 * Font.ascent) / 2, scale: 2, alignment: .right)
+            if upright {
+                canvas.text(labels[i], x: left + i * cell + cell / 2 + 1, y: top + n * cell + 12, scale: 2, alignment: .center)
+            } else {
+                // Reading upwards, ending just under the grid.
+                let w = Font.width(of: labels[i], scale: 2)
+                canvas.verticalText(labels[i], centerX: left + i * cell + cell / 2, centerY: top + n * cell + 12 + w / 2, scale: 2)
+            }
             canvas.text(String(format: "%.1f%%", recall[i] * 100), x: left + n * cell + 16 + recallWidth - 8,
                         y: top + i * cell + (cell - 2 * Font.ascent) / 2, scale: 2, color: .mutedInk, alignment: .right)
         }
@@ -64,7 +76,7 @@ public enum ConfusionMatrixPicture {
         canvas.strokeRect(x: left - 1, y: top - 1, width: n * cell + 2, height: n * cell + 2, color: .mutedInk)
         canvas.text("recall", x: left + n * cell + 16 + recallWidth - 8, y: top - 2 * Font.ascent - 8, scale: 2,
                     color: .mutedInk, alignment: .right)
-        canvas.text("predicted class", x: left + n * cell / 2, y: top + n * cell + 12 + 2 * Font.ascent + 14, scale: 2, alignment: .center)
+        canvas.text("predicted class", x: left + n * cell / 2, y: top + n * cell + 12 + columnLabelHeight + 14, scale: 2, alignment: .center)
         canvas.verticalText("true class", centerX: (width - gridWidth) / 2 + Font.ascent, centerY: top + n * cell / 2, scale: 2)
         return canvas
     }

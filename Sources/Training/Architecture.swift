@@ -49,11 +49,14 @@ public enum Architecture {
         presets.first { $0.name == nameOrSpec }?.spec ?? nameOrSpec
     }
 
+    /// The number of classes: what labels are checked against and what a network must end in.
+    public static let classes = 10
+
     /// Resolves a preset name or a spec into layers for `input`, ending in `classes` outputs.
     ///
     /// Throws `ArchitectureError` naming the offending token when the text is malformed, a layer does not fit
     /// the shape it receives, or the network does not end in (N, classes).
-    public static func resolve(_ nameOrSpec: String, input: InputDescriptor, classes: Int = 10) throws -> [LayerSpec] {
+    public static func resolve(_ nameOrSpec: String, input: InputDescriptor, classes: Int = Architecture.classes) throws -> [LayerSpec] {
         // Normalise before the preset lookup, so " CS231N " names the preset as "CONV8K3-FC10" is a spec.
         let text = specString(for: nameOrSpec.trimmingCharacters(in: .whitespaces).lowercased())
         guard !text.isEmpty else { throw ArchitectureError.empty }

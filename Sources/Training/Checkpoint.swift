@@ -5,7 +5,8 @@
 //             for batch norm), where i is the layer's index in the nn.Sequential; PyTorch layouts
 //             (conv (F, C, HH, WW), linear (out, in)); F32, num_batches_tracked I64 with shape [].
 //    metadata "architecture" (one JSON object per layer), "input" (image shape and normalisation),
-//             "crc32" (zlib CRC-32 of the tensor data, in file order, 8 hex digits), and free extras.
+//             "crc32" (zlib CRC-32 of the tensor data, in file order, 8 hex digits), "class_names" (optional, a
+//             JSON array with a name per output, see ClassNames.swift), and free extras.
 
 import CNN
 import CZlib
@@ -119,6 +120,9 @@ public struct Checkpoint {
                 if let v = try file["\(i).\(c.name)"]?.int64Scalars().first { c.set(v) }
             }
         }
+        // Class names, when there are any, must name each of the network's outputs.
+        let outputs = network.outputShape(for: [1, input.channels, input.height, input.width])?.dropFirst().reduce(1, *) ?? 0
+        _ = try ClassNames.decode(file.metadata, outputs: outputs, path: path)
         self.init(network: network, input: input, metadata: file.metadata)
     }
 

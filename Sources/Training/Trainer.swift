@@ -341,6 +341,7 @@ public final class Trainer {
     private func checkpoint(metrics: EpochMetrics?, network: Sequential? = nil) -> Checkpoint {
         var meta = ["seed": String(configuration.seed), "version": Self.version, "epoch": String(state.epoch),
                     "global_step": String(state.globalStep), "arch": configuration.arch]
+        if let names = configuration.classNames, let value = try? ClassNames.metadataValue(names) { meta[ClassNames.metadataKey] = value }
         if let m = metrics {
             let averaged = network != nil
             if let a = averaged ? m.emaTestAccuracy : m.testAccuracy { meta["test_accuracy"] = String(a) }

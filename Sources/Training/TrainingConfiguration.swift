@@ -63,6 +63,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var checkpointEvery: Int? = nil
     /// Write a steps.jsonl line every this many steps (`--log-every`); nil for none.
     public var logEvery: Int? = nil
+    /// The classes' names in label order (`--classes FILE`, see ClassNames.swift); nil: named by their digits.
+    public var classNames: [String]? = nil
 
     public init() {}
 
@@ -85,6 +87,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         limit = try c.decodeIfPresent(Int.self, forKey: .limit)
         checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery)
         logEvery = try c.decodeIfPresent(Int.self, forKey: .logEvery)
+        classNames = try c.decodeIfPresent([String].self, forKey: .classNames)
     }
 
     /// The problems with these settings, one line each; empty when they are usable.
@@ -129,6 +132,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         }
         if let c = checkpointEvery, c < 1 { p.append("--checkpoint-every must be at least 1 (got \(c))") }
         if let n = logEvery, n < 1 { p.append("--log-every must be at least 1 (got \(n))") }
+        if let names = classNames, names.count != Architecture.classes {
+            p.append("--classes: \(names.count) names, but the labels have \(Architecture.classes) classes and the network \(Architecture.classes) outputs")
+        }
         return p
     }
 

@@ -93,6 +93,21 @@ final class TrainCommandTests: XCTestCase {
         assertParseFails(TrainCommand.self, ["--log-every", "0"], mentions: ["--log-every", "at least 1"])
         assertParseFails(TrainCommand.self, ["--log-every", "-3"], mentions: ["--log-every"])
         XCTAssertEqual(try TrainCommand.parse(["--log-every", "50"]).trainingConfiguration.logEvery, 50)
+    }
+
+    /// --classes FILE is read and checked before anything runs: as many names as classes, one line naming the file.
+    func testClassesFileIsCheckedUpFront() throws {
+        let dir = try TemporaryDirectory()
+        let names = (0..<10).map { "class \($0)" }
+        let good = dir.file("names.txt"), short = dir.file("nine.txt")
+        try Data((names.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: good))
+        try Data(names.dropLast().joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: short))
+        XCTAssertEqual(try TrainCommand.parse(["--classes", good]).trainingConfiguration.classNames, names)
+        XCTAssertNil(try TrainCommand.parse([]).trainingConfiguration.classNames)
+        let message = assertParseFails(TrainCommand.self, ["--classes", short], mentions: ["--classes", short, "9 names", "10 classes"])
+        XCTAssertFalse(message?.contains("\n") ?? true)
+        assertParseFails(TrainCommand.self, ["--classes", dir.file("none.txt")], mentions: [dir.file("none.txt"), "no such file"])
+        XCTAssertTrue(TrainCommand.helpMessage(columns: 120).contains("--classes"))
         assertParseFails(TrainCommand.self, ["--warmup-steps=-5"], mentions: ["--warmup-steps"])
         assertParseFails(TrainCommand.self, ["--step-epochs", "0"], mentions: ["--step-epochs"])
         assertParseFails(TrainCommand.self, ["--step-gamma", "0"], mentions: ["--step-gamma"])
