@@ -17,8 +17,11 @@
 #      line on stderr, and the resumed run ends as the reference;
 #   5. a full disk (a 128 KiB tmpfs: room for one checkpoint, not two; needs root, skipped otherwise): exit
 #      status 73, one line on stderr naming the file, the checkpoint before it passes --verify, no temporary
-#      file left; then, with the tmpfs grown, --resume ends as the reference.
-# About 1 to 2 minutes after the build. Output: .build-kill-resume/<time>/ (one folder per invocation, kept).
+#      file left; then, with the tmpfs grown, --resume ends as the reference;
+#   6. augmentation (run right after 3): the same flags with --limit 1000 --shift 2 --rotate 10, an
+#      uninterrupted run, then one SIGKILLed mid-epoch after its step-14 checkpoint and resumed from it, which
+#      must end in the uninterrupted run's bytes.
+# About 1 to 2 minutes after the build (6 adds a few seconds). Output: .build-kill-resume/<time>/ (one folder per invocation, kept).
 # The last line is "N passed, N failed"; the exit status is 1 if anything failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -67,17 +70,18 @@ verify_checkpoints() {
   return $bad
 }
 
-# The run in $1 ended as the reference did.
+# The run in $1 ended as the reference ($2, default $root/reference) did.
 same_as_reference() {
-  if ! cmp -s "$1/model.safetensors" "$root/reference/model.safetensors"; then
-    echo "  $1/model.safetensors differs from the reference: $(cmp "$1/model.safetensors" "$root/reference/model.safetensors" 2>&1)"
+  local reference=${2:-$root/reference}
+  if ! cmp -s "$1/model.safetensors" "$reference/model.safetensors"; then
+    echo "  $1/model.safetensors differs from the reference: $(cmp "$1/model.safetensors" "$reference/model.safetensors" 2>&1)"
     return 1
   fi
-  if ! diff <(untimed "$1/metrics.jsonl") <(untimed "$root/reference/metrics.jsonl") >/dev/null; then
+  if ! diff <(untimed "$1/metrics.jsonl") <(untimed "$reference/metrics.jsonl") >/dev/null; then
     echo "  $1/metrics.jsonl differs from the reference (timing columns aside)"
     return 1
   fi
-  if ! diff <(untimed "$1/steps.jsonl") <(untimed "$root/reference/steps.jsonl") >/dev/null; then
+  if ! diff <(untimed "$1/steps.jsonl") <(untimed "$reference/steps.jsonl") >/dev/null; then
     echo "  $1/steps.jsonl differs from the reference (timing columns aside)"
     return 1
   fi
@@ -138,6 +142,39 @@ for trial in $(seq 1 "$trials"); do
     fail "trial $trial: killed $kills time(s) (at ${moments[*]:-never}); see $log"
   fi
 done
+
+# 6 (run here, while the cache is warm). The same with augmentation: an uninterrupted augmented run, then one
+# SIGKILLed mid-epoch, once its step-14 checkpoint is written (16 steps an epoch), and resumed from it. The
+# warps are drawn from (seed, epoch, position), so the resumed run must end in the reference's bytes.
+augmented=(--data Data --limit 1000 --epochs 2 --checkpoint-every 7 --log-every 5 --arch conv8k5-relu-pool2-fc10 --threads 2 --shift 2 --rotate 10)
+if "$bin/cnn-train" "${augmented[@]}" --quiet --out "$root/reference-augmented" >"$root/reference-augmented.log" 2>&1; then
+  dir=$root/kill-augmented
+  for attempt in 1 2 3; do
+    rm -rf "$dir"
+    "$bin/cnn-train" "${augmented[@]}" --quiet --out "$dir" >"$dir.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 6000); do [ -e "$dir/checkpoints/step-00000014.state.safetensors" ] && break; sleep 0.005; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    status=$?
+    [ "$status" = 137 ] && break
+  done
+  if [ "$status" != 137 ]; then
+    fail "augmented: three runs ended (status $status) before the kill after step 14"
+  elif ! verify_checkpoints "$dir"; then
+    fail "augmented: a checkpoint does not load after the kill"
+  elif ! "$bin/cnn-train" --resume "$dir" >>"$dir.log" 2>&1; then
+    fail "augmented: the resumed run failed: $(tail -n 1 "$dir.log")"
+  elif ! from=$(grep -o 'resuming from .*step-0000001[4-9].*' "$dir.log"); then
+    fail "augmented: the resumed run did not start from a checkpoint after step 14: $(grep resuming "$dir.log")"
+  elif same_as_reference "$dir" "$root/reference-augmented"; then
+    pass "augmented (--shift 2 --rotate 10): SIGKILLed after step 14, ${from%% (*}, to the same model.safetensors"
+  else
+    fail "augmented: the resumed run differs from the uninterrupted one"
+  fi
+else
+  fail "the augmented reference run failed: $(tail -n 1 "$root/reference-augmented.log")"
+fi
 
 # 4. SIGINT and SIGTERM.
 for sig in INT TERM; do

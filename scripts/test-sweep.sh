@@ -6,14 +6,15 @@
 # every run has its model; the same sweep again skips all four and touches no train.log; a run without
 # its model is resumed and one without a checkpoint restarted (through xargs -P, whichever runner the
 # first sweep used); summarize.sh writes 4 rows and 2 leaderboard groups (mean ± std) and, when
-# cnn-plot is built, curves.png; the Slurm script lists each combination once, with --array=0-3, one of its
+# cnn-plot is built, curves.png; on made-up runs, the leaderboard ranks on validation accuracy where runs
+# have it; --ensemble reports each group's ensemble as cnn-eval gives it; the Slurm script lists each combination once, with --array=0-3, one of its
 # tasks trains its run, and an out-of-range task id is one line with status 64; --slurm says the build is
 # for this CPU (--portable); --help, and bad flags exit with status 64. One process per run: while a
 # cnn-train (held with SIGSTOP) trains one run, a second --resume of it exits 75 naming it, --dry-run and
 # summarize.sh show it running, and a sweep leaves it alone (status 75, "1 running elsewhere"); once it is
 # SIGKILLed the same sweep takes the run over and finishes it.
 #
-# Time: builds cnn-train and cnn-plot first (swift build -c release; about a minute the first time,
+# Time: builds cnn-train, cnn-plot and cnn-eval first (swift build -c release; about a minute the first time,
 # unless CNN_TRAIN is set), then about 30 s on 2 cores.
 #
 # Usage: scripts/test-sweep.sh            (CNN_TRAIN=PATH, CNN_PLOT=PATH to use given binaries)
@@ -52,6 +53,13 @@ if [ -z "${CNN_TRAIN:-}" ]; then
     else
       echo "note: cnn-plot did not build, so curves.png is not checked:"
       tail -n 5 "$tmp/build-plot.log" | sed 's/^/     | /'
+    fi
+  fi
+  if [ -z "${CNN_EVAL:-}" ]; then
+    if swift build -c release --product cnn-eval >"$tmp/build-eval.log" 2>&1; then
+      export CNN_EVAL=$bin/cnn-eval
+    else
+      fail "swift build -c release --product cnn-eval" "$(cat "$tmp/build-eval.log")"
     fi
   fi
 fi
@@ -153,6 +161,54 @@ else
 fi
 if [ -n "${CNN_PLOT:-}" ]; then
   check "curves.png is a PNG" test "$(head -c 4 "$out/curves.png" 2>/dev/null | tail -c 3)" = PNG
+fi
+
+# MARK: validation ranks, ensembles
+
+# Made-up finished runs: lr 0.1 (2 seeds) and 0.2 hold out a validation split, lr 0.3 does not. Their test
+# accuracies rank 0.3 > 0.2 > 0.1, their validation accuracies 0.1 > 0.2: validation decides, and the run
+# without it comes after those with it.
+fake=$tmp/fake
+fake_run() { # NAME LR SEED VAL TEST ("-" for no validation)
+  mkdir -p "$fake/$1"
+  : >"$fake/$1/model.safetensors"
+  local validation="" val=""
+  if [ "$4" != - ]; then validation=',"validation":100'; val=",\"val_accuracy\":$4"; fi
+  printf '{"configuration":{"arch":"a","lr":%s,"batch_size":64,"epochs":1,"seed":%s%s}}\n' "$2" "$3" "$validation" >"$fake/$1/config.json"
+  printf '{"epoch":1,"test_accuracy":%s%s,"elapsed_seconds":1}\n' "$5" "$val" >"$fake/$1/metrics.jsonl"
+}
+fake_run r1 0.1 1 0.97 0.91
+fake_run r2 0.1 2 0.97 0.93
+fake_run r3 0.2 1 0.96 0.99
+fake_run r4 0.3 1 - 0.999
+CNN_PLOT=/nonexistent scripts/summarize.sh "$fake" >"$tmp/summary-fake.txt" 2>&1
+order=$(awk -F' [|] ' '/^[|] [0-9]+ [|]/ { printf "%s ", $3 }' "$tmp/summary-fake.txt")
+if [ "$order" = "0.1 0.2 0.3 " ] && grep -q '| 2 (1,2) | 97.00 ± 0.00 | 92.00 ± 1.41 |' "$tmp/summary-fake.txt"; then
+  ok "the leaderboard ranks on validation accuracy where runs have it, the test set after (order: $order)"
+else
+  fail "the leaderboard ranks on validation accuracy where runs have it (order: $order)" "$(cat "$tmp/summary-fake.txt")"
+fi
+check "summary.csv has the validation columns" grep -qF 'r3,a,0.2,64,1,1,1,0.9900,0.9900,1,,1.0,,finished,0.9600,1,0.9900' "$fake/summary.csv"
+expect_status 69 "--ensemble without a cnn-eval" env CNN_EVAL=/nonexistent scripts/summarize.sh --ensemble "$fake"
+expect_status 64 "--data without a directory" scripts/summarize.sh "$fake" --data
+
+# The sweep's ensembles: cnn-eval over each group's two seeds, as summarize.sh --ensemble reports them.
+if [ -n "${CNN_EVAL:-}" ]; then
+  status=0
+  scripts/summarize.sh --ensemble "$out" >"$tmp/summary-ensemble.txt" 2>&1 || status=$?
+  check "summarize.sh --ensemble exits 0" test "$status" -eq 0
+  agree=0
+  for lr in 0.05 0.1; do
+    want=$("$CNN_EVAL" "$out/arch=conv4k5-relu-pool2-fc10,lr=$lr,bs=64,ep=1,seed=1" "$out/arch=conv4k5-relu-pool2-fc10,lr=$lr,bs=64,ep=1,seed=2" --json |
+      python3 -c 'import json, sys; print("%.2f" % (100 * json.load(sys.stdin)["ensemble"]["accuracy"]))')
+    grep -q "^| [0-9] | \`conv4k5-relu-pool2-fc10\` | $lr | 64 | 1 | 2 (1,2) | .* | $want |\$" "$tmp/summary-ensemble.txt" && agree=$((agree + 1))
+  done
+  if [ "$agree" -eq 2 ]; then
+    ok "each group's ensemble accuracy is cnn-eval's over its two seeds"
+  else
+    fail "each group's ensemble accuracy is cnn-eval's over its two seeds" "$(cat "$tmp/summary-ensemble.txt")"
+  fi
+  check "summary.md has the ensemble column" grep -q 'ensemble test acc %' "$out/summary.md"
 fi
 
 # MARK: Slurm
