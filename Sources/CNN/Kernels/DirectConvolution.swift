@@ -3,7 +3,7 @@
 //  A direct stride-1 convolution for layers with few input channels whose ReLU and max pooling are fused
 //  (the first layers of the MNIST nets, and lenet5's second). Kernels up to 8×8.
 //
-//  Dimension legend: C channels, F filters, H×W input, HH×WW kernel, P padding, Hx = H + 2P, R = W + 2P,
+//  Dimensions (the module's legend, Sources/CNN/README.md): C channels, F filters, H×W input, HH×WW kernel, P padding, Hx = H + 2P, R = W + 2P,
 //  Ho = Hx − HH + 1, Wo = R − WW + 1, L = Ho·R.
 //
 //  x̃ is the image zero-padded by P (C, Hx, R), with a little slack after. The output is stored on rows of R
@@ -22,6 +22,12 @@
 //  with g[e] = dOut[e]·[out[e] > 0] (masked beforehand: which windows are kept is random, a branch would
 //  guess wrong half the time). That is a quarter of the dense products' work for 2×2 pooling. The sums run
 //  in window order, not in output order, so the results agree with the im2col path to rounding, not bit for bit.
+//
+//  Wrapping arithmetic: the index arithmetic inside the loops uses `&+` and `&*`. Every index it forms is
+//  below the count of a buffer that exists (tensor and workspace sizes are computed with checked
+//  arithmetic when they are made), so it cannot overflow, and the unchecked forms keep overflow branches
+//  out of the loops, where they cost a branch per operation and can keep the compiler from vectorising.
+//  Sizes computed once per call use checked `+`, `*`.
 
 /// The padded layout and kernels of a direct convolution with fused ReLU and pooling.
 public struct DirectConvolution {
@@ -54,8 +60,12 @@ public struct DirectConvolution {
     /// Floats in one output plane as stored: L = Ho·R.
     @inlinable public var planeCount: Int { geometry.ho * rowLength }
 
+    /// Floats in the stored output of `filters` planes: F·L.
+    @inlinable public func outputCount(filters F: Int) -> Int { F * planeCount }
+
     /// x (C, H, W) → x̃ (`paddedCount` floats).
-    public func pad(_ x: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+    public func pad(_ x: UnsafePointer<Float>, into slice: WorkspaceSlice<Float>) {
+        let padded = slice.pointer(for: paddedCount, "DirectConvolution.pad")
         let g = geometry, R = rowLength, P = g.padding
         padded.update(repeating: 0, count: paddedCount)
         for c in 0..<g.c {
@@ -77,9 +87,10 @@ public struct DirectConvolution {
 
     // MARK: Forward
 
-    /// x̃ → y (F, Ho, R); w (F, C, HH, WW), b (F).
+    /// x̃ → y (F, Ho, R) (`outputCount` floats); w (F, C, HH, WW), b (F).
     public func forward(_ padded: UnsafePointer<Float>, weights w: UnsafePointer<Float>, bias b: UnsafePointer<Float>,
-                        filters F: Int, into y: UnsafeMutablePointer<Float>) {
+                        filters F: Int, into slice: WorkspaceSlice<Float>) {
+        let y = slice.pointer(for: outputCount(filters: F), "DirectConvolution.forward")
         let taps = geometry.patchSize
         var f = 0
         while f < F {
@@ -168,7 +179,7 @@ public struct DirectConvolution {
     public func accumulateFilterGradient(_ g: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, pooledSize: Int,
                                          padded x: UnsafePointer<Float>, filters F: Int,
                                          dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>) {
-        let taps = geometry.kh &* geometry.kw
+        let taps = geometry.kh * geometry.kw
         for f in 0..<F {
             let (ge, ae) = (g + f &* pooledSize, argmax + f &* pooledSize)
             for c in 0..<geometry.c {
@@ -219,8 +230,9 @@ public struct DirectConvolution {
     /// plane, g[e] times the filter, at the winner argmax[e] of every channel. dx̃ (`paddedCount`) is zeroed
     /// by the caller; w (F, C, HH, WW). Each window's rows use WW of 8 lanes.
     public func accumulateInputGradient(_ g: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, pooledSize: Int,
-                                        weights w: UnsafePointer<Float>, filters F: Int, into dx: UnsafeMutablePointer<Float>) {
-        let R = rowLength, C = geometry.c, kh = geometry.kh, kw = geometry.kw, rows = C &* kh
+                                        weights w: UnsafePointer<Float>, filters F: Int, into slice: WorkspaceSlice<Float>) {
+        let dx = slice.pointer(for: paddedCount, "DirectConvolution.accumulateInputGradient")
+        let R = rowLength, C = geometry.c, kh = geometry.kh, kw = geometry.kw, rows = C * kh
         let raw = UnsafeMutableRawPointer(dx)
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: rows) { filter in
             for f in 0..<F {
@@ -254,10 +266,14 @@ public struct DirectConvolution {
     /// SIMD8 rows of `shiftedFilters` per (channel, filter): four shifts of HH + 1 rows.
     @inlinable public var shiftedFilterRows: Int { 4 * (geometry.kh + 1) }
 
+    /// SIMD8 rows of `shiftFilters`' output for `filters` filters: C·F·`shiftedFilterRows`.
+    @inlinable public func shiftedFilterCount(filters F: Int) -> Int { geometry.c * F * shiftedFilterRows }
+
     /// w (F, C, HH, WW) → each filter's kernel on each channel at the four offsets (u, v) of a 2×2 window,
     /// s = 2u + v: (C, F, 4, HH + 1) rows of 8 lanes, row r lane l holding w[f, c, r − u, l − v] (zero outside
-    /// the kernel). `shifted` holds C·F·`shiftedFilterRows` vectors.
-    public func shiftFilters(_ w: UnsafePointer<Float>, filters F: Int, into shifted: UnsafeMutablePointer<SIMD8<Float>>) {
+    /// the kernel). `shifted` holds `shiftedFilterCount` vectors.
+    public func shiftFilters(_ w: UnsafePointer<Float>, filters F: Int, into slice: WorkspaceSlice<SIMD8<Float>>) {
+        let shifted = slice.pointer(for: shiftedFilterCount(filters: F), "DirectConvolution.shiftFilters")
         let (C, kh, kw) = (geometry.c, geometry.kh, geometry.kw), rows = kh + 1
         for c in 0..<C {
             for f in 0..<F {
@@ -283,7 +299,8 @@ public struct DirectConvolution {
     /// overlap, and their vector read-modify-writes of the same floats wait on each other.
     public func accumulateInputGradient2x2(_ g: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, pooledWidth wp: Int,
                                            pooledSize: Int, shiftedFilters: UnsafePointer<SIMD8<Float>>, filters F: Int,
-                                           into dx: UnsafeMutablePointer<Float>) {
+                                           into slice: WorkspaceSlice<Float>) {
+        let dx = slice.pointer(for: paddedCount, "DirectConvolution.accumulateInputGradient2x2")
         switch geometry.kh {
         case 1: windows(Count2.self, g, argmax, wp, pooledSize, shiftedFilters, F, dx)
         case 2: windows(Count3.self, g, argmax, wp, pooledSize, shiftedFilters, F, dx)
@@ -299,7 +316,7 @@ public struct DirectConvolution {
     private func windows<Rows: StaticCount>(_: Rows.Type, _ g: UnsafePointer<Float>, _ argmax: UnsafePointer<Int32>,
                                             _ wp: Int, _ pooledSize: Int, _ shifted: UnsafePointer<SIMD8<Float>>,
                                             _ F: Int, _ dx: UnsafeMutablePointer<Float>) {
-        let R = rowLength, C = geometry.c, rows = Rows.value, perFilter = 4 &* rows, perChannel = F &* perFilter
+        let R = rowLength, C = geometry.c, rows = Rows.value, perFilter = 4 * rows, perChannel = F * perFilter
         let raw = UnsafeMutableRawPointer(dx)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: F) { offsets in
           withUnsafeTemporaryAllocation(of: Float.self, capacity: F) { gains in

@@ -1,12 +1,18 @@
 //  Im2Col.swift
 //
-//  Dimension legend: N batch, C channels, H×W input, HH×WW kernel, S stride, P padding,
+//  Dimensions (the module's legend, Sources/CNN/README.md): N batch, C channels, H×W input, HH×WW kernel, S stride, P padding,
 //  Ho = 1 + (H + 2P − HH) / S, Wo = 1 + (W + 2P − WW) / S, L = Ho·Wo.
 //
 //  im2col lays the receptive fields of the whole batch out as the columns of one matrix, so a convolution
 //  becomes one GEMM per batch:
 //      cols[(c·HH + k)·WW + l][n·L + i·Wo + j] = x[n, c, i·S − P + k, j·S − P + l]   (0 outside the image)
 //  col2im is its adjoint: it adds every column entry back onto the input position it came from.
+//
+//  Wrapping arithmetic: the index arithmetic inside the loops uses `&+` and `&*`. Every index it forms is
+//  below the count of a buffer that exists (tensor and workspace sizes are computed with checked
+//  arithmetic when they are made), so it cannot overflow, and the unchecked forms keep overflow branches
+//  out of the loops, where they cost a branch per operation and can keep the compiler from vectorising.
+//  Sizes computed once per call use checked `+`, `*`.
 
 import RealModule
 

@@ -8,6 +8,13 @@
 //             row-major order winning (strict >, a NaN wins), exactly as MaxPool2D.
 //  Backward:  dy[argmax[e]] += dOut[e] where out[e] > 0, else nothing: MaxPool2D's scatter followed by
 //             ReLU's mask [r > 0], since r at a window's maximum is out itself.
+//
+//  Wrapping arithmetic: the index arithmetic inside the loops uses `&+` and `&*`. Every index it forms is
+//  below the count of a buffer that exists (tensor and workspace sizes are computed with checked
+//  arithmetic when they are made), so it cannot overflow, and the unchecked forms keep overflow branches
+//  out of the loops, where they cost a branch per operation and can keep the compiler from vectorising.
+//  Sizes computed once per call use checked `+`, `*`. The bit-pattern comparisons use `&-` and `&>>` on Int32 lanes because wrapping is what they compute
+//  (a sign bit spread into a mask); SIMD integers have no other shift.
 
 /// Kernels shared by the layers that absorb a following ReLU and max pooling.
 public enum ReLUPoolEpilogue {

@@ -2,6 +2,12 @@
 //
 //  Sums over contiguous floats, sixteen lanes at a time. The compiler does not vectorise a plain Float
 //  `+=` loop (it may not reorder the additions), so the fast kernels use these.
+//
+//  Wrapping arithmetic: the index arithmetic inside the loops uses `&+` and `&*`. Every index it forms is
+//  below the count of a buffer that exists (tensor and workspace sizes are computed with checked
+//  arithmetic when they are made), so it cannot overflow, and the unchecked forms keep overflow branches
+//  out of the loops, where they cost a branch per operation and can keep the compiler from vectorising.
+//  Sizes computed once per call use checked `+`, `*`.
 
 /// Vectorised sums for the fast kernels.
 public enum Reductions {

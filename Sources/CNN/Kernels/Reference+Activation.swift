@@ -2,10 +2,8 @@
 //
 //  Elementwise layers, forward and backward, as plain loops: ReLU and (inverted) dropout.
 //
-//  Dimension legend:
-//    N   batch size              C   input channels        H, W    input height and width
-//    F   filters (out channels)  HH, WW  kernel height and width
-//    S   stride                  P   zero padding          Ho, Wo  output height and width
+//  Dimensions in the module's letters (Sources/CNN/README.md, "Dimension legend"):
+//    N batch, C channels, H×W input, F filters, HH×WW kernel, S stride, P padding, Ho×Wo output.
 //
 //  These ops are elementwise, so they accept a tensor of any shape, typically (N, C, H, W) or (N, D);
 //  index t below runs over every scalar in row-major order.

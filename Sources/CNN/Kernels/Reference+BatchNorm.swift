@@ -3,10 +3,8 @@
 //  Spatial batch normalisation (PyTorch's nn.BatchNorm2d), forward and backward, as plain loops.
 //  Statistics are per channel c, over the m = N·H·W positions (n, h, w) of that channel.
 //
-//  Dimension legend:
-//    N   batch size              C   input channels        H, W    input height and width
-//    F   filters (out channels)  HH, WW  kernel height and width
-//    S   stride                  P   zero padding          Ho, Wo  output height and width
+//  Dimensions in the module's letters (Sources/CNN/README.md, "Dimension legend"):
+//    N batch, C channels, H×W input, F filters, HH×WW kernel, S stride, P padding, Ho×Wo output;
 //    m   N·H·W, the number of values each channel's statistics are taken over.
 //  Batch norm has no kernel, stride or padding: the output (N, C, H, W) has the input's shape.
 //

@@ -2,10 +2,8 @@
 //
 //  2-D convolution (cross-correlation, as PyTorch's nn.Conv2d), forward and backward, as plain loops.
 //
-//  Dimension legend:
-//    N   batch size              C   input channels        H, W    input height and width
-//    F   filters (out channels)  HH, WW  kernel height and width
-//    S   stride                  P   zero padding          Ho, Wo  output height and width
+//  Dimensions in the module's letters (Sources/CNN/README.md, "Dimension legend"):
+//    N batch, C channels, H×W input, F filters, HH×WW kernel, S stride, P padding, Ho×Wo output.
 //
 //  Output size (PyTorch, rounding down):
 //    Ho = 1 + ⌊(H + 2P − HH) / S⌋        Wo = 1 + ⌊(W + 2P − WW) / S⌋

@@ -2,10 +2,8 @@
 //
 //  The fully connected layer (PyTorch's nn.Linear), forward and backward, as plain loops.
 //
-//  Dimension legend:
-//    N   batch size              C   input channels        H, W    input height and width
-//    F   filters (out channels)  HH, WW  kernel height and width
-//    S   stride                  P   zero padding          Ho, Wo  output height and width
+//  Dimensions in the module's letters (Sources/CNN/README.md, "Dimension legend"):
+//    N batch, C channels, H×W input, F filters, HH×WW kernel, S stride, P padding, Ho×Wo output;
 //    D   input features (C·H·W after flattening)          M   output features
 //  A linear layer sees matrices; its weight is stored as PyTorch does, out × in: (M, D).
 

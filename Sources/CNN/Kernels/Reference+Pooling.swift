@@ -3,10 +3,8 @@
 //  Max and average pooling (PyTorch's nn.MaxPool2d / nn.AvgPool2d without padding), forward and backward,
 //  as plain loops. Square windows of K × K, the same stride along both axes.
 //
-//  Dimension legend:
-//    N   batch size              C   input channels        H, W    input height and width
-//    F   filters (out channels)  HH, WW  kernel height and width
-//    S   stride                  P   zero padding          Ho, Wo  output height and width
+//  Dimensions in the module's letters (Sources/CNN/README.md, "Dimension legend"):
+//    N batch, C channels, H×W input, F filters, HH×WW kernel, S stride, P padding, Ho×Wo output;
 //    K   window size (HH = WW = K); pooling has no filters (F) and no padding (P = 0), and keeps the channels.
 //
 //  Output size (floor mode, no padding):

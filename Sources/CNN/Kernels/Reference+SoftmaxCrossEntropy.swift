@@ -3,11 +3,9 @@
 //  Softmax followed by the cross-entropy loss (PyTorch's nn.CrossEntropyLoss with mean reduction),
 //  value and gradient, as plain loops.
 //
-//  Dimension legend:
-//    N   batch size              C   input channels        H, W    input height and width
-//    F   filters (out channels)  HH, WW  kernel height and width
-//    S   stride                  P   zero padding          Ho, Wo  output height and width
-//    K   classes (10 for MNIST); the logits are a matrix (N, K).
+//  Dimensions in the module's letters (Sources/CNN/README.md, "Dimension legend"):
+//    N batch, C channels, H×W input, F filters, HH×WW kernel, S stride, P padding, Ho×Wo output;
+//    M   classes (10 for MNIST); the logits are a matrix (N, M).
 //
 //  For row n with logits z, label y_n, and the row maximum z_max:
 //    log Σ_k exp(z_k) = z_max + log Σ_k exp(z_k − z_max)        (log-sum-exp; no exp of a large number)
@@ -26,34 +24,34 @@ extension Reference {
     /// ±1000 give a finite loss (even in Float).
     ///
     /// - Parameters:
-    ///   - logits: z, shape (N, K), N ≥ 1.
-    ///   - labels: N class indices, each in 0..<K.
-    /// - Returns: the mean loss and dLogits, shape (N, K).
+    ///   - logits: z, shape (N, M), N ≥ 1.
+    ///   - labels: N class indices, each in 0..<M.
+    /// - Returns: the mean loss and dLogits, shape (N, M).
     public static func softmaxCrossEntropy<T: TensorScalar>(
         logits z: Tensor<T>, labels: [Int]
     ) -> (loss: T, dLogits: Tensor<T>) {
         precondition(z.rank == 2 && z.shape[0] > 0 && z.shape[1] > 0,
-                     "softmaxCrossEntropy expects logits (N, K) with N, K ≥ 1, got shape \(z.shape)")
-        let (N, K) = (z.shape[0], z.shape[1])
+                     "softmaxCrossEntropy expects logits (N, M) with N, M ≥ 1, got shape \(z.shape)")
+        let (N, M) = (z.shape[0], z.shape[1])
         precondition(labels.count == N,
                      "softmaxCrossEntropy: \(labels.count) labels for logits \(z.shape); expected \(N)")
         var loss: T = 0
-        var dz = Tensor<T>(shape: [N, K])
+        var dz = Tensor<T>(shape: [N, M])
         for n in 0..<N {
             let label = labels[n]
-            precondition(label >= 0 && label < K,
-                         "softmaxCrossEntropy: label \(label) of row \(n) is outside 0..<\(K) for logits \(z.shape)")
+            precondition(label >= 0 && label < M,
+                         "softmaxCrossEntropy: label \(label) of row \(n) is outside 0..<\(M) for logits \(z.shape)")
             var rowMax = z[n, 0]
-            for k in 1..<K where z[n, k] > rowMax {
+            for k in 1..<M where z[n, k] > rowMax {
                 rowMax = z[n, k]
             }
             var sumExp: T = 0
-            for k in 0..<K {
+            for k in 0..<M {
                 sumExp += T.exp(z[n, k] - rowMax)
             }
             let logSumExp = rowMax + T.log(sumExp)
             loss += logSumExp - z[n, label]
-            for k in 0..<K {
+            for k in 0..<M {
                 let p = T.exp(z[n, k] - rowMax) / sumExp
                 dz[n, k] = (p - (k == label ? 1 : 0)) / T(N)
             }

@@ -7,6 +7,12 @@
 //  rotate right by one. Three unshuffles rotate them by three, which swaps the row bits (b₅b₄b₃) with the
 //  column bits (b₂b₁b₀): the block is transposed. Each unshuffle is eight two-register permutes
 //  (`evenHalf` and `oddHalf` of a pair of rows), 24 in all, against 64 scalar loads and stores.
+//
+//  Wrapping arithmetic: the index arithmetic inside the loops uses `&+` and `&*`. Every index it forms is
+//  below the count of a buffer that exists (tensor and workspace sizes are computed with checked
+//  arithmetic when they are made), so it cannot overflow, and the unchecked forms keep overflow branches
+//  out of the loops, where they cost a branch per operation and can keep the compiler from vectorising.
+//  Sizes computed once per call use checked `+`, `*`.
 
 public enum Transpose {
     /// src (rows, cols), row-major → dst (cols, rows), row-major. Rows of src are `sourceStride` floats

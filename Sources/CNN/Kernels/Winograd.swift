@@ -2,7 +2,7 @@
 //
 //  3×3, stride-1 convolution by Winograd's minimal filtering F(2×2, 3×3) (Lavin and Gray, 2016).
 //
-//  Dimension legend: C input channels, F output channels, H×W input, P padding, Ho = H + 2P − 2,
+//  Dimensions (the module's legend, Sources/CNN/README.md): C input channels, F output channels, H×W input, P padding, Ho = H + 2P − 2,
 //  Wo = W + 2P − 2 (both even here), Th = Ho/2, Tw = Wo/2 tiles, T = Th·Tw, ξ in 0..<16 a position of a
 //  4×4 transformed tile (row-major).
 //
@@ -20,6 +20,12 @@
 //  The transforms run eight tiles at a time: a row of a tile block is two 16-float loads split into even
 //  and odd lanes. A row of Tw tiles is covered by blocks at 0, 8, … and a last block moved back to end at
 //  Tw, overlapping the one before (the overlap is written twice with the same values); so Tw ≥ 8.
+//
+//  Wrapping arithmetic: the index arithmetic inside the loops uses `&+` and `&*`. Every index it forms is
+//  below the count of a buffer that exists (tensor and workspace sizes are computed with checked
+//  arithmetic when they are made), so it cannot overflow, and the unchecked forms keep overflow branches
+//  out of the loops, where they cost a branch per operation and can keep the compiler from vectorising.
+//  Sizes computed once per call use checked `+`, `*`.
 
 /// Winograd F(2×2, 3×3) kernels for one image at a time.
 public enum Winograd {
@@ -141,12 +147,12 @@ public enum Winograd {
     /// a zero-padded copy in `padded` ((C, 2Th + 2, 2Tw + 2) floats).
     public static func padInput(_ x: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
                                 padded: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
-        let (Hp, Wp, P) = (t.paddedHeight, t.paddedWidth, t.padding)
+        let (Hx, Wx, P) = (t.paddedHeight, t.paddedWidth, t.padding)
         if P == 0 { return x }
-        padded.update(repeating: 0, count: C * Hp * Wp)
+        padded.update(repeating: 0, count: C * Hx * Wx)
         for c in 0..<C {
             for h in 0..<t.height {
-                (padded + ((c &* Hp &+ h &+ P) &* Wp &+ P)).update(from: x + (c &* t.height &+ h) &* t.width, count: t.width)
+                (padded + ((c &* Hx &+ h &+ P) &* Wx &+ P)).update(from: x + (c &* t.height &+ h) &* t.width, count: t.width)
             }
         }
         return UnsafePointer(padded)
@@ -158,18 +164,18 @@ public enum Winograd {
     /// Sources/CNN/README.md).
     public static func transformInput(_ padded: UnsafePointer<Float>, channels C: Int, _ t: Tiling, band: Range<Int>,
                                       into v: UnsafeMutablePointer<Float>) {
-        let (Hp, Wp, tw) = (t.paddedHeight, t.paddedWidth, t.tilesWide)
-        let T = band.count &* tw, xi = C &* T &+ 16
+        let (Hx, Wx, tw) = (t.paddedHeight, t.paddedWidth, t.tilesWide)
+        let T = band.count * tw, xi = C * T + 16
         for c in 0..<C {
-            let plane = padded + c &* Hp &* Wp
+            let plane = padded + c &* Hx &* Wx
             forEachBlock(tw) { tj in
                 // Down a column of blocks, the bottom two rows of one tile are the top two of the next:
                 // each input row is multiplied by B once.
-                var top = plane + (2 &* band.lowerBound &* Wp &+ 2 &* tj)
-                var r0 = rowTimesB(top), r1 = rowTimesB(top + Wp)
+                var top = plane + (2 &* band.lowerBound &* Wx &+ 2 &* tj)
+                var r0 = rowTimesB(top), r1 = rowTimesB(top + Wx)
                 var o = v + (c &* T &+ tj)
                 for _ in band {
-                    let r2 = rowTimesB(top + 2 &* Wp), r3 = rowTimesB(top + 3 &* Wp)
+                    let r2 = rowTimesB(top + 2 &* Wx), r3 = rowTimesB(top + 3 &* Wx)
                     // Bᵀ (rows): r0 − r2, r1 + r2, r2 − r1, r1 − r3
                     store8(r0.0 - r2.0, o);            store8(r0.1 - r2.1, o + xi)
                     store8(r0.2 - r2.2, o + 2 &* xi);  store8(r0.3 - r2.3, o + 3 &* xi)
@@ -180,7 +186,7 @@ public enum Winograd {
                     store8(r1.0 - r3.0, o + 12 &* xi); store8(r1.1 - r3.1, o + 13 &* xi)
                     store8(r1.2 - r3.2, o + 14 &* xi); store8(r1.3 - r3.3, o + 15 &* xi)
                     r0 = r2; r1 = r3
-                    top += 2 &* Wp
+                    top += 2 &* Wx
                     o += tw
                 }
             }
@@ -207,7 +213,7 @@ public enum Winograd {
     /// M (16, F, Tb) of the tiles of `band` → their rows of y (F, 2Th, 2Tw): Aᵀ m A (+ b[f] when given).
     public static func transformOutput(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling, band: Range<Int>,
                                        bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
-        let tw = t.tilesWide, T = band.count &* tw, Wo = 2 &* tw, xi = F &* T &+ 16
+        let tw = t.tilesWide, T = band.count * tw, Wo = 2 * tw, xi = F * T + 16
         for f in 0..<F {
             let b = SIMD8<Float>(repeating: bias?[f] ?? 0)
             for ti in band {
@@ -232,7 +238,7 @@ public enum Winograd {
     public static func transformOutputReLUPool(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling, band: Range<Int>,
                                                bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
                                                argmax: UnsafeMutablePointer<Int32>) {
-        let tw = t.tilesWide, T = band.count &* tw, Wo = 2 &* tw, xi = F &* T &+ 16
+        let tw = t.tilesWide, T = band.count * tw, Wo = 2 * tw, xi = F * T + 16
         let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14), wo32 = Int32(truncatingIfNeeded: Wo)
         for f in 0..<F {
             let b = SIMD8<Float>(repeating: bias[f])
@@ -257,7 +263,7 @@ public enum Winograd {
     /// `transformOutput`.
     public static func transformOutputGradient(_ dy: UnsafePointer<Float>, channels F: Int, _ t: Tiling, band: Range<Int>,
                                                into dz: UnsafeMutablePointer<Float>) {
-        let tw = t.tilesWide, T = band.count &* tw, Wo = 2 &* tw, xi = F &* T &+ 16
+        let tw = t.tilesWide, T = band.count * tw, Wo = 2 * tw, xi = F * T + 16
         for f in 0..<F {
             for ti in band {
                 let rows = dy + (f &* t.tilesHigh &* 2 &+ 2 &* ti) &* Wo, first = f &* T &+ (ti &- band.lowerBound) &* tw
@@ -301,8 +307,8 @@ public enum Winograd {
         let rows = bandRows(t)
         var first = 0
         while first < t.tilesHigh {
-            body(first..<min(t.tilesHigh, first &+ rows))
-            first &+= rows
+            body(first..<min(t.tilesHigh, first + rows))
+            first += rows
         }
     }
 
@@ -316,8 +322,9 @@ public enum Winograd {
     /// `pooled`, only relu(y) pooled over 2×2 windows (F, Ho/2, Wo/2) and their argmax.
     public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
                                 filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                                scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                                scratch slice: WorkspaceSlice<Float>, into y: UnsafeMutablePointer<Float>,
                                 pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>)? = nil) {
+        let scratch = slice.pointer(for: scratchCount(inChannels: C, outChannels: F, t), "Winograd.convolve")
         let padded = padInput(x, channels: C, t, padded: scratch)
         let v = scratch + C * t.paddedHeight * t.paddedWidth
         forEachBand(t) { band in
@@ -347,10 +354,12 @@ public enum Winograd {
     /// `scratch` holds `filterGradientScratchCount(inChannels: C, outChannels: F, t)` floats.
     ///
     /// V[ξ] is transposed to (Tb, C) first, so that each product is a plain (F, Tb)·(Tb, C), which OpenBLAS
-    /// runs about twice as fast as the (F, Tb)·(C, Tb)ᵀ form (Sources/CNN/README.md).
+    /// runs faster than the (F, Tb)·(C, Tb)ᵀ form (measured in Sources/CNN/README.md).
     public static func accumulateFilterGradient(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
                                                 inChannels C: Int, outChannels F: Int, _ t: Tiling,
-                                                scratch: UnsafeMutablePointer<Float>, into du: UnsafeMutablePointer<Float>) {
+                                                scratch slice: WorkspaceSlice<Float>, into du: UnsafeMutablePointer<Float>) {
+        let scratch = slice.pointer(for: filterGradientScratchCount(inChannels: C, outChannels: F, t),
+                                    "Winograd.accumulateFilterGradient")
         let padded = padInput(x, channels: C, t, padded: scratch)
         let v = scratch + C * t.paddedHeight * t.paddedWidth
         forEachBand(t) { band in

@@ -3,7 +3,7 @@
 //  3×3, stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin and Gray, 2016), with the
 //  channels last, for layers whose input and output channels are multiples of 16.
 //
-//  Dimension legend: Ci input channels, Fo output channels, H×W input, P padding, Ho = H + 2P − 2,
+//  Dimensions (the module's legend, Sources/CNN/README.md): Ci input channels, Fo output channels, H×W input, P padding, Ho = H + 2P − 2,
 //  Wo = W + 2P − 2, Th = ⌈Ho/4⌉, Tw = ⌈Wo/4⌉ tiles, T = Th·Tw, ξ = 6a + s in 0..<36 a position of a 6×6
 //  transformed tile (row a, column s).
 //
@@ -23,9 +23,16 @@
 //      dx is the 3×3 convolution of dy padded by 2 − P with the kernels flipped and Ci and Fo swapped.
 //
 //  The transforms run on 16 channels at a time (one vector), so they need no particular image width; the
-//  image goes to channels last (Hp, Wp, Ci) once, zero-padded to whole tiles, and the outputs come back to
+//  image goes to channels last (Hx, Wx, Ci) once, zero-padded to whole tiles, and the outputs come back to
 //  channels first through the blocked transposition. Tiles past Ho or Wo compute outputs that are dropped,
 //  and see a zero gradient.
+//
+//  Wrapping arithmetic: the index arithmetic inside the loops uses `&+` and `&*`. Every index it forms is
+//  below the count of a buffer that exists (tensor and workspace sizes are computed with checked
+//  arithmetic when they are made), so it cannot overflow, and the unchecked forms keep overflow branches
+//  out of the loops, where they cost a branch per operation and can keep the compiler from vectorising.
+//  Sizes computed once per call use checked `+`, `*`. The bit-pattern comparisons use `&-` and `&>>` on Int32 lanes because wrapping is what they compute
+//  (a sign bit spread into a mask); SIMD integers have no other shift.
 
 /// Winograd F(4×4, 3×3) kernels, channels last, for one image at a time.
 public enum Winograd4x4 {
@@ -179,8 +186,8 @@ public enum Winograd4x4 {
     /// zeros around it.
     public static func padInput(_ x: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
                                 into padded: UnsafeMutablePointer<Float>) {
-        let (Hp, Wp, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
-        if Hp == H && Wp == W {
+        let (Hx, Wx, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
+        if Hx == H && Wx == W {
             // No padding at all (P = 0 and whole tiles): one transposition of (C, H·W).
             Transpose.matrix(x, rows: C, cols: H &* W, into: padded)
             return
@@ -189,20 +196,20 @@ public enum Winograd4x4 {
         for h in 0..<H {
             // the (C, W) slab of row h, rows H·W apart → (W, C)
             Transpose.matrix(x + h &* W, rows: C, cols: W, sourceStride: H &* W,
-                             into: padded + ((h &+ P) &* Wp &+ P) &* C, destinationStride: C)
+                             into: padded + ((h &+ P) &* Wx &+ P) &* C, destinationStride: C)
         }
     }
 
     /// Zeros where the image does not go in a padded input (4Th + 2, 4Tw + 2, C): rows above and below,
     /// then the columns left and right of each image row.
     static func zeroBorder(_ padded: UnsafeMutablePointer<Float>, channels C: Int, _ t: Tiling) {
-        let (Hp, Wp, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
-        padded.update(repeating: 0, count: P &* Wp &* C)
-        (padded + (P &+ H) &* Wp &* C).update(repeating: 0, count: (Hp &- P &- H) &* Wp &* C)
+        let (Hx, Wx, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
+        padded.update(repeating: 0, count: P * Wx * C)
+        (padded + (P + H) * Wx * C).update(repeating: 0, count: (Hx - P - H) * Wx * C)
         for h in 0..<H {
-            let row = padded + (h &+ P) &* Wp &* C
+            let row = padded + (h &+ P) &* Wx &* C
             row.update(repeating: 0, count: P &* C)
-            (row + (P &+ W) &* C).update(repeating: 0, count: (Wp &- P &- W) &* C)
+            (row + (P &+ W) &* C).update(repeating: 0, count: (Wx &- P &- W) &* C)
         }
     }
 
@@ -210,12 +217,12 @@ public enum Winograd4x4 {
     /// floats apart.
     public static func transformInput(_ padded: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
                                       into v: UnsafeMutablePointer<Float>) {
-        let Wp = t.paddedWidth, vs = planeStride(t.tiles, C), rowStep = Wp &* C
+        let Wx = t.paddedWidth, vs = planeStride(t.tiles, C), rowStep = Wx * C
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { buffer in
             let c6 = buffer.baseAddress!
             for ti in 0..<t.tilesHigh {
                 for tj in 0..<t.tilesWide {
-                    let corner = padded + (4 &* ti &* Wp &+ 4 &* tj) &* C
+                    let corner = padded + (4 &* ti &* Wx &+ 4 &* tj) &* C
                     let out = v + (ti &* t.tilesWide &+ tj) &* C
                     var cb = 0
                     while cb < C {
@@ -245,7 +252,7 @@ public enum Winograd4x4 {
     /// Floats between two ξ planes of a (T, channels) matrix: a little more than the matrix, so that the 36
     /// planes do not all start at the same offset within 4 KiB.
     @inline(__always)
-    static func planeStride(_ tiles: Int, _ channels: Int) -> Int { tiles &* channels &+ 16 }
+    static func planeStride(_ tiles: Int, _ channels: Int) -> Int { tiles * channels + 16 }
 
     /// Aᵀ m A + b for the 16 channels at `p` of one tile of M (36, T, Fo) whose planes are `ms` apart: calls
     /// `body(p, q, y)` for each output (p, q) of the 4×4 tile.
@@ -269,7 +276,7 @@ public enum Winograd4x4 {
     /// M (36, T, Fo) → the tiles' outputs, channels last, (4Th, 4Tw, Fo), + b when given.
     static func transformOutput(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling, bias: UnsafePointer<Float>?,
                                 into y: UnsafeMutablePointer<Float>) {
-        let ms = planeStride(t.tiles, F), rowStep = 4 &* t.tilesWide &* F
+        let ms = planeStride(t.tiles, F), rowStep = 4 * t.tilesWide * F
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 24) { buffer in
             let e = buffer.baseAddress!
             for ti in 0..<t.tilesHigh {
@@ -336,7 +343,7 @@ public enum Winograd4x4 {
     /// `transformOutput`.
     static func transformOutputGradient(_ dy: UnsafePointer<Float>, rowStride: Int, channels F: Int, _ t: Tiling,
                                         into dz: UnsafeMutablePointer<Float>) {
-        let zs = planeStride(t.tiles, F), rowStep = rowStride &* F
+        let zs = planeStride(t.tiles, F), rowStep = rowStride * F
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { buffer in
             let e = buffer.baseAddress!
             for ti in 0..<t.tilesHigh {
@@ -383,8 +390,9 @@ public enum Winograd4x4 {
     /// argmax (Ho/2, Wo/2, Fo), channels last, −1 where nothing passes (see `transformOutputReLUPool`).
     public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
                                 filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                                scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                                scratch slice: WorkspaceSlice<Float>, into y: UnsafeMutablePointer<Float>,
                                 pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>)? = nil) {
+        let scratch = slice.pointer(for: scratchCount(inChannels: C, outChannels: F, t), "Winograd4x4.convolve")
         padInput(x, channels: C, t, into: scratch)
         multiply(scratch, inChannels: C, outChannels: F, t, filters: u, bias: bias,
                  scratch: scratch + t.paddedCount(channels: C), into: y, pooled: pooled)
@@ -450,7 +458,7 @@ public enum Winograd4x4 {
         let pw = Wo / 2, L = (Ho / 2) * pw
         Transpose.matrix(dOut, rows: F, cols: L, into: transposed)
         zeroBorder(padded, channels: F, dt)
-        let zero = Vector(), rowStep = Wq &* F
+        let zero = Vector(), rowStep = Wq * F
         for i in 0..<(Ho / 2) {
             for j in 0..<pw {
                 let e = (i &* pw &+ j) &* F, q = Int32(truncatingIfNeeded: 2 &* i &* Wo &+ 2 &* j)
@@ -479,10 +487,11 @@ public enum Winograd4x4 {
     /// V[ξ]ᵀ dZ[ξ] with V from x (C, H, W); and, given dx and the flipped filters (36, F, C), dx (C, H, W) =
     /// the convolution of dy padded by 2 − P. `scratch` holds `backwardScratchCount` floats.
     public static func backward(_ x: UnsafePointer<Float>, _ dy: OutputGradient, inChannels C: Int,
-                                outChannels F: Int, _ t: Tiling, scratch: UnsafeMutablePointer<Float>,
+                                outChannels F: Int, _ t: Tiling, scratch slice: WorkspaceSlice<Float>,
                                 biasGradient db: UnsafeMutablePointer<Float>,
                                 filterGradient du: UnsafeMutablePointer<Float>,
                                 inputGradient: (dx: UnsafeMutablePointer<Float>, filters: UnsafePointer<Float>)?) {
+        let scratch = slice.pointer(for: backwardScratchCount(inChannels: C, outChannels: F, t), "Winograd4x4.backward")
         let dt = inputGradientTiling(t), Pd = dt.padding, Wq = dt.paddedWidth
         // dy padded for dx, channels last; the forward tiles' dY sits at (2 − P, 2 − P) in it, zeros past
         // Ho and Wo (4Th + 2 − P ≤ 4⌈(Ho + 2 − 2P)/4⌉ + 2 for P ≤ 2).
@@ -491,7 +500,7 @@ public enum Winograd4x4 {
         case let .plain(d): padInput(d, channels: F, dt, into: dyPadded)
         case let .pooled(dOut, argmax): scatterPooled(dOut, argmax: argmax, channels: F, dt, transposed: rest, into: dyPadded)
         }
-        let image = dyPadded + (Pd &* Wq &+ Pd) &* F
+        let image = dyPadded + (Pd * Wq + Pd) * F
         var fb = 0
         while fb < F {
             var sum = load(db + fb)

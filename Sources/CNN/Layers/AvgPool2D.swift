@@ -1,6 +1,6 @@
 //  AvgPool2D.swift
 //
-//  Dimension legend: N, C, H, W input; K kernel, S stride; Ho = 1 + (H − K) / S, Wo = 1 + (W − K) / S.
+//  Dimensions (the module's legend, Sources/CNN/README.md): N, C, H, W input; K kernel, S stride; Ho = 1 + (H − K) / S, Wo = 1 + (W − K) / S.
 //
 //  Forward:   y[n,c,i,j] = (1/K²) Σ_{k,l < K} x[n, c, i·S + k, j·S + l]
 //  Backward:  dx[n, c, i·S + k, j·S + l] += dy[n,c,i,j] / K²   for every window (overlaps add up)

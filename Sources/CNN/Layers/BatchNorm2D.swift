@@ -1,6 +1,6 @@
 //  BatchNorm2D.swift
 //
-//  Spatial batch normalisation. Dimension legend: N, C, H, W; m = N·H·W values per channel.
+//  Spatial batch normalisation. Dimensions (the module's legend, Sources/CNN/README.md): N, C, H, W; m = N·H·W values per channel.
 //
 //  Training forward, per channel c:
 //      μ = (1/m) Σ x,   σ² = (1/m) Σ (x − μ)²,   x̂ = (x − μ) / √(σ² + ε),   y = γ·x̂ + β
@@ -171,8 +171,8 @@ public final class BatchNorm2D: EpilogueFusing {
             output.resize(to: x.shape)
         }
         let threads = min(Parallel.threads, C)
-        let planeBase = planes.reserve(pool == nil ? 1 : threads * HW)
-        let argmaxBase = argmax.reserve(max(1, N * C * outHW))
+        let planeSlices = planes.reserve(pool == nil ? 0 : threads * HW)
+        let argmaxSlices = argmax.reserve(N * C * outHW)
         x.scalars.withUnsafeBufferPointer { xp in
             output.scalars.withUnsafeMutableBufferPointer { op in
                 let x0 = xp.baseAddress!, o0 = op.baseAddress!
@@ -181,11 +181,12 @@ public final class BatchNorm2D: EpilogueFusing {
                         let (a, b) = coefficients(c)
                         for n in 0..<N {
                             let plane = n * C + c
-                            let y = pool == nil ? o0 + plane * HW : planeBase + t * HW
+                            let y = pool == nil ? o0 + plane * HW : planeSlices.piece(t, size: HW).start
                             write(x0, plane * HW, y, a, b)
                             if let pool {
                                 ReLUPoolEpilogue.maxPool(y, planes: 1, height: H, width: W, relu: relu, pool: pool,
-                                                         into: o0 + plane * outHW, argmax: argmaxBase + plane * outHW)
+                                                         into: o0 + plane * outHW,
+                                                         argmax: argmaxSlices.piece(plane, size: outHW).start)
                             } else if relu {
                                 for i in 0..<HW { y[i] = ReLUPoolEpilogue.relu(y[i]) }
                             }
@@ -223,8 +224,8 @@ public final class BatchNorm2D: EpilogueFusing {
         let relu = fusesReLU, pooled = fusedPool != nil
         let outHW = dy.count / max(1, N * C)
         let threads = min(Parallel.threads, C)
-        let planeBase = planes.reserve(relu ? threads * HW : 1)
-        let argmaxBase = argmax.base
+        let planeSlices = planes.reserve(relu ? threads * HW : 0)
+        let argmaxSlices = argmax.contents
         dInput.resize(to: xHat.shape)
         dy.scalars.withUnsafeBufferPointer { dp in
           output.scalars.withUnsafeBufferPointer { op in
@@ -239,9 +240,9 @@ public final class BatchNorm2D: EpilogueFusing {
                                 // dy of plane (n, c): dOutput itself, or rebuilt through the fused ReLU and pooling.
                                 func planeGradient(_ plane: Int) -> UnsafePointer<Float> {
                                     guard relu else { return d0 + plane * HW }
-                                    let g = planeBase + t * HW
+                                    let g = planeSlices.piece(t, size: HW).start
                                     ReLUPoolEpilogue.gradient(d0 + plane * outHW, output: o0 + plane * outHW, relu: true,
-                                                              pooled: pooled ? (UnsafePointer(argmaxBase + plane * outHW), outHW) : nil,
+                                                              pooled: pooled ? (UnsafePointer(argmaxSlices.piece(plane, size: outHW).start), outHW) : nil,
                                                               planes: 1, height: H, width: W, rowStride: W, into: g)
                                     return UnsafePointer(g)
                                 }

@@ -16,9 +16,9 @@ extension Conv2D {
         let threads = min(Parallel.threads, g.n)
         // Training keeps every image's x̃ for backward; evaluation needs one per thread.
         let keeps = mode == .training
-        let paddedBase = paddedImages.reserve((keeps ? g.n : threads) * conv.paddedCount)
-        let yBase = scratch.reserve(threads * F * conv.planeCount)
-        let argmaxBase = argmax.reserve(g.n * F * pooledL)
+        let paddedSlices = paddedImages.reserve((keeps ? g.n : threads) * conv.paddedCount)
+        let ySlices = scratch.reserve(threads * conv.outputCount(filters: F))
+        let argmaxSlices = argmax.reserve(g.n * F * pooledL)
         let relu = fusesReLU
         output.resize(to: [g.n, F, hp, wp])
         x.scalars.withUnsafeBufferPointer { xp in
@@ -27,14 +27,14 @@ extension Conv2D {
                     output.scalars.withUnsafeMutableBufferPointer { op in
                         let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
                         Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                            let y = yBase + t * F * conv.planeCount
+                            let y = ySlices.piece(t, size: conv.outputCount(filters: F))
                             for n in images {
-                                let padded = paddedBase + (keeps ? n : t) * conv.paddedCount
+                                let padded = paddedSlices.piece(keeps ? n : t, size: conv.paddedCount)
                                 conv.pad(x0 + n * chw, into: padded)
-                                conv.forward(padded, weights: w, bias: b, filters: F, into: y)
-                                ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, rowStride: conv.rowLength,
+                                conv.forward(padded.start, weights: w, bias: b, filters: F, into: y)
+                                ReLUPoolEpilogue.maxPool(y.start, planes: F, height: g.ho, width: g.wo, rowStride: conv.rowLength,
                                                          relu: relu, pool: pool, into: o0 + n * F * pooledL,
-                                                         argmax: argmaxBase + n * F * pooledL)
+                                                         argmax: argmaxSlices.piece(n, size: F * pooledL).start)
                             }
                         }
                     }
@@ -46,20 +46,20 @@ extension Conv2D {
 
     /// The pooled gradient (N, F, Hp, Wp) → dx (N, C, H, W); accumulates dW and db.
     func directBackward(_ dy: Tensor<Float>, _ x: Tensor<Float>, _ g: ConvGeometry, _ conv: DirectConvolution) -> Tensor<Float> {
-        let F = outChannels, K = g.patchSize, chw = g.c * g.h * g.w
+        let F = outChannels, Q = g.patchSize, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
         let pooledL = output.count / max(1, g.n * F)
-        let stride = F * K + F
-        let partialBase = partials.reserve(threads * stride)
-        partialBase.update(repeating: 0, count: threads * stride)
+        let stride = F * Q + F
+        let partialSlices = partials.reserve(threads * stride)
+        partialSlices.start.update(repeating: 0, count: threads * stride)
         let wantsInput = computesInputGradient
-        let dPaddedBase = dCols.reserve(wantsInput ? threads * conv.paddedCount : 1)
-        let paddedBase = paddedImages.base, argmaxBase = argmax.base
-        let maskedBase = scratch.reserve(threads * F * pooledL)
+        let dPaddedSlices = dCols.reserve(wantsInput ? threads * conv.paddedCount : 0)
+        let paddedSlices = paddedImages.contents, argmaxSlices = argmax.contents
+        let maskedSlices = scratch.reserve(threads * F * pooledL)
         // 2×2, stride-2 pooling: dx̃ by windows, from the filters shifted to the four offsets in a window.
         let pool = fusedPool!, windowed = wantsInput && pool.kernel == 2 && pool.stride == 2 && conv.takesWindowedInputGradient
         let pooledWidth = pooledSize(g, pool).1
-        let shifted = shiftedFilters.reserve(windowed ? g.c * F * conv.shiftedFilterRows : 1)
+        let shifted = shiftedFilters.reserve(windowed ? conv.shiftedFilterCount(filters: F) : 0)
         if windowed {
             weight.value.scalars.withUnsafeBufferPointer { conv.shiftFilters($0.baseAddress!, filters: F, into: shifted) }
         }
@@ -72,34 +72,34 @@ extension Conv2D {
                         let d0 = dyp.baseAddress!, o0 = op.baseAddress!, w = wp.baseAddress!
                         let dx0 = wantsInput ? dxp.baseAddress : nil
                         Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                            let dw = partialBase + t * stride, db = dw + F * K
-                            let dPadded = dPaddedBase + t * conv.paddedCount
-                            let masked = maskedBase + t * F * pooledL
+                            let dw = partialSlices.piece(t, size: stride).start, db = dw + F * Q
+                            let masked = maskedSlices.piece(t, size: F * pooledL).start
                             for n in images {
                                 // g = dOut·[out > 0]: the ReLU's backward, on the pooled windows
-                                let e = n * F * pooledL
+                                let e = n * F * pooledL, winners = UnsafePointer(argmaxSlices.piece(n, size: F * pooledL).start)
                                 ReLUPoolEpilogue.mask(d0 + e, by: o0 + e, count: F * pooledL, into: masked)
-                                conv.accumulateFilterGradient(masked, argmax: argmaxBase + e, pooledSize: pooledL,
-                                                              padded: paddedBase + n * conv.paddedCount,
+                                conv.accumulateFilterGradient(masked, argmax: winners, pooledSize: pooledL,
+                                                              padded: paddedSlices.piece(n, size: conv.paddedCount).start,
                                                               filters: F, dw: dw, db: db)
                                 guard let dx0 else { continue }
-                                dPadded.update(repeating: 0, count: conv.paddedCount)
+                                let dPadded = dPaddedSlices.piece(t, size: conv.paddedCount)
+                                dPadded.start.update(repeating: 0, count: conv.paddedCount)
                                 if windowed {
-                                    conv.accumulateInputGradient2x2(masked, argmax: argmaxBase + e, pooledWidth: pooledWidth,
-                                                                    pooledSize: pooledL, shiftedFilters: shifted,
+                                    conv.accumulateInputGradient2x2(masked, argmax: winners, pooledWidth: pooledWidth,
+                                                                    pooledSize: pooledL, shiftedFilters: shifted.start,
                                                                     filters: F, into: dPadded)
                                 } else {
-                                    conv.accumulateInputGradient(masked, argmax: argmaxBase + e, pooledSize: pooledL,
+                                    conv.accumulateInputGradient(masked, argmax: winners, pooledSize: pooledL,
                                                                  weights: w, filters: F, into: dPadded)
                                 }
-                                conv.crop(dPadded, into: dx0 + n * chw)
+                                conv.crop(dPadded.start, into: dx0 + n * chw)
                             }
                         }
                     }
                 }
             }
         }
-        addPartials(partialBase, threads: threads)
+        addPartials(partialSlices.start, threads: threads)
         return dInput
     }
 }

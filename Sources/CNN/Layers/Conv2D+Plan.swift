@@ -7,11 +7,11 @@
 //  Automatic choice, first that applies (g the input geometry, F filters, e the fused epilogue):
 //    winograd4x4   F(4×4, 3×3), channels last      3×3, stride 1, P ≤ 2, C and F multiples of 16
 //    winograd2x2   F(2×2, 3×3)                     3×3, stride 1, P ≤ 2, even Ho, Wo ≥ 16, W ≥ 16, C ≥ 8
-//    direct        register-blocked, few channels  stride 1, K ≤ 8, Ho·(W + 2P) ≥ 32, e pools, C ≤ 8
-//    paddedIm2col  im2col on rows of Wp = W + 2P   stride 1, Wp/Wo ≤ 1.5 with a fused pooling (read in place)
+//    direct        register-blocked, few channels  stride 1, HH, WW ≤ 8, Ho·Wx ≥ 32, e pools, C ≤ 8
+//    paddedIm2col  im2col on rows of Wx = W + 2P   stride 1, Wx/Wo ≤ 1.5 with a fused pooling (read in place)
 //                                                  or 1.25 (compacted after), and C > 1 or (pooled and
 //                                                  evaluating): a one-channel layer's backward is only dW,
-//                                                  whose product grows by Wp/Wo
+//                                                  whose product grows by Wx/Wo
 //    im2col        compact columns                 anything (from the padded image at stride 1)
 //  A Winograd tile mixes every input of its window into every output of the tile, so an input holding a NaN
 //  or an infinity leaves both Winograd algorithms (forced or not) for the first of the others that applies:
@@ -32,7 +32,7 @@ extension Conv2D {
         /// Compact im2col: columns from the zero-padded image (stride 1) or by `Im2Col` (nil, other strides);
         /// `keepsColumns`: a training forward keeps every image's columns for backward.
         case im2col(PaddedColumns?, keepsColumns: Bool)
-        /// im2col on rows of the padded width Wp, of which the first Wo are kept.
+        /// im2col on rows of the padded width Wx, of which the first Wo are kept.
         case paddedIm2col(PaddedColumns, keepsColumns: Bool)
         /// The direct convolution; always with a fused ReLU and pooling.
         case direct(DirectConvolution)

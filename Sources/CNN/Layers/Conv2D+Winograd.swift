@@ -14,7 +14,7 @@ extension Conv2D {
     func winogradForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd.Tiling, _ convShape: [Int],
                          tilePooled tilePool: Bool) -> Tensor<Float> {
         let C = inChannels, F = outChannels
-        let u = filters.reserve(16 * F * C)
+        let u = filters.reserve(16 * F * C).start
         weight.value.scalars.withUnsafeBufferPointer {
             Winograd.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: false, into: u)
         }
@@ -31,36 +31,37 @@ extension Conv2D {
     /// fused ReLU and pooling follow on y[n] in a scratch, or a fused ReLU alone in place.
     func forwardImages(_ x: Tensor<Float>, _ g: ConvGeometry, _ convShape: [Int], scratchPerThread perThread: Int,
                        tilePool: Bool,
-                       convolve: (_ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
+                       convolve: (_ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ scratch: WorkspaceSlice<Float>,
                                   _ y: UnsafeMutablePointer<Float>,
                                   _ pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>)?) -> Void)
         -> Tensor<Float> {
         let F = outChannels, L = g.positions, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
-        let scratchBase = paddedImages.reserve(threads * perThread)
+        let scratchSlices = paddedImages.reserve(threads * perThread)
         let relu = fusesReLU, pool = fusedPool
         let (outShape, pooledL) = fusedOutputShape(g, convShape)
-        let yBase = scratch.reserve(pool == nil || tilePool ? 1 : threads * F * L)
-        let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
+        let ySlices = scratch.reserve(pool == nil || tilePool ? 0 : threads * F * L)
+        let argmaxSlices = argmax.reserve(g.n * F * pooledL)
         output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
             bias.value.scalars.withUnsafeBufferPointer { bp in
                 output.scalars.withUnsafeMutableBufferPointer { op in
                     let x0 = xp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                        let work = scratchBase + t * perThread
+                        let work = scratchSlices.piece(t, size: perThread)
                         for n in images {
+                            let winners = argmaxSlices.piece(n, size: F * pooledL).start
                             if tilePool {
                                 let out = o0 + n * F * pooledL
-                                convolve(x0 + n * chw, b, work, out, (out, argmaxBase + n * F * pooledL))
+                                convolve(x0 + n * chw, b, work, out, (out, winners))
                                 continue
                             }
                             // y[n] (F, Ho, Wo), into the output or, when pooling, a scratch
-                            let y = pool == nil ? o0 + n * F * L : yBase + t * F * L
+                            let y = pool == nil ? o0 + n * F * L : ySlices.piece(t, size: F * L).start
                             convolve(x0 + n * chw, b, work, y, nil)
                             if let pool {
                                 ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, relu: relu, pool: pool,
-                                                         into: o0 + n * F * pooledL, argmax: argmaxBase + n * F * pooledL)
+                                                         into: o0 + n * F * pooledL, argmax: winners)
                             } else if relu {
                                 for i in 0..<(F * L) { y[i] = ReLUPoolEpilogue.relu(y[i]) }
                             }
@@ -95,7 +96,7 @@ extension Conv2D {
         let wantsInput = computesInputGradient
         // dx = the forward kernels on dy padded by 2 − P, with flipped filters (16, C, F).
         let dxTiling = Winograd.Tiling(height: g.ho, width: g.wo, padding: 2 - g.padding)
-        let uFlipped = filters.reserve(16 * F * C)
+        let uFlipped = filters.reserve(16 * F * C).start
         if wantsInput {
             weight.value.scalars.withUnsafeBufferPointer {
                 Winograd.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: true, into: uFlipped)
@@ -103,14 +104,14 @@ extension Conv2D {
         }
         let perThread = max(Winograd.filterGradientScratchCount(inChannels: C, outChannels: F, tiling),
                             wantsInput ? Winograd.scratchCount(inChannels: F, outChannels: C, dxTiling) : 0)
-        let scratchBase = paddedImages.reserve(threads * perThread)
+        let scratchSlices = paddedImages.reserve(threads * perThread)
         let stride = 16 * F * C + F
-        let partialBase = partials.reserve(threads * stride)
-        partialBase.update(repeating: 0, count: threads * stride)
+        let partialSlices = partials.reserve(threads * stride)
+        partialSlices.start.update(repeating: 0, count: threads * stride)
         let relu = fusesReLU, pool = fusedPool
         let outL = output.count / max(1, g.n * F)
-        let maskedBase = scratch.reserve(relu ? threads * F * L : 1)
-        let argmaxBase = argmax.base
+        let maskedSlices = scratch.reserve(relu ? threads * F * L : 0)
+        let argmaxSlices = argmax.contents
         dInput.resize(to: wantsInput ? x.shape : [0])
         x.scalars.withUnsafeBufferPointer { xp in
           dy.scalars.withUnsafeBufferPointer { dyp in
@@ -119,15 +120,15 @@ extension Conv2D {
                     let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, o0 = op.baseAddress!
                     let dx0 = wantsInput ? dxp.baseAddress : nil
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                        let work = scratchBase + t * perThread
-                        let du = partialBase + t * stride, db = du + 16 * F * C
+                        let work = scratchSlices.piece(t, size: perThread)
+                        let du = partialSlices.piece(t, size: stride).start, db = du + 16 * F * C
                         for n in images {
                             var d = d0 + n * F * outL
                             if relu {
                                 // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
-                                let m = maskedBase + t * F * L
+                                let m = maskedSlices.piece(t, size: F * L).start
                                 ReLUPoolEpilogue.gradient(d, output: o0 + n * F * outL, relu: true,
-                                                          pooled: pool == nil ? nil : (UnsafePointer(argmaxBase + n * F * outL), outL),
+                                                          pooled: pool == nil ? nil : (UnsafePointer(argmaxSlices.piece(n, size: F * outL).start), outL),
                                                           planes: F, height: g.ho, width: g.wo, rowStride: g.wo, into: m)
                                 d = UnsafePointer(m)
                             }
@@ -144,7 +145,7 @@ extension Conv2D {
           }
         }
         // Partial sums in thread order, then one transform back to 3×3 kernels.
-        addTransformedPartials(partialBase, threads: threads, filterCount: 16 * F * C) { du, dg in
+        addTransformedPartials(partialSlices.start, threads: threads, filterCount: 16 * F * C) { du, dg in
             Winograd.addFilterGradient(du, outChannels: F, inChannels: C, into: dg)
         }
         return dInput

@@ -16,7 +16,7 @@ extension Conv2D {
     func winograd4x4Forward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd4x4.Tiling,
                             _ convShape: [Int], tilePooled: Bool) -> Tensor<Float> {
         let C = inChannels, F = outChannels
-        let u = filters.reserve(36 * F * C)
+        let u = filters.reserve(36 * F * C).start
         weight.value.scalars.withUnsafeBufferPointer {
             Winograd4x4.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: false, into: u)
         }
@@ -33,21 +33,21 @@ extension Conv2D {
         let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
         let wantsInput = computesInputGradient
-        let uFlipped = filters.reserve(36 * F * C)
+        let uFlipped = filters.reserve(36 * F * C).start
         if wantsInput {
             weight.value.scalars.withUnsafeBufferPointer {
                 Winograd4x4.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: true, into: uFlipped)
             }
         }
         let perThread = Winograd4x4.backwardScratchCount(inChannels: C, outChannels: F, tiling)
-        let scratchBase = paddedImages.reserve(threads * perThread)
+        let scratchSlices = paddedImages.reserve(threads * perThread)
         let stride = 36 * F * C + F
-        let partialBase = partials.reserve(threads * stride)
-        partialBase.update(repeating: 0, count: threads * stride)
+        let partialSlices = partials.reserve(threads * stride)
+        partialSlices.start.update(repeating: 0, count: threads * stride)
         let relu = fusesReLU, pool = fusedPool
         let outL = output.count / max(1, g.n * F)
-        let maskedBase = scratch.reserve(relu && !tilePool ? threads * F * L : 1)
-        let argmaxBase = argmax.base
+        let maskedSlices = scratch.reserve(relu && !tilePool ? threads * F * L : 0)
+        let argmaxSlices = argmax.contents
         dInput.resize(to: wantsInput ? x.shape : [0])
         x.scalars.withUnsafeBufferPointer { xp in
           dy.scalars.withUnsafeBufferPointer { dyp in
@@ -56,19 +56,19 @@ extension Conv2D {
                     let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, o0 = op.baseAddress!
                     let dx0 = wantsInput ? dxp.baseAddress : nil
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                        let work = scratchBase + t * perThread
-                        let du = partialBase + t * stride, db = du + 36 * F * C
+                        let work = scratchSlices.piece(t, size: perThread)
+                        let du = partialSlices.piece(t, size: stride).start, db = du + 36 * F * C
                         for n in images {
                             let d = d0 + n * F * outL
                             let gradient: Winograd4x4.OutputGradient
                             if tilePool {
                                 // Scattered channels last through the forward's argmax, which carries the ReLU's mask.
-                                gradient = .pooled(dOut: d, argmax: argmaxBase + n * F * outL)
+                                gradient = .pooled(dOut: d, argmax: argmaxSlices.piece(n, size: F * outL).start)
                             } else if relu {
                                 // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
-                                let m = maskedBase + t * F * L
+                                let m = maskedSlices.piece(t, size: F * L).start
                                 ReLUPoolEpilogue.gradient(d, output: o0 + n * F * outL, relu: true,
-                                                          pooled: pool == nil ? nil : (UnsafePointer(argmaxBase + n * F * outL), outL),
+                                                          pooled: pool == nil ? nil : (UnsafePointer(argmaxSlices.piece(n, size: F * outL).start), outL),
                                                           planes: F, height: g.ho, width: g.wo, rowStride: g.wo, into: m)
                                 gradient = .plain(m)
                             } else {
@@ -84,7 +84,7 @@ extension Conv2D {
           }
         }
         // Partial sums in thread order, then one transform back to 3×3 kernels.
-        addTransformedPartials(partialBase, threads: threads, filterCount: 36 * F * C) { du, dg in
+        addTransformedPartials(partialSlices.start, threads: threads, filterCount: 36 * F * C) { du, dg in
             Winograd4x4.addFilterGradient(du, outChannels: F, inChannels: C, into: dg)
         }
         return dInput

@@ -1,6 +1,6 @@
 //  Conv2D.swift
 //
-//  Dimension legend: N batch, C input channels, H×W input, F filters, HH×WW kernel, S stride, P padding,
+//  Dimensions (the module's legend, Sources/CNN/README.md): N batch, C input channels, H×W input, F filters, HH×WW kernel, S stride, P padding,
 //  Ho = 1 + (H + 2P − HH) / S and Wo = 1 + (W + 2P − WW) / S (rounded down, as PyTorch), L = Ho·Wo.
 //
 //  Forward:   y[n,f,i,j] = b[f] + Σ_c Σ_k Σ_l w[f,c,k,l] · x[n, c, i·S − P + k, j·S − P + l]
@@ -60,7 +60,7 @@ public final class Conv2D: EpilogueFusing {
     let dCols = Workspace<Float>()     // per thread: (C·HH·WW, L)
     let partials = Workspace<Float>()  // per thread: dW (F, C·HH·WW) then db (F)
     let scratch = Workspace<Float>()   // per thread: y[n] before pooling or compaction, or the masked
-                                               // dy[n], (F, Ho·R) with R = Wp (padded width) or Wo
+                                               // dy[n], (F, Ho·R) with R = Wx (padded width) or Wo
     let argmax = Workspace<Int32>()    // with pooling: each window's maximum, index within (Ho, Wo)
     let shiftedFilters = Workspace<SIMD8<Float>>() // direct path: the kernels at the offsets of a 2×2 window
     var output = Tensor<Float>(shape: [0])
@@ -147,19 +147,19 @@ public final class Conv2D: EpilogueFusing {
     /// The im2col algorithms' forward, on `lowering`'s columns (nil: `Im2Col`).
     func im2colForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ lowering: PaddedColumns?, keepsColumns perImage: Bool,
                        _ convShape: [Int]) -> Tensor<Float> {
-        let K = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
-        // y[n] is (F, Ho, R): R = Wp on the padded width, else Wo. LW = Ho·R columns in the product.
+        let Q = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
+        // y[n] is (F, Ho, R): R = Wx on the padded width, else Wo. LW = Ho·R columns in the product.
         let R = lowering?.rowLength ?? g.wo, LW = g.ho * R
         let threads = min(Parallel.threads, g.n)
-        let colsBase = cols.reserve((perImage ? g.n : threads) * K * LW)
+        let colSlices = cols.reserve((perImage ? g.n : threads) * Q * LW)
         let paddedCount = lowering?.paddedCount ?? 0
-        let paddedBase = paddedImages.reserve(max(1, threads * paddedCount))
+        let paddedSlices = paddedImages.reserve(threads * paddedCount)
         let relu = fusesReLU, pool = fusedPool
         let (outShape, pooledL) = fusedOutputShape(g, convShape)
         // Without pooling, on compact rows, the product goes straight into the output.
         let intoOutput = pool == nil && R == g.wo
-        let scratchBase = scratch.reserve(intoOutput ? 1 : threads * F * LW)
-        let argmaxBase = argmax.reserve(max(1, g.n * F * pooledL))
+        let ySlices = scratch.reserve(intoOutput ? 0 : threads * F * LW)
+        let argmaxSlices = argmax.reserve(g.n * F * pooledL)
         output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
             weight.value.scalars.withUnsafeBufferPointer { wp in
@@ -168,21 +168,21 @@ public final class Conv2D: EpilogueFusing {
                         let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
                         Parallel.forEachChunk(g.n, threads: threads) { t, images in
                             for n in images {
-                                let c = colsBase + (perImage ? n : t) * K * LW
-                                // y[n] (F, LW) = b ⊗ 1 + W (F, K) · cols (K, LW), into the output or a scratch
-                                let y = intoOutput ? o0 + n * F * L : scratchBase + t * F * LW
+                                let c = colSlices.piece(perImage ? n : t, size: Q * LW).start
+                                // y[n] (F, LW) = b ⊗ 1 + W (F, Q) · cols (Q, LW), into the output or a scratch
+                                let y = intoOutput ? o0 + n * F * L : ySlices.piece(t, size: F * LW).start
                                 if let lowering {
-                                    lowering.lower(x0 + n * chw, padded: paddedBase + t * paddedCount, into: c)
+                                    lowering.lower(x0 + n * chw, padded: paddedSlices.piece(t, size: paddedCount), into: c)
                                 } else {
                                     Im2Col.forward(x0 + n * chw, g.single, into: c)
                                 }
                                 for f in 0..<F { (y + f * LW).update(repeating: b[f], count: LW) }
-                                BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: LW, k: K,
-                                           a: w, lda: K, b: c, ldb: LW, beta: 1, c: y, ldc: LW)
+                                BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: LW, k: Q,
+                                           a: w, lda: Q, b: c, ldb: LW, beta: 1, c: y, ldc: LW)
                                 if let pool {
                                     ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, rowStride: R, relu: relu,
                                                              pool: pool, into: o0 + n * F * pooledL,
-                                                             argmax: argmaxBase + n * F * pooledL)
+                                                             argmax: argmaxSlices.piece(n, size: F * pooledL).start)
                                 } else if intoOutput {
                                     if relu { for i in 0..<(F * L) { y[i] = ReLUPoolEpilogue.relu(y[i]) } }
                                 } else {
@@ -224,22 +224,22 @@ public final class Conv2D: EpilogueFusing {
     /// The im2col algorithms' backward, on the forward's columns.
     func im2colBackward(_ dy: Tensor<Float>, _ x: Tensor<Float>, _ g: ConvGeometry, _ lowering: PaddedColumns?,
                         keptColumns perImage: Bool) -> Tensor<Float> {
-        let K = g.patchSize, F = outChannels, chw = g.c * g.h * g.w
+        let Q = g.patchSize, F = outChannels, chw = g.c * g.h * g.w
         let R = lowering?.rowLength ?? g.wo, LW = g.ho * R
         let threads = min(Parallel.threads, g.n)
-        let colsBase = perImage ? cols.base : cols.reserve(threads * K * LW)
-        let dColsBase = dCols.reserve(threads * K * LW)
+        let colSlices = perImage ? cols.contents : cols.reserve(threads * Q * LW)
+        let dColSlices = dCols.reserve(threads * Q * LW)
         let paddedCount = lowering?.paddedCount ?? 0
-        let paddedBase = paddedImages.reserve(max(1, threads * paddedCount))
-        let stride = F * K + F
-        let partialBase = partials.reserve(threads * stride)
-        partialBase.update(repeating: 0, count: threads * stride)
+        let paddedSlices = paddedImages.reserve(threads * paddedCount)
+        let stride = F * Q + F
+        let partialSlices = partials.reserve(threads * stride)
+        partialSlices.start.update(repeating: 0, count: threads * stride)
         let relu = fusesReLU, pool = fusedPool
         let outL = output.count / max(1, g.n * F)
         // dy[n] is rebuilt as (F, Ho, R), junk columns zero, unless it can be used as it is.
         let expands = relu || R != g.wo
-        let scratchBase = scratch.reserve(expands ? threads * F * LW : 1)
-        let argmaxBase = argmax.base
+        let dySlices = scratch.reserve(expands ? threads * F * LW : 0)
+        let argmaxSlices = argmax.contents
         let wantsInput = computesInputGradient
         dInput.resize(to: wantsInput ? x.shape : [0])
         x.scalars.withUnsafeBufferPointer { xp in
@@ -251,16 +251,16 @@ public final class Conv2D: EpilogueFusing {
                     let x0 = xp.baseAddress!, d0 = dyp.baseAddress!, o0 = op.baseAddress!, w = wp.baseAddress!
                     let dx0 = wantsInput ? dxp.baseAddress : nil
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
-                        let dc = dColsBase + t * K * LW, padded = paddedBase + t * paddedCount
-                        let dw = partialBase + t * stride, db = dw + F * K
+                        let dc = dColSlices.piece(t, size: Q * LW).start, padded = paddedSlices.piece(t, size: paddedCount)
+                        let dw = partialSlices.piece(t, size: stride).start, db = dw + F * Q
                         for n in images {
-                            let c = colsBase + (perImage ? n : t) * K * LW
+                            let c = colSlices.piece(perImage ? n : t, size: Q * LW).start
                             var d = d0 + n * F * outL
                             if expands {
                                 // The fused layers' backward, laid out on rows of R.
-                                let m = scratchBase + t * F * LW
+                                let m = dySlices.piece(t, size: F * LW).start
                                 ReLUPoolEpilogue.gradient(d, output: o0 + n * F * outL, relu: relu,
-                                                          pooled: pool == nil ? nil : (UnsafePointer(argmaxBase + n * F * outL), outL),
+                                                          pooled: pool == nil ? nil : (UnsafePointer(argmaxSlices.piece(n, size: F * outL).start), outL),
                                                           planes: F, height: g.ho, width: g.wo, rowStride: R, into: m)
                                 d = UnsafePointer(m)
                             }
@@ -271,14 +271,14 @@ public final class Conv2D: EpilogueFusing {
                                     Im2Col.forward(x0 + n * chw, g.single, into: c)
                                 }
                             }
-                            // dW (F, K) += dy[n] (F, LW) · colsᵀ (LW, K)
-                            BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: K, k: LW,
-                                       a: d, lda: LW, b: c, ldb: LW, beta: 1, c: dw, ldc: K)
+                            // dW (F, Q) += dy[n] (F, LW) · colsᵀ (LW, Q)
+                            BLAS.sgemm(transposeA: false, transposeB: true, m: F, n: Q, k: LW,
+                                       a: d, lda: LW, b: c, ldb: LW, beta: 1, c: dw, ldc: Q)
                             for f in 0..<F { db[f] += Reductions.sum(d + f * LW, LW) }
                             guard let dx0 else { continue }
-                            // dcols (K, LW) = Wᵀ (K, F) · dy[n] (F, LW);  dx[n] = col2im(dcols)
-                            BLAS.sgemm(transposeA: true, transposeB: false, m: K, n: LW, k: F,
-                                       a: w, lda: K, b: d, ldb: LW, c: dc, ldc: LW)
+                            // dcols (Q, LW) = Wᵀ (Q, F) · dy[n] (F, LW);  dx[n] = col2im(dcols)
+                            BLAS.sgemm(transposeA: true, transposeB: false, m: Q, n: LW, k: F,
+                                       a: w, lda: Q, b: d, ldb: LW, c: dc, ldc: LW)
                             if let lowering {
                                 lowering.raise(dc, padded: padded, into: dx0 + n * chw)
                             } else {
@@ -291,20 +291,20 @@ public final class Conv2D: EpilogueFusing {
             }
           }
         }
-        addPartials(partialBase, threads: threads)
+        addPartials(partialSlices.start, threads: threads)
         return dInput
     }
 
     /// Adds the per-thread partial gradients, each dW (F, C·HH·WW) then db (F), to the parameters' gradients
     /// in thread order, so that a run repeats exactly for a given thread count.
     func addPartials(_ sums: UnsafePointer<Float>, threads: Int) {
-        let F = outChannels, K = inChannels * kernelSize * kernelSize, stride = F * K + F
+        let F = outChannels, Q = inChannels * kernelSize * kernelSize, stride = F * Q + F
         weight.gradient.scalars.withUnsafeMutableBufferPointer { dw in
             bias.gradient.scalars.withUnsafeMutableBufferPointer { db in
                 for t in 0..<threads {
                     let p = sums + t * stride
-                    for i in 0..<(F * K) { dw[i] += p[i] }
-                    for f in 0..<F { db[f] += p[F * K + f] }
+                    for i in 0..<(F * Q) { dw[i] += p[i] }
+                    for f in 0..<F { db[f] += p[F * Q + f] }
                 }
             }
         }

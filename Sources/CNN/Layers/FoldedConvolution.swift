@@ -1,7 +1,7 @@
 //  FoldedConvolution.swift
 //
 //  A Conv2D and the BatchNorm2D after it, evaluated as one convolution (Sequential's evaluation steps).
-//  Dimension legend: F filters, C input channels, K kernel size.
+//  Dimensions (the module's legend, Sources/CNN/README.md): F filters, C input channels, HH×WW kernel.
 //
 //  With s[f] = γ[f] / √(running_var[f] + ε) and t[f] = β[f] − running_mean[f]·s[f] (batch norm's evaluation
 //  scale and shift):

@@ -1,6 +1,6 @@
 //  Linear.swift
 //
-//  Dimension legend: N batch, D input features, M output features.
+//  Dimensions (the module's legend, Sources/CNN/README.md): N batch, D input features, M output features.
 //
 //  Forward:   y = x·Wᵀ + b                 x (N, D), W (M, D), b (M), y (N, M)
 //  Backward:  dx = dy·W,   dW += dyᵀ·x,   db += Σ_n dy[n, :]
@@ -55,15 +55,15 @@ public final class Linear: Layer {
                             // Input features split across threads: y = b + x[:, ins₀]·W[:, ins₀]ᵀ + …, each thread
                             // packing only its columns of x and of W (with a split by outputs, each packed all of
                             // x; by rows, all of W); the partial products are added in thread order.
-                            let threads = Parallel.threads, part = partial.reserve((threads - 1) * N * M)
+                            let threads = Parallel.threads, parts = partial.reserve((threads - 1) * N * M)
                             Parallel.forEachChunk(D, threads: threads) { t, ins in
-                                let c = t == 0 ? y : part + (t - 1) * N * M
+                                let c = t == 0 ? y : parts.piece(t - 1, size: N * M).start
                                 BLAS.sgemm(transposeA: false, transposeB: true, m: N, n: M, k: ins.count,
                                            a: x0 + ins.lowerBound, lda: D, b: w + ins.lowerBound, ldb: D,
                                            beta: t == 0 ? 1 : 0, c: c, ldc: M)
                             }
                             for t in 1..<threads {
-                                let p = part + (t - 1) * N * M
+                                let p = parts.piece(t - 1, size: N * M).start
                                 for i in 0..<(N * M) { y[i] += p[i] }
                             }
                         } else if M > N {
@@ -112,8 +112,8 @@ public final class Linear: Layer {
                             let d = dp.baseAddress!, x0 = xp.baseAddress!, w = wp.baseAddress!
                             let dw = dwp.baseAddress!, dx = dxp.baseAddress!
                             // Both products split across threads by input features, so that each thread packs
-                            // only its columns of x or W (faster than splitting by output features or batch
-                            // rows; figures in Sources/CNN/README.md).
+                            // only its columns of x or W (the measurements against splitting by output features or
+                            // batch rows are in Sources/CNN/README.md).
                             Parallel.forEachChunk(D, threads: Parallel.threads) { _, ins in
                                 guard !ins.isEmpty else { return }
                                 // dW[:, ins] (M, D') += dyᵀ (M, N) · x[:, ins] (N, D')

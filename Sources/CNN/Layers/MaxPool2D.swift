@@ -1,6 +1,6 @@
 //  MaxPool2D.swift
 //
-//  Dimension legend: N, C, H, W input; K kernel, S stride; Ho = 1 + (H − K) / S, Wo = 1 + (W − K) / S.
+//  Dimensions (the module's legend, Sources/CNN/README.md): N, C, H, W input; K kernel, S stride; Ho = 1 + (H − K) / S, Wo = 1 + (W − K) / S.
 //
 //  Forward:   y[n,c,i,j] = max_{k,l < K} x[n, c, i·S + k, j·S + l]
 //  Backward:  the whole of dy[n,c,i,j] goes to the window's first maximum (row-major order, as PyTorch);

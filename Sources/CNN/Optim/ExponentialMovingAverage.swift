@@ -44,8 +44,10 @@ public final class ExponentialMovingAverage {
     }
 
     private func copyCounts() {
+        // The layers' named counters (batch norm's num_batches_tracked), by position: both networks are
+        // built from the same specs.
         for (a, b) in zip(network.layers, source.layers) {
-            if let x = a as? BatchNorm2D, let y = b as? BatchNorm2D { x.numBatchesTracked = y.numBatchesTracked }
+            for (x, y) in zip(a.counters, b.counters) { x.set(y.get()) }
         }
     }
 

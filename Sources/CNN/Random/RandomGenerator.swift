@@ -1,6 +1,9 @@
 //  RandomGenerator.swift
 //
 //  The one seeded generator behind initialisation, shuffling and dropout.
+//
+//  Its arithmetic is modulo 2⁶⁴ by definition (SplitMix64 and xoshiro256** are specified on wrapping
+//  64-bit words), hence `&+` and `&*`.
 
 import RealModule
 

@@ -1,9 +1,7 @@
 //  Tensor.swift
 //
-//  Dimension legend used throughout the CNN module:
-//    N   batch size              C   input channels        H, W    input height and width
-//    F   filters (out channels)  HH, WW  kernel height and width
-//    S   stride                  P   zero padding          Ho, Wo  output height and width
+//  The module's dimension letters (N batch, C channels, H×W, F filters, HH×WW kernel, …) are defined once,
+//  in Sources/CNN/README.md ("Dimension legend"); every comment in the module uses them.
 //  Images are NCHW, row-major: element (n, c, h, w) lives at ((n·C + c)·H + h)·W + w.
 
 import RealModule
