@@ -3,7 +3,7 @@ import Foundation
 import PackageDescription
 
 /// The core layer module is compiled for the CPU that builds it (`-target-cpu native`: AVX-512 on the
-/// development machine), which made training 10–23% faster there with bitwise-identical results. Such
+/// development machine), with bitwise-identical results (the speed-up is in Sources/CNN/README.md). Such
 /// binaries may stop with an illegal instruction on an older CPU: set CNN_PORTABLE=1 when building for
 /// other machines.
 let cpuSettings: [SwiftSetting] = ProcessInfo.processInfo.environment["CNN_PORTABLE"] == nil
@@ -50,14 +50,17 @@ let package = Package(
         ], exclude: ["README.md"], swiftSettings: cpuSettings + alwaysOptimized),
         /// IDX files, raw or gzipped (through zlib); no other dependency, so it can be fuzzed alone.
         .target(name: "IDX", dependencies: ["CZlib"], exclude: ["README.md"]),
-        /// The safetensors container format; pure Swift, so it can be fuzzed alone.
-        .target(name: "SafeTensors", exclude: ["README.md"]),
+        /// Whole-file replacement (temporary file, fsync, rename), line appends and capped reads through the C
+        /// library alone, with one error type; the readers above it can still be fuzzed alone with its sources.
+        .target(name: "POSIXFile", exclude: ["README.md"]),
+        /// The safetensors container format; pure Swift over POSIXFile, so it can be fuzzed alone.
+        .target(name: "SafeTensors", dependencies: ["POSIXFile"], exclude: ["README.md"]),
         /// Image files: PNG through libspng, JPEG through TurboJPEG (with EXIF orientation), PGM/PPM; no other
         /// dependency, so its readers can be fuzzed alone.
-        .target(name: "Images", dependencies: ["CSPNG", "CTurboJPEG"], exclude: ["README.md"]),
+        .target(name: "Images", dependencies: ["CSPNG", "CTurboJPEG", "POSIXFile"], exclude: ["README.md"]),
         /// Architectures, datasets, checkpoints, the training loop, evaluation, and running networks over
         /// images (inference, mistakes, digit preprocessing).
-        .target(name: "Training", dependencies: ["CNN", "IDX", "SafeTensors", "Images", "CZlib"], exclude: ["README.md"]),
+        .target(name: "Training", dependencies: ["CNN", "IDX", "POSIXFile", "SafeTensors", "Images", "CZlib"], exclude: ["README.md"]),
         /// Charts, heat maps and digit grids drawn into images: training curves, confusion matrices, filters.
         /// It draws what it is given and runs no network, so it depends on Images alone.
         .target(name: "Pictures", dependencies: ["Images"], exclude: ["README.md"]),
@@ -87,6 +90,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["CNN"], path: "Tests/TestSupport"),
         .testTarget(name: "CNNTests", dependencies: ["CNN", "TestSupport"]),
         .testTarget(name: "IDXTests", dependencies: ["IDX", "CZlib"]),
+        .testTarget(name: "POSIXFileTests", dependencies: ["POSIXFile"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["CLI", "Training"]),

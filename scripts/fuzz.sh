@@ -14,8 +14,10 @@
 # on one core.
 #
 # Why not `swift build`: libFuzzer brings its own main(), which SwiftPM cannot link into an executable
-# target (see /work/shared/NOTES.md). So the module's source files, listed below explicitly, are compiled
-# together with the harness scripts/fuzz/TARGET.swift into one program by swiftc.
+# target. So the module's source files, listed below explicitly, are compiled together with the harness
+# scripts/fuzz/TARGET.swift into one program by swiftc. The safetensors and image readers stand on
+# Sources/POSIXFile (file reads and atomic writes), whose files join theirs in the one module (their
+# `import POSIXFile` is under `#if canImport(POSIXFile)`, which is false there).
 #
 # Files (all under .build-fuzz/, which git ignores):
 #   .build-fuzz/TARGET/fuzz-TARGET         the binary, rebuilt only when a source is newer
@@ -39,16 +41,19 @@ case "$target" in
   idx)
     module=IDX
     sources=(FileBytes Gzip GzipInflater IDXArray+Encoding IDXArray IDXElementType IDXError IDXHeader LabeledImages MNISTFiles)
+    dependencies=()
     flags=(-I Sources/CZlib -lz)
     ;;
   safetensors)
     module=SafeTensors
     sources=(AtomicFile DType JSONMembers POSIX SafeTensorsError SafeTensorsFile+Parse SafeTensorsFile+Serialize SafeTensorsFile TensorEntry+Conversion TensorEntry)
+    dependencies=(POSIXFile/POSIXFile POSIXFile/POSIXFileError)
     flags=()
     ;;
   png|jpeg)
     module=Images
     sources=(Bitmap EXIFOrientation ImageError ImageFile ImageLimits JPEG PNG PNM)
+    dependencies=(POSIXFile/POSIXFile POSIXFile/POSIXFileError)
     flags=(-I Sources/CSPNG -I Sources/CTurboJPEG -lspng -lturbojpeg)
     ;;
   *)
@@ -59,6 +64,7 @@ esac
 
 files=()
 for name in "${sources[@]}"; do files+=("Sources/$module/$name.swift"); done
+for name in "${dependencies[@]}"; do files+=("Sources/$name.swift"); done
 files+=("scripts/fuzz/$target.swift")
 for f in "${files[@]}"; do
   [ -f "$f" ] || { echo "fuzz.sh: $f is missing; update the source list for '$target' in $0" >&2; exit 2; }
@@ -68,6 +74,12 @@ for f in Sources/$module/*.swift; do
   name=$(basename "$f" .swift)
   printf '%s\n' "${sources[@]}" | grep -qxF "$name" || echo "fuzz.sh: note: $f is not in the source list for '$target'" >&2
 done
+if [ ${#dependencies[@]} -gt 0 ]; then
+  for f in Sources/POSIXFile/*.swift; do
+    printf '%s\n' "${dependencies[@]}" | grep -qxF "POSIXFile/$(basename "$f" .swift)" ||
+      echo "fuzz.sh: note: $f is not in the dependency list for '$target'" >&2
+  done
+fi
 
 dir=.build-fuzz/$target
 binary=$dir/fuzz-$target

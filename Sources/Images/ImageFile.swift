@@ -1,13 +1,11 @@
 //  ImageFile.swift
 //
 //  Image files on disk: reading with a size cap, telling PNG, JPEG and PGM/PPM apart by their first bytes, and
-//  replacing a file atomically (temporary file in the same directory, fsync, rename, fsync the directory).
+//  replacing a file atomically, both through POSIXFile.
 
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
+// One module with POSIXFile's sources when scripts/fuzz.sh compiles the readers alone.
+#if canImport(POSIXFile)
+import POSIXFile
 #endif
 
 /// Reading any supported image file, and atomic writes.
@@ -44,94 +42,42 @@ public enum ImageFile {
         return nil
     }
 
-    /// The contents of the file at `path`, refusing files above `limit` bytes without reading them whole.
+    /// The contents of the file at `path`, refusing files above `limit` bytes without reading them whole
+    /// (`POSIXFile.read`).
     ///
     /// - Throws: ``ImageError/fileNotFound(file:)``, ``ImageError/unreadable(file:reason:)`` (also for a
-    ///   directory), ``ImageError/fileTooLarge(file:limit:)``.
+    ///   directory or a device), ``ImageError/fileTooLarge(file:limit:)``.
     public static func bytes(contentsOf path: String, limit: Int) throws(ImageError) -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw .fileNotFound(file: path) }
-        if isDirectory.boolValue { throw .unreadable(file: path, reason: "it is a directory") }
-        guard let handle = fopen(path, "rb") else {
-            throw errno == ENOENT ? .fileNotFound(file: path) : .unreadable(file: path, reason: String(cString: strerror(errno)))
-        }
-        defer { fclose(handle) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, handle) }
-            bytes.append(contentsOf: chunk[0..<n])
-            if bytes.count > limit { throw .fileTooLarge(file: path, limit: limit) }
-            if n < chunk.count {
-                if ferror(handle) != 0 { throw .unreadable(file: path, reason: String(cString: strerror(errno))) }
-                return bytes
-            }
+        do throws(POSIXFileError) {
+            return try POSIXFile.read(path, limit: limit)
+        } catch {
+            throw ImageError(error)
         }
     }
 
-    /// Replaces `path` with `bytes` so that readers see the old file or the new one, never a mix:
-    /// a temporary file in the same directory (O_EXCL), every byte written and fsynced, renamed over `path`,
-    /// then the directory fsynced. On failure the temporary file is removed and `path` is untouched.
+    /// Replaces `path` with `bytes` so that readers see the old file or the new one, never a mix
+    /// (`POSIXFile.replace`: a temporary file in the same directory, every byte written and fsynced, renamed
+    /// over `path`, then the directory fsynced). On failure the temporary file is removed and `path` is
+    /// untouched.
     ///
     /// - Throws: ``ImageError/unwritable(file:reason:)`` saying which step failed and why.
     public static func write(_ bytes: [UInt8], to path: String) throws(ImageError) {
-        let slash = path.lastIndex(of: "/")
-        let directoryPrefix = slash.map { String(path[...$0]) } ?? ""
-        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard !name.isEmpty, name != ".", name != ".." else {
-            throw .unwritable(file: path, reason: "the path names a directory, not a file")
-        }
-        let directory = directoryPrefix.isEmpty ? "." : directoryPrefix
-        func failure(_ step: String) -> ImageError {
-            .unwritable(file: path, reason: "\(step): \(String(cString: strerror(errno)))")
-        }
-
-        var temporary = "", fd: Int32 = -1
-        for _ in 0..<16 {
-            temporary = directoryPrefix + "." + name + ".tmp-\(getpid())-" + String(UInt32.random(in: .min ... .max), radix: 16)
-            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
-            if fd >= 0 || errno != EEXIST { break }
-        }
-        guard fd >= 0 else { throw failure("cannot create a temporary file in \(directory)") }
-        var written = 0, writeError: Int32 = 0
-        bytes.withUnsafeBytes { raw in
-            while written < raw.count {
-                let n = systemWrite(fd, raw.baseAddress! + written, raw.count - written)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    writeError = errno
-                    return
-                }
-                written += n
-            }
-        }
-        if writeError != 0 || fsync(fd) != 0 {
-            if writeError != 0 { errno = writeError }
-            let error = failure("cannot write \(temporary)")
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
-        guard close(fd) == 0 else {
-            let error = failure("cannot close \(temporary)")
-            unlink(temporary)
-            throw error
-        }
-        guard rename(temporary, path) == 0 else {
-            let error = failure("cannot rename the temporary file over it")
-            unlink(temporary)
-            throw error
-        }
-        let dirFD = open(directory, O_RDONLY | O_CLOEXEC)
-        if dirFD >= 0 {
-            _ = fsync(dirFD)
-            close(dirFD)
+        do throws(POSIXFileError) {
+            try POSIXFile.replace(bytes, at: path)
+        } catch {
+            throw ImageError(error)
         }
     }
 }
 
-#if canImport(Glibc)
-private let systemWrite = Glibc.write
-#elseif canImport(Darwin)
-private let systemWrite = Darwin.write
-#endif
+extension ImageError {
+    /// The same failure in the image module's terms.
+    init(_ error: POSIXFileError) {
+        switch error {
+        case let .notFound(file): self = .fileNotFound(file: file)
+        case let .unreadable(file, reason): self = .unreadable(file: file, reason: reason)
+        case let .tooLarge(file, limit): self = .fileTooLarge(file: file, limit: limit)
+        case let .writeFailed(file, reason): self = .unwritable(file: file, reason: reason)
+        }
+    }
+}
