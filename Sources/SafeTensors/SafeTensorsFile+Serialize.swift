@@ -6,8 +6,13 @@
 //           bytes; then the tensors in `tensors` order; padded with spaces to a multiple of 8.
 //   data    the tensors' bytes in `tensors` order, back to back, so begin of each = end of the
 //           previous, starting at 0.
-// Strings are escaped as serde_json (used by the reference implementation) does: \" \\ \b \f
-// \n \r \t, other control characters as \u00xx; everything else, non-ASCII too, as is.
+// The names and the metadata object are written by Foundation's JSONEncoder (keys sorted, slashes as they
+// are), whose escaping is serde_json's (the reference implementation's): \" \\ \b \f \n \r \t, other
+// control characters as \u00xx; everything else, non-ASCII too, as is. The outer object is put together
+// here, because its order is the format's: "__metadata__", then the tensors in file order, each
+// {"dtype","shape","data_offsets"} as the reference writes them (JSONEncoder keeps no order but sorted).
+
+import Foundation
 
 extension SafeTensorsFile {
     /// The complete file: 8-byte little-endian header length, padded JSON header, data.
@@ -44,15 +49,7 @@ extension SafeTensorsFile {
             separate()
             appendJSONString(metadataKey, to: &json)
             json.append(UInt8(ascii: ":"))
-            json.append(UInt8(ascii: "{"))
-            let keys = metadata.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-            for (index, key) in keys.enumerated() {
-                if index > 0 { json.append(UInt8(ascii: ",")) }
-                appendJSONString(key, to: &json)
-                json.append(UInt8(ascii: ":"))
-                appendJSONString(metadata[key] ?? "", to: &json)
-            }
-            json.append(UInt8(ascii: "}"))
+            appendJSONObject(metadata, to: &json)
         }
         var offset = 0
         for tensor in tensors {
@@ -71,26 +68,29 @@ extension SafeTensorsFile {
     }
 }
 
-/// Appends `text` as a JSON string literal, quotes included, escaped as serde_json does.
+/// Appends `text` as a JSON string literal, quotes included, written by Foundation's JSONEncoder (slashes
+/// as they are): \" \\ \b \f \n \r \t, other control characters as \u00xx, everything else as is, which
+/// is also how serde_json, in the reference implementation, escapes (tested against its bytes).
 func appendJSONString(_ text: String, to json: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
-    json.append(UInt8(ascii: "\""))
-    for byte in text.utf8 {
-        switch byte {
-        case UInt8(ascii: "\""): json += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
-        case UInt8(ascii: "\\"): json += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
-        case 0x08: json += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
-        case 0x0C: json += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
-        case 0x0A: json += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-        case 0x0D: json += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-        case 0x09: json += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-        case 0x00..<0x20:
-            json += Array("\\u00".utf8)
-            json.append(hex[Int(byte >> 4)])
-            json.append(hex[Int(byte & 0x0F)])
-        default:
-            json.append(byte)
-        }
+    json += headerEncoder.encodeInfallibly(text)
+}
+
+/// `metadata` as one JSON object, keys sorted.
+func appendJSONObject(_ metadata: [String: String], to json: inout [UInt8]) {
+    json += headerEncoder.encodeInfallibly(metadata)
+}
+
+/// The header's encoder: keys sorted, slashes not escaped.
+private let headerEncoder: JSONEncoder = {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return encoder
+}()
+
+extension JSONEncoder {
+    /// Strings and string dictionaries always encode.
+    fileprivate func encodeInfallibly<T: Encodable>(_ value: T) -> [UInt8] {
+        guard let data = try? encode(value) else { preconditionFailure("JSONEncoder failed on a \(T.self)") }
+        return Array(data)
     }
-    json.append(UInt8(ascii: "\""))
 }

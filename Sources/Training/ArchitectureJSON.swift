@@ -1,38 +1,91 @@
 //  ArchitectureJSON.swift
 //
-//  The "architecture" and "input" metadata of a checkpoint: one JSON object per layer, with PyTorch's
-//  constructor argument names, e.g. {"type":"conv2d","in_channels":1,"out_channels":32,"kernel_size":5,
-//  "stride":1,"padding":2}. Written by hand so the bytes are stable; read with JSONSerialization.
+//  The "architecture" and "input" metadata of a checkpoint: one JSON object per layer, its "type" and
+//  PyTorch's constructor argument names. Written by Foundation's JSONEncoder with sorted keys, so the bytes
+//  depend on the values alone, e.g. {"in_channels":1,"kernel_size":5,"out_channels":32,"padding":2,
+//  "stride":1,"type":"conv2d"}; read with JSONSerialization.
 
 import CNN
 import Foundation
 
 public enum ArchitectureJSON {
+    /// The encoder of every JSON file the training module writes (checkpoint metadata, config.json, the
+    /// benchmark line): keys sorted, so the bytes depend on the values alone; slashes as they are; numbers
+    /// that JSON has no literal for as the strings "inf", "-inf" and "nan".
+    static func encoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+                                          : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return encoder
+    }
+
+    /// `value` as JSON text from `encoder()`.
+    static func text<T: Encodable>(_ value: T) -> String {
+        // The values encoded here are integers, numbers (non-finite ones as strings) and strings: encoding
+        // cannot fail.
+        guard let data = try? encoder().encode(value) else { preconditionFailure("JSONEncoder failed on \(T.self)") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     static func encode(_ specs: [LayerSpec]) -> String {
-        "[" + specs.map(encode).joined(separator: ",") + "]"
+        text(specs.map(LayerObject.init))
     }
 
     public static func encode(_ spec: LayerSpec) -> String {
-        let fields: [(String, String)]
-        switch spec {
-        case let .conv2d(c, f, k, s, p):
-            fields = [("in_channels", "\(c)"), ("out_channels", "\(f)"), ("kernel_size", "\(k)"), ("stride", "\(s)"), ("padding", "\(p)")]
-        case .relu, .flatten:
-            fields = []
-        case let .maxPool2d(k, s), let .avgPool2d(k, s):
-            fields = [("kernel_size", "\(k)"), ("stride", "\(s)")]
-        case let .batchNorm2d(n, eps, m):
-            fields = [("num_features", "\(n)"), ("eps", "\(eps)"), ("momentum", "\(m)")]
-        case let .dropout(p):
-            fields = [("p", "\(p)")]
-        case let .linear(d, m):
-            fields = [("in_features", "\(d)"), ("out_features", "\(m)")]
-        }
-        return "{" + ([("type", "\"\(spec.typeName)\"")] + fields).map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+        text(LayerObject(spec))
     }
 
     static func encode(_ input: InputDescriptor) -> String {
-        "{\"channels\":\(input.channels),\"height\":\(input.height),\"width\":\(input.width),\"mean\":\(input.mean),\"std\":\(input.std)}"
+        text(InputObject(input))
+    }
+
+    /// One layer's object: "type" and PyTorch's constructor arguments.
+    struct LayerObject: Encodable {
+        let spec: LayerSpec
+        init(_ spec: LayerSpec) { self.spec = spec }
+
+        struct Key: CodingKey {
+            let stringValue: String
+            init(_ name: String) { stringValue = name }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var object = encoder.container(keyedBy: Key.self)
+            try object.encode(spec.typeName, forKey: Key("type"))
+            switch spec {
+            case let .conv2d(c, f, k, s, p):
+                for (name, value) in [("in_channels", c), ("out_channels", f), ("kernel_size", k), ("stride", s), ("padding", p)] {
+                    try object.encode(value, forKey: Key(name))
+                }
+            case .relu, .flatten:
+                break
+            case let .maxPool2d(k, s), let .avgPool2d(k, s):
+                try object.encode(k, forKey: Key("kernel_size"))
+                try object.encode(s, forKey: Key("stride"))
+            case let .batchNorm2d(n, eps, m):
+                try object.encode(n, forKey: Key("num_features"))
+                try object.encode(eps, forKey: Key("eps"))
+                try object.encode(m, forKey: Key("momentum"))
+            case let .dropout(p):
+                try object.encode(p, forKey: Key("p"))
+            case let .linear(d, m):
+                try object.encode(d, forKey: Key("in_features"))
+                try object.encode(m, forKey: Key("out_features"))
+            }
+        }
+    }
+
+    /// The "input" object: the image's channels, height and width, and the normalisation.
+    struct InputObject: Encodable {
+        let channels, height, width: Int
+        let mean, std: Double
+        init(_ input: InputDescriptor) {
+            (channels, height, width, mean, std) = (input.channels, input.height, input.width, input.mean, input.std)
+        }
     }
 
     /// Parses the architecture array; the error says which layer is malformed.

@@ -35,14 +35,36 @@ public struct BenchmarkResult {
     /// alternating with the plain ones (whose rate is then `trainImagesPerSecond`), so both see the same machine.
     public var augmentedTrainImagesPerSecond: Double? = nil
 
-    /// The one-line JSON summary.
+    /// The one-line JSON summary (keys sorted; rates to 0.1, GFLOP/s to 0.01, the augmented ratio to 0.001;
+    /// the sgemm and augmentation fields only when measured).
     public var json: String {
-        let peak = (sgemmGFLOPS.map { String(format: ",\"sgemm_gflops\":%.2f", $0) } ?? "")
-            + (augmentedTrainImagesPerSecond.map {
-                String(format: ",\"augmented_train_images_per_second\":%.1f,\"augmented_ratio\":%.3f", $0, $0 / trainImagesPerSecond)
-            } ?? "")
-        return String(format: "{\"arch\":\"%@\",\"batch_size\":%d,\"threads\":%d,\"steps\":%d,\"train_images_per_second\":%.1f,\"eval_images_per_second\":%.1f,\"gflops\":%.2f,\"peak_rss_mb\":%.1f%@}",
-                      arch, batchSize, threads, steps, trainImagesPerSecond, evalImagesPerSecond, gflops, peakRSSMegabytes, peak)
+        ArchitectureJSON.text(Summary(self))
+    }
+
+    private struct Summary: Encodable {
+        let arch: String
+        let batchSize, threads, steps: Int
+        let trainImagesPerSecond, evalImagesPerSecond, gflops, peakRssMb: Double
+        let sgemmGflops, augmentedTrainImagesPerSecond, augmentedRatio: Double?
+
+        init(_ r: BenchmarkResult) {
+            func rounded(_ x: Double, _ places: Double) -> Double { (x * places).rounded() / places }
+            (arch, batchSize, threads, steps) = (r.arch, r.batchSize, r.threads, r.steps)
+            trainImagesPerSecond = rounded(r.trainImagesPerSecond, 10)
+            evalImagesPerSecond = rounded(r.evalImagesPerSecond, 10)
+            gflops = rounded(r.gflops, 100)
+            peakRssMb = rounded(r.peakRSSMegabytes, 10)
+            sgemmGflops = r.sgemmGFLOPS.map { rounded($0, 100) }
+            augmentedTrainImagesPerSecond = r.augmentedTrainImagesPerSecond.map { rounded($0, 10) }
+            augmentedRatio = r.augmentedTrainImagesPerSecond.map { rounded($0 / r.trainImagesPerSecond, 1000) }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case arch, threads, steps, gflops
+            case batchSize = "batch_size", trainImagesPerSecond = "train_images_per_second"
+            case evalImagesPerSecond = "eval_images_per_second", peakRssMb = "peak_rss_mb", sgemmGflops = "sgemm_gflops"
+            case augmentedTrainImagesPerSecond = "augmented_train_images_per_second", augmentedRatio = "augmented_ratio"
+        }
     }
 }
 

@@ -465,22 +465,23 @@ public final class Trainer {
 
     // MARK: config.json
 
-    private func writeConfiguration(specs: [LayerSpec]) throws {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let configuration = String(decoding: try encoder.encode(self.configuration), as: UTF8.self)
-        let text = """
-        {
-          "version": "\(Self.version)",
-          "seed": \(self.configuration.seed),
-          "input": \(ArchitectureJSON.encode(train.input)),
-          "architecture": \(ArchitectureJSON.encode(specs)),
-          "configuration": \(configuration.replacingOccurrences(of: "\n", with: "\n  "))
-        }
+    /// config.json's object: the version, the seed, the input and architecture as in checkpoints, and every
+    /// setting (snake_case keys). Keys sorted at every level, by the same encoder as the checkpoint metadata.
+    private struct ConfigurationFile: Encodable {
+        let version: String
+        let seed: UInt64
+        let input: ArchitectureJSON.InputObject
+        let architecture: [ArchitectureJSON.LayerObject]
+        let configuration: TrainingConfiguration
+    }
 
-        """
-        try AtomicWrite.text(text, to: directory + "/config.json")
+    private func writeConfiguration(specs: [LayerSpec]) throws {
+        let encoder = ArchitectureJSON.encoder(pretty: true)
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let file = ConfigurationFile(version: Self.version, seed: configuration.seed,
+                                     input: .init(train.input), architecture: specs.map(ArchitectureJSON.LayerObject.init),
+                                     configuration: configuration)
+        try AtomicWrite.text(String(decoding: try encoder.encode(file), as: UTF8.self) + "\n", to: directory + "/config.json")
     }
 
     /// The settings a run directory was started with.
