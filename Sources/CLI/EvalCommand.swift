@@ -126,14 +126,7 @@ public struct EvalCommand: ParsableCommand {
         Parallel.setThreads(threads)
         let checkpoint = try ModelPath.resolve(self.checkpoint)
         let model = try Checkpoint.read(contentsOf: checkpoint)
-        let data = try Dataset.load(directory: self.data, split: split == .test ? .test : .train,
-                                    mean: model.input.mean, std: model.input.std)
-        let want = (model.input.channels, model.input.height, model.input.width)
-        let have = (data.input.channels, data.input.height, data.input.width)
-        guard want == have else {
-            throw RunError.inputMismatch(checkpoint: checkpoint, expected: "\(want.0)×\(want.1)×\(want.2)",
-                                         data: "\(have.0)×\(have.1)×\(have.2)")
-        }
+        let data = try DataSource(directory: self.data).load(split == .test ? .test : .train, for: model, at: checkpoint)
         if let logits {
             let values = Evaluator.logits(model.network, on: data, batchSize: batchSize)
             try AtomicFile.write(values.withUnsafeBytes { Array($0) }, to: logits)

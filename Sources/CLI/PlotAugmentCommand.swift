@@ -51,7 +51,7 @@ public struct PlotAugmentCommand: ParsableCommand {
 
     public func run() throws {
         do {
-            let train = try Dataset.load(directory: data, split: .train, limit: count)
+            let train = try DataSource(directory: data, limit: count).load(.train)
             let (H, W) = (train.input.height, train.input.width), size = H * W
             let a = augmentation
             var rows: [[[Double]]] = []

@@ -67,15 +67,7 @@ enum PlotOutput {
     static func load(checkpoint argument: String, data: String, split: SplitName) throws -> (Checkpoint, Dataset) {
         let checkpoint = try ModelPath.resolve(argument)
         let model = try Checkpoint.read(contentsOf: checkpoint)
-        let dataset = try Dataset.load(directory: data, split: split == .test ? .test : .train,
-                                       mean: model.input.mean, std: model.input.std)
-        let want = (model.input.channels, model.input.height, model.input.width)
-        let have = (dataset.input.channels, dataset.input.height, dataset.input.width)
-        guard want == have else {
-            throw RunError.inputMismatch(checkpoint: checkpoint, expected: "\(want.0)×\(want.1)×\(want.2)",
-                                         data: "\(have.0)×\(have.1)×\(have.2)")
-        }
-        return (model, dataset)
+        return (model, try DataSource(directory: data).load(split == .test ? .test : .train, for: model, at: checkpoint))
     }
 }
 

@@ -263,7 +263,7 @@ public struct TrainCommand: ParsableCommand {
         if summary {
             do {
                 let c = trainingConfiguration
-                let data = try Dataset.load(directory: c.data, split: .test, mean: c.mean, std: c.std, limit: 1)
+                let data = try DataSource(directory: c.data, mean: c.mean, std: c.std).load(.test)
                 let specs = try Architecture.resolve(c.arch, input: data.input)
                 print(ModelSummary.make(specs, input: data.input, batchSize: c.batchSize).text)
                 return

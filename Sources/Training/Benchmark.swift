@@ -92,8 +92,8 @@ public enum Benchmark {
     public static func run(arch: String, data: String, batchSize: Int, threads: Int, steps: Int, warmup: Int = 20,
                            perLayer: Bool = false, augmentation: Augmentation = Augmentation()) throws -> BenchmarkResult {
         Parallel.setThreads(threads)
-        let train = try Dataset.load(directory: data, split: .train)
-        let test = try Dataset.load(directory: data, split: .test)
+        let source = DataSource(directory: data)
+        let train = try source.load(.train), test = try source.load(.test)
         let specs = try Architecture.resolve(arch, input: train.input)
         var generator = RandomGenerator(seed: 0)
         let network = Sequential(specs: specs, generator: &generator)

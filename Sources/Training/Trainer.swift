@@ -111,27 +111,9 @@ public final class Trainer {
         let timings = RunTimings()
         self.timings = timings
 
-        let (full, testSplit) = try timings.measure(.dataLoad) {
-            try Dataset.loadSplits(directory: config.data, mean: config.mean, std: config.std, limit: config.limit)
-        }
-        if let limit = config.limit, limit > full.count {
-            throw RunError.invalidConfiguration(["--limit: \(limit) exceeds the \(full.count) training images in \(config.data); HINT: leave --limit out to train on all of them"])
-        }
-        if config.validation > 0 {
-            guard config.validation < full.count else {
-                throw RunError.invalidConfiguration(["--validation \(config.validation) leaves none of the \(full.count) training images to train on"])
-            }
-            let split = ValidationSplit(labels: full.labels, count: config.validation, seed: config.seed)
-            train = full.subset(split.training)
-            validation = full.subset(split.validation)
-        } else {
-            train = full
-            validation = nil
-        }
-        test = testSplit
-        guard train.input.height == test.input.height, train.input.width == test.input.width else {
-            throw RunError.badData(config.data, "training images are \(train.input.height)×\(train.input.width) but test images are \(test.input.height)×\(test.input.width)")
-        }
+        let source = DataSource(directory: config.data, mean: config.mean, std: config.std, limit: config.limit,
+                                validation: config.validation, seed: config.seed)
+        (train, validation, test) = try timings.measure(.dataLoad) { try source.loadForTraining() }
         let specs = try Architecture.resolve(config.arch, input: train.input)
         try Architecture.checkTrainable(specs, input: train.input, examples: train.count, batchSize: config.batchSize)
         var generator = RandomGenerator(seed: config.seed)
