@@ -9,23 +9,12 @@ import CNN
 import Foundation
 
 public enum ArchitectureJSON {
-    /// The encoder of every JSON file the training module writes (checkpoint metadata, config.json, the
-    /// benchmark line): keys sorted, so the bytes depend on the values alone; slashes as they are; numbers
-    /// that JSON has no literal for as the strings "inf", "-inf" and "nan".
-    static func encoder(pretty: Bool = false) -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
-                                          : [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return encoder
-    }
-
-    /// `value` as JSON text from `encoder()`.
+    /// `value` as JSON text from `JSONLine`'s encoder (keys sorted, so the bytes depend on the values alone).
     static func text<T: Encodable>(_ value: T) -> String {
         // The values encoded here are integers, numbers (non-finite ones as strings) and strings: encoding
         // cannot fail.
-        guard let data = try? encoder().encode(value) else { preconditionFailure("JSONEncoder failed on \(T.self)") }
-        return String(decoding: data, as: UTF8.self)
+        guard let line = try? JSONLine.text(value) else { preconditionFailure("JSONEncoder failed on \(T.self)") }
+        return line
     }
 
     static func encode(_ specs: [LayerSpec]) -> String {

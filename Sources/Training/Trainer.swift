@@ -448,7 +448,7 @@ public final class Trainer {
     // MARK: config.json
 
     /// config.json's object: the version, the seed, the input and architecture as in checkpoints, and every
-    /// setting (snake_case keys). Keys sorted at every level, by the same encoder as the checkpoint metadata.
+    /// setting (snake_case keys). Keys sorted at every level, by `JSONLine`'s encoder, pretty-printed.
     private struct ConfigurationFile: Encodable {
         let version: String
         let seed: UInt64
@@ -458,8 +458,8 @@ public final class Trainer {
     }
 
     private func writeConfiguration(specs: [LayerSpec]) throws {
-        let encoder = ArchitectureJSON.encoder(pretty: true)
-        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let encoder = JSONLine.encoder(snakeCase: true)
+        encoder.outputFormatting.insert(.prettyPrinted)
         let file = ConfigurationFile(version: Self.version, seed: configuration.seed,
                                      input: .init(train.input), architecture: specs.map(ArchitectureJSON.LayerObject.init),
                                      configuration: configuration)
