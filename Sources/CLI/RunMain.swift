@@ -66,10 +66,17 @@ private func parseAndRun<Command: ParsableCommand>(_: Command.Type, _ arguments:
 
 /// Prints `error` as one line on standard error and returns the exit code to throw.
 func report(_ error: Error, command: String) -> ExitCode {
+    printError("\(command): error: \(errorLine(error))")
+    return ExitCode(ExitStatus.of(error).rawValue)
+}
+
+/// What `report` prints after "TOOL: error: ": the error's message on one line, in the WHAT: PROBLEM form
+/// (an architecture's problem is the --arch flag's; "--flag must ..." becomes "--flag: must ...").
+func errorLine(_ error: Error) -> String {
     var message = oneLine((error as? LocalizedError)?.errorDescription ?? String(describing: error))
     if error is ArchitectureError { message = "--arch: " + message }
-    printError("\(command): error: \(message)")
-    return ExitCode(ExitStatus.of(error).rawValue)
+    if case RunError.invalidConfiguration = error { message = usageLine(message).problem }
+    return message
 }
 
 /// `line` and a newline on standard error.

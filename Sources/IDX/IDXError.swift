@@ -78,14 +78,14 @@ public enum IDXError: Error, LocalizedError, Equatable, Sendable {
                 + "four IDX files (see Data/README.md)"
         case .datasetFileNotFound(let directory, let name):
             let path = joinPath(directory, name)
-            return "\(path).gz not found (nor \(path)); HINT: a dataset directory holds "
+            return "\(path).gz: no such file (nor \(path)); HINT: a dataset directory holds "
                 + MNISTFileNames.all.joined(separator: ", ") + ", each optionally gzipped (.gz)"
         case .unreadable(let file, let reason):
             return "\(file): cannot read: \(reason)"
         case .unwritable(let file, let reason):
             return "\(file): cannot write: \(reason)"
         case .tooLarge(let file, let limit):
-            return "\(file) is too large: it, or its decompressed contents, would exceed the limit of "
+            return "\(file): too large: it, or its decompressed contents, would exceed the limit of "
                 + "\(limit) bytes; HINT: pass a larger byteLimit if the file is genuine"
         case .corruptGzip(let file, let message):
             return "\(file): corrupt gzip data: zlib says \"\(message)\"; HINT: download the file again"
@@ -97,11 +97,11 @@ public enum IDXError: Error, LocalizedError, Equatable, Sendable {
             return "\(file): too short for an IDX header: needs \(needed) bytes, has \(actual)"
         case .badMagic(let file, let magic):
             if magic >> 16 != 0 {
-                return "\(file) is not gzip and not IDX: wrong magic \(hex(magic, digits: 8, uppercase: false)) "
+                return "\(file): not gzip and not IDX: wrong magic \(hex(magic, digits: 8, uppercase: false)) "
                     + "(IDX starts with 00 00 <type> <rank>, gzip with 1f 8b)"
             }
             let type = UInt8(truncatingIfNeeded: magic >> 8)
-            return "\(file) is not an IDX file: unknown type code \(hex(type, digits: 2)) in magic "
+            return "\(file): not an IDX file: unknown type code \(hex(type, digits: 2)) in magic "
                 + "\(hex(magic, digits: 8, uppercase: false)) (IDX types are 0x08, 0x09 and 0x0B to 0x0E)"
         case .unsupportedType(let file, let type):
             return "\(file): unsupported IDX type \(type.hexCode) (\(type.name)); only unsigned byte "
@@ -114,29 +114,29 @@ public enum IDXError: Error, LocalizedError, Equatable, Sendable {
             let need = "dimensions \(describe(dimensions)) need \(expected) bytes "
                 + "(\(header)-byte header + \(expected &- header) data bytes)"
             if actual < expected {
-                return "\(file) is truncated: \(need), found \(actual)"
+                return "\(file): truncated: \(need), found \(actual); HINT: the download was probably interrupted, fetch the file again"
             }
-            return "\(file) has \(actual &- expected) trailing bytes: \(need), found \(actual)"
+            return "\(file): \(actual &- expected) trailing bytes: \(need), found \(actual)"
         case .wrongRank(let file, let expected, let dimensions):
             let shape = expected == 3 ? "count × rows × columns" : expected == 1 ? "count" : "\(expected) dimensions"
-            return "\(file) has dimensions \(describe(dimensions)) (\(dimensions.count)-D); expected "
+            return "\(file): dimensions \(describe(dimensions)) (\(dimensions.count)-D); expected "
                 + "\(expected)-D (\(shape))"
         case .noImages(let file, let dimensions):
             let what = dimensions.first == 0 ? "no images" : "images with no pixels"
-            return "\(file) holds \(what) (dimensions \(describe(dimensions)))"
+            return "\(file): holds \(what) (dimensions \(describe(dimensions)))"
         case .countMismatch(let images, let labels, let imageCount, let labelCount):
-            return "image and label counts differ: \(images) has \(imageCount) images, \(labels) has "
-                + "\(labelCount) labels"
+            return "\(images): \(imageCount) images, but \(labels) has \(labelCount) labels; HINT: the images and "
+                + "labels must come from the same split of the same dataset"
         case .labelOutOfRange(let file, let index, let value, let classCount):
             return "\(file): label \(value) at index \(index) is out of range for \(classCount) classes "
-                + "(labels must be below \(classCount)); HINT: pass the right classCount"
+                + "(labels must be below \(classCount)); HINT: check that the data is a \(classCount)-class dataset"
         case .invalidClassCount(let classCount):
-            return "classCount \(classCount) is invalid: labels are bytes, so it must be in 1...256"
+            return "classCount: \(classCount) is invalid: labels are bytes, so it must be in 1...256"
         case .invalidShape(let dimensions, let byteCount):
-            return "dimensions \(describe(dimensions)) do not describe \(byteCount) bytes in an IDX "
+            return "dimensions \(describe(dimensions)): they do not describe \(byteCount) bytes in an IDX "
                 + "file (1 to \(IDXArray.maximumRank) dimensions, each below 2^32, product = byte count)"
         case .zlibFailure(let function, let code, let message):
-            return "zlib \(function) failed with code \(code) (\(message))"
+            return "zlib \(function): failed with code \(code) (\(message))"
         }
     }
 }

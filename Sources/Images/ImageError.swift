@@ -55,7 +55,7 @@ public enum ImageError: Error, LocalizedError, Equatable, Sendable {
             return "\(f): cannot write: \(why)"
         case let .unknownFormat(f, detected):
             let what = detected.map { "a \($0) image" } ?? "neither a PNG, a JPEG nor a PGM/PPM image"
-            return "\(f): \(what); only PNG, JPEG and PGM/PPM are read (convert it first, e.g. `convert \(f) digit.png`)"
+            return "\(f): \(what); HINT: only PNG, JPEG and PGM/PPM are read: convert it first, e.g. `convert \(f) digit.png`"
         case let .imageTooLarge(f, w, h, limit):
             return "\(f): the image is \(w)×\(h) pixels; it must have 1 to \(limit) pixels"
         case let .badPNG(f, detail):

@@ -72,7 +72,7 @@ public enum SafeTensorsError: Error, LocalizedError, Equatable, Sendable {
     public var errorDescription: String? {
         switch self {
         case .fileNotFound(let file):
-            return "\(file): no such file; check the path"
+            return "\(file): no such file; HINT: check the path"
         case .unreadable(let file, let reason):
             return "\(file): cannot read the file: \(oneLine(reason))"
         case .tooShort(let file, let size):
@@ -82,7 +82,7 @@ public enum SafeTensorsError: Error, LocalizedError, Equatable, Sendable {
             return "\(file): header length \(headerLength) exceeds the limit of \(limit) bytes; "
                 + "the file is corrupt or not safetensors"
         case .notSafeTensors(let file, let looksLike):
-            return "\(file): not a safetensors file (it is \(looksLike)); give a .safetensors checkpoint or a run directory"
+            return "\(file): not a safetensors file (it is \(looksLike)); HINT: give a .safetensors checkpoint or a run directory"
         case .headerBeyondFile(let file, let headerLength, let fileSize):
             return "\(file): header length \(headerLength) exceeds the file size (\(fileSize) bytes); "
                 + "the file is truncated or not safetensors"
@@ -99,7 +99,7 @@ public enum SafeTensorsError: Error, LocalizedError, Equatable, Sendable {
         case .unknownDType(let file, let name, let dtype):
             let known = DType.allCases.map(\.rawValue).joined(separator: ", ")
             return "\(file): tensor \(quoted(name)) has unknown dtype \(quoted(dtype)); "
-                + "supported: \(known)"
+                + "HINT: the supported dtypes are \(known)"
         case .shapeMismatch(let file, let name, let expectedBytes, let actualBytes):
             return "\(file): tensor \(quoted(name)): its shape and dtype need \(expectedBytes) bytes "
                 + "but its data_offsets span \(actualBytes) bytes"

@@ -190,7 +190,7 @@ public enum ArchitectureError: Error, LocalizedError, Equatable {
         let presets = Architecture.presets.map(\.name).joined(separator: ", ")
         switch self {
         case .empty:
-            return "empty architecture; give a preset (\(presets)) or a spec such as conv32k5p2-relu-pool2-fc10"
+            return "empty architecture; HINT: give a preset (\(presets)) or a spec such as conv32k5p2-relu-pool2-fc10"
         case let .unknownToken(t):
             let hint = Self.suggestion(for: t).map { "did you mean '\($0)'? " } ?? ""
             return "unknown architecture or layer '\(t)'; HINT: \(hint)presets are \(presets), and spec layers are conv<F>k<K>[s<S>][p<P>], relu, pool<K>[s<S>], avgpool<K>[s<S>], bn, drop<P>, flatten, fc<M>"
@@ -200,11 +200,11 @@ public enum ArchitectureError: Error, LocalizedError, Equatable {
             let reason = Architecture.fitProblem(token: t, shape: s).map { ": \($0)" } ?? ""
             return "layer '\(t)' cannot take an input of shape \(s.map(String.init).joined(separator: "×"))\(reason)"
         case let .wrongOutput(s, c):
-            return "the network ends in shape \(s.map(String.init).joined(separator: "×")), but must end in \(c) class scores (e.g. with fc\(c))"
+            return "the network ends in shape \(s.map(String.init).joined(separator: "×")), but must end in \(c) class scores; HINT: end it with fc\(c)"
         case let .cannotTrain(layer, type, batch, problem, examples, batchSize):
             let which = examples.map { "the epoch's last batch of \(batch) (\($0) images in batches of \(batchSize))" }
                 ?? "a batch of \(batch)"
-            return "layer \(layer) (\(type)) cannot train on \(which): \(problem); choose a --batch-size (or --limit) that gives no such batch"
+            return "layer \(layer) (\(type)) cannot train on \(which): \(problem); HINT: choose a --batch-size (or --limit) that gives no such batch"
         }
     }
 }

@@ -186,7 +186,7 @@ public enum CheckpointError: Error, LocalizedError, Equatable {
     public var errorDescription: String? {
         switch self {
         case let .missingMetadata(f, key):
-            return "\(f): no \"\(key)\" in the safetensors metadata; not a checkpoint written by cnn-train"
+            return "\(f): no \"\(key)\" in the safetensors metadata; HINT: give a checkpoint written by cnn-train"
         case let .badMetadata(f, why):
             return "\(f): \(why)"
         case let .checksumMismatch(f, e, a):

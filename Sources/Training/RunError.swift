@@ -27,9 +27,9 @@ public enum RunError: Error, LocalizedError, Equatable {
             return "\(path): cannot write: \(why)"
         case let .diverged(epoch, step, lr, checkpoint):
             let kept = checkpoint.map { "; the last good checkpoint is \($0)" } ?? ""
-            return "training diverged (loss is NaN or infinite) at epoch \(epoch), step \(step), learning rate \(lr); try a lower --lr\(kept)"
+            return "training: diverged at epoch \(epoch), step \(step), learning rate \(lr) (the loss or a weight is NaN or infinite); HINT: try a lower --lr\(kept)"
         case let .nothingToResume(dir):
-            return "\(dir): none of the checkpoints in \(dir)/checkpoints loads completely (model and .state.safetensors); check them with cnn-eval --verify"
+            return "\(dir): none of the checkpoints in \(dir)/checkpoints loads completely (model and .state.safetensors); HINT: check them with cnn-eval --verify"
         case let .badRunDirectory(dir, why):
             return "\(dir): \(why)"
         case let .inputMismatch(checkpoint, expected, data):
@@ -37,9 +37,10 @@ public enum RunError: Error, LocalizedError, Equatable {
         case let .badData(path, why):
             return "\(path): \(why)"
         case let .busy(dir, h):
-            return "\(dir) is being trained by \(h.pid) on \(h.host) since \(h.since)"
+            // The words "DIR is being trained by PID on HOST since TIME" are what sweep.sh and the cluster tests look for.
+            return "\(dir) is being trained by \(h.pid) on \(h.host) since \(h.since); HINT: try again when that run has ended"
         case let .runExists(dir):
-            return "\(dir): already holds a run (config.json); continue it with --resume \(dir), or choose another --out"
+            return "\(dir): already holds a run (config.json); HINT: continue it with --resume \(dir), or choose another --out"
         }
     }
 }

@@ -75,7 +75,7 @@ final class OneProcessPerRunTests: XCTestCase {
         XCTAssertEqual(holder.pid, first.processIdentifier)
         let metricsBefore = FileManager.default.contents(atPath: out + "/metrics.jsonl")
 
-        let expected = "cnn-train: error: \(out) is being trained by \(first.processIdentifier) on \(holder.host) since \(holder.since)\n"
+        let expected = "cnn-train: error: \(out) is being trained by \(first.processIdentifier) on \(holder.host) since \(holder.since); HINT: try again when that run has ended\n"
         for (name, arguments) in [("fresh", flags + ["--out", out]), ("resume", ["--resume", out, "--quiet"])] {
             let started = Date()
             let second = try run(train, arguments, stderr: tmp.file(name + ".stderr"))

@@ -20,7 +20,7 @@ final class ImageFileTests: XCTestCase {
         XCTAssertEqual(imageError { try ImageFile.read(contentsOf: dir.file("a.gif")) }, .unknownFormat(file: dir.file("a.gif"), detected: "GIF"))
         try ImageFile.write(Array("hello".utf8), to: dir.file("t.txt"))
         XCTAssertEqual(imageError { try ImageFile.read(contentsOf: dir.file("t.txt")) }?.errorDescription,
-                       "\(dir.file("t.txt")): neither a PNG, a JPEG nor a PGM/PPM image; only PNG, JPEG and PGM/PPM are read (convert it first, e.g. `convert \(dir.file("t.txt")) digit.png`)")
+                       "\(dir.file("t.txt")): neither a PNG, a JPEG nor a PGM/PPM image; HINT: only PNG, JPEG and PGM/PPM are read: convert it first, e.g. `convert \(dir.file("t.txt")) digit.png`")
         XCTAssertEqual(imageError { try ImageFile.read(contentsOf: dir.file("none.png")) }, .fileNotFound(file: dir.file("none.png")))
         XCTAssertEqual(imageError { try ImageFile.read(contentsOf: dir.path) }, .unreadable(file: dir.path, reason: "it is a directory"))
         XCTAssertEqual(imageError { try ImageFile.read(contentsOf: dir.file("png.dat"), limits: ImageLimits(maxFileBytes: 10)) },

@@ -64,7 +64,7 @@ final class MalformedFileTests: XCTestCase {
             $0 == .notSafeTensors(file: "README.md", looksLike: "text")
         }
         XCTAssertEqual(error?.errorDescription,
-                       "README.md: not a safetensors file (it is text); give a .safetensors checkpoint or a run directory")
+                       "README.md: not a safetensors file (it is text); HINT: give a .safetensors checkpoint or a run directory")
         assertParseFails(Array("hello, world, not a model\n".utf8)) { $0 == .notSafeTensors(file: "bad.safetensors", looksLike: "text") }
         assertParseFails([0x1F, 0x8B, 0x08, 0x00, 0, 0, 0, 0, 0, 3, 1, 2, 3]) { $0 == .notSafeTensors(file: "bad.safetensors", looksLike: "a gzip file") }
         assertParseFails([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13]) {
