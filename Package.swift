@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "Images", dependencies: ["CSPNG", "CTurboJPEG", "POSIXFile"], exclude: ["README.md"]),
         /// Architectures, datasets, checkpoints, the training loop, evaluation, and running networks over
         /// images (inference, mistakes, digit preprocessing).
-        .target(name: "Training", dependencies: ["CNN", "IDX", "POSIXFile", "SafeTensors", "Images", "CZlib"], exclude: ["README.md"]),
+        .target(name: "Training", dependencies: ["CNN", "IDX", "POSIXFile", "SafeTensors", "Images", "CZlib", "BuildInfo"], exclude: ["README.md"]),
         /// Charts, heat maps and digit grids drawn into images: training curves, confusion matrices, filters.
         /// It draws what it is given and runs no network, so it depends on Images alone.
         .target(name: "Pictures", dependencies: ["Images"], exclude: ["README.md"]),
@@ -92,8 +92,8 @@ let package = Package(
         .testTarget(name: "IDXTests", dependencies: ["IDX", "CZlib"]),
         .testTarget(name: "POSIXFileTests", dependencies: ["POSIXFile"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["CLI", "Training"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport", "BuildInfo"]),
+        .testTarget(name: "CLITests", dependencies: ["CLI", "Training", "BuildInfo"]),
         .testTarget(name: "ImagesTests", dependencies: ["Images", "CZlib"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "Training", "CNN", "CLI", "SafeTensors", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "PicturesTests", dependencies: ["Pictures", "Images", "Training", "CLI"]),

@@ -5,7 +5,8 @@
 
 /// What `--version` prints.
 public enum BuildInfo {
-    /// The tools' version.
+    /// The tools' version: the one constant, also written into every checkpoint's metadata and config.json
+    /// (Training.Trainer) and into exported ONNX models.
     public static let version = "0.1.0"
 
     /// "cnn-train 0.1.0 (commit 0123456789ab)".

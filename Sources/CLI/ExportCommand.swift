@@ -43,7 +43,7 @@ public struct ExportCommand: ParsableCommand {
     public func run() throws {
         do {
             let model = try Checkpoint.read(contentsOf: try ModelPath.resolve(checkpoint))
-            let proto = try ONNXExport.model(model, softmax: softmax, producerVersion: Trainer.version)
+            let proto = try ONNXExport.model(model, softmax: softmax, producerVersion: BuildInfo.version)
             let bytes: [UInt8]
             do { bytes = try ONNXExport.serialized(proto) } catch {
                 throw RunError.cannotWrite(onnx, "cannot serialise the model: \(error)")

@@ -4,7 +4,7 @@
 //  write checkpoints, metrics and the final model.
 //
 //  Run directory:
-//    config.json                       every setting, the resolved architecture, seed and version
+//    config.json                       every setting, the resolved architecture, seed and version (BuildInfo.version)
 //    metrics.jsonl, metrics.csv        one row per epoch
 //    steps.jsonl                       with --log-every N: one row every N steps
 //    checkpoints/epoch-0001.safetensors (+ .state.safetensors)   after every epoch
@@ -13,6 +13,7 @@
 //    model-best.safetensors            with --validation: the model of the epoch of highest validation accuracy
 //    model-ema.safetensors             with --ema: the moving average of the weights at the end
 
+import BuildInfo
 import CNN
 import Foundation
 import IDX
@@ -51,8 +52,6 @@ public struct TrainingSummary {
 }
 
 public final class Trainer {
-    public static let version = "0.1.0"
-
     public let configuration: TrainingConfiguration
     public let network: Sequential
     public let train: Dataset
@@ -321,7 +320,7 @@ public final class Trainer {
     // MARK: Checkpoints
 
     private func checkpoint(metrics: EpochMetrics?, network: Sequential? = nil) -> Checkpoint {
-        var meta = ["seed": String(configuration.seed), "version": Self.version, "epoch": String(state.epoch),
+        var meta = ["seed": String(configuration.seed), "version": BuildInfo.version, "epoch": String(state.epoch),
                     "global_step": String(state.globalStep), "arch": configuration.arch]
         if let names = configuration.classNames, let value = try? ClassNames.metadataValue(names) { meta[ClassNames.metadataKey] = value }
         if let m = metrics {
@@ -460,7 +459,7 @@ public final class Trainer {
     private func writeConfiguration(specs: [LayerSpec]) throws {
         let encoder = JSONLine.encoder(snakeCase: true)
         encoder.outputFormatting.insert(.prettyPrinted)
-        let file = ConfigurationFile(version: Self.version, seed: configuration.seed,
+        let file = ConfigurationFile(version: BuildInfo.version, seed: configuration.seed,
                                      input: .init(train.input), architecture: specs.map(ArchitectureJSON.LayerObject.init),
                                      configuration: configuration)
         try AtomicWrite.text(String(decoding: try encoder.encode(file), as: UTF8.self) + "\n", to: directory + "/config.json")

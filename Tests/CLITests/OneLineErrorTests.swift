@@ -7,8 +7,10 @@
 //  --limit past the data are named as such; --version prints the version and the commit on every tool.
 
 import ArgumentParser
+import BuildInfo
 @testable import CLI
 import Foundation
+import Training
 import XCTest
 
 final class OneLineErrorTests: XCTestCase {
@@ -108,6 +110,23 @@ final class OneLineErrorTests: XCTestCase {
         try assertOneLine(TrainCommand.self, "cnn-train", ["--data", data, "--limit", "100000", "--out", dir.file("c")],
                           what: "--limit", mentions: ["100000 exceeds the 20 training images"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("c")), "nothing written")
+    }
+
+    /// The version a checkpoint and config.json record is the one --version prints.
+    func testTheCheckpointRecordsTheVersionThatVersionPrints() throws {
+        let dir = try TemporaryDirectory()
+        try writeSyntheticDataset(to: dir.file("data"), trainCount: 64, testCount: 20)
+        try TrainCommand.parse(["--data", dir.file("data"), "--out", dir.file("run"), "--arch", "fc10", "--epochs", "1",
+                                "--threads", "1", "--quiet"]).run()
+        let printed = try capturingStandardOutput { _ = runCommand(TrainCommand.self, name: "cnn-train", arguments: ["--version"]) }
+        let words = printed.split(separator: " ")
+        XCTAssertEqual(words.first, "cnn-train")
+        let version = try XCTUnwrap(words.dropFirst().first.map(String.init))
+        XCTAssertEqual(version, BuildInfo.version)
+        let model = try Checkpoint.read(contentsOf: dir.file("run/model.safetensors"))
+        XCTAssertEqual(model.metadata["version"], version)
+        let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("run/config.json")))) as? [String: Any])
+        XCTAssertEqual(config["version"] as? String, version)
     }
 
     func testVersionOnEveryTool() throws {

@@ -7,6 +7,7 @@
 //  `swift test` builds in debug, where the Swift loops are much slower than in release; the runs here are
 //  sized to take seconds in debug (the figures are printed so CI logs show them).
 
+import BuildInfo
 import CNN
 import Foundation
 import IDX
@@ -113,7 +114,7 @@ final class TrainerTests: XCTestCase {
 
         // config.json: parses, with the resolved architecture, seed, version and every setting.
         let config = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(fileBytes(dir + "/config.json"))) as? [String: Any])
-        XCTAssertEqual(config["version"] as? String, Trainer.version)
+        XCTAssertEqual(config["version"] as? String, BuildInfo.version)
         XCTAssertEqual((config["seed"] as? NSNumber)?.intValue, 1)
         let architecture = try XCTUnwrap(config["architecture"] as? [[String: Any]])
         XCTAssertEqual(architecture.map { $0["type"] as? String }, ["conv2d", "relu", "maxpool2d", "conv2d", "relu", "maxpool2d", "flatten", "linear"])
@@ -162,7 +163,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(model.metadata["epoch"], "2")
         XCTAssertEqual(model.metadata["global_step"], "200")
         XCTAssertEqual(model.metadata["seed"], "1")
-        XCTAssertEqual(model.metadata["version"], Trainer.version)
+        XCTAssertEqual(model.metadata["version"], BuildInfo.version)
         XCTAssertEqual(model.metadata["arch"], RealMNISTRun.arch)
         let epoch2 = try Checkpoint.read(contentsOf: dir + "/checkpoints/epoch-0002.safetensors")
         for (p, q) in zip(model.network.parameters, epoch2.network.parameters) { XCTAssertEqual(p.value, q.value) }
