@@ -6,7 +6,11 @@ Usage: scripts/speedrun_torch.py CONFIG_JSON [--seed S] [--threads T] [--data DI
 Reads a cnn-train run's config.json and trains the same thing: the same layers (its "architecture", with
 PyTorch's constructor arguments), initialisation (PyTorch's default, or He-normal with zero biases for
 "he"), optimizer (SGD with momentum, Nesterov and L2 decay, Adam, or AdamW, with its betas and epsilon),
-learning-rate (and one-cycle momentum) schedule per step, batch size and epochs. The data are read from the
+learning-rate (and one-cycle momentum) schedule per step, batch size, epochs, label smoothing
+(nn.CrossEntropyLoss's) and augmentation: with "shift", "rotate" or "scale", every training batch is warped
+image by image with torch's affine_grid and grid_sample (bilinear, the background outside), drawn from the
+same distribution as Sources/Training/Augmentation.swift's but from torch's generator, on the training
+thread (elastic distortions are not mirrored: such a config is refused). The data are read from the
 gzipped IDX files and held in memory as normalised tensors; every epoch is a fresh torch.randperm order, the
 last batch may be smaller, and the test set is evaluated after every epoch at batch 1000. Like cnn-train it
 saves the model and optimizer state after every epoch and the model at the end. torch.set_num_threads(T).
@@ -49,6 +53,22 @@ def network(architecture, init):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 nn.init.zeros_(m.bias)
     return model
+
+
+def warp(x, c, background):
+    """x (N, 1, H, W), normalised: each image under its own random affine map, Augmentation.swift's draw:
+    θ ~ U(−rotate, rotate)°, s ~ U(1 − scale, 1 + scale), t ~ U(−shift, shift)² pixels. An output point p is
+    read at the input point R(−θ)(p − t)/s about the centre, bilinearly, with the background outside."""
+    n, _, h, w = x.shape
+    u = lambda: torch.rand(n) * 2 - 1
+    theta, s = u() * math.radians(c.get("rotate", 0)), 1 + u() * c.get("scale", 0)
+    tx, ty = u() * c.get("shift", 0) * 2 / w, u() * c.get("shift", 0) * 2 / h  # pixels to [-1, 1] units
+    cos, sin = torch.cos(theta) / s, torch.sin(theta) / s
+    m = torch.stack([torch.stack([cos, sin, -(cos * tx + sin * ty)], 1),
+                     torch.stack([-sin, cos, -(-sin * tx + cos * ty)], 1)], 1)  # (N, 2, 3)
+    grid = nn.functional.affine_grid(m, list(x.shape), align_corners=False)
+    return nn.functional.grid_sample(x - background, grid, mode="bilinear", padding_mode="zeros",
+                                     align_corners=False) + background
 
 
 def plan(c, steps_per_epoch):
@@ -124,7 +144,11 @@ def main():
     xte, yte = load(data, "t10k", mean, std)
     model = network(whole["architecture"], c["initialization"])
     opt = optimizer(c, model.parameters())
-    lossf = nn.CrossEntropyLoss()
+    lossf = nn.CrossEntropyLoss(label_smoothing=c.get("label_smoothing", 0))
+    if c.get("elastic_alpha", 0):
+        sys.exit("speedrun_torch.py: elastic distortions are not mirrored in PyTorch")
+    augments = any(c.get(k, 0) for k in ("shift", "rotate", "scale"))
+    background = -mean / std
     batch = c["batch_size"]
     steps_per_epoch = (len(xtr) + batch - 1) // batch
     rate, momentum = plan(c, steps_per_epoch)
@@ -145,7 +169,8 @@ def main():
                     else:
                         g["momentum"] = m
             opt.zero_grad(set_to_none=True)
-            loss = lossf(model(xtr[i]), ytr[i])
+            xb = warp(xtr[i], c, background) if augments else xtr[i]
+            loss = lossf(model(xb), ytr[i])
             loss.backward()
             opt.step()
             loss_sum += loss.item() * len(i)
