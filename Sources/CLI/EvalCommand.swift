@@ -158,7 +158,7 @@ public struct EvalCommand: ParsableCommand {
         for m in e.members { out += row(m.path, m.result) }
         let views = e.shifts.count > 1 ? ", \(e.shifts.count) views each (--tta)" : ""
         out += row("ensemble of \(e.members.count)\(views)", e.ensemble) + "\nthe ensemble:\n"
-        return out + text(e.ensemble)
+        return out + text(e.ensemble, names: e.classNames)
     }
 
     /// The tables; with `names`, classes are named by them (the confusion matrix's rows as "k name", its
@@ -238,10 +238,14 @@ public struct EvalCommand: ParsableCommand {
         }
         let ensemble = EnsembleReport(size: e.members.count, tta: e.shifts.count > 1, shifts: e.shifts.map { [$0.dx, $0.dy] },
                                       accuracy: r.accuracy, loss: r.loss, members: members)
-        return try jsonText(JSONReport(checkpoint: nil, accuracy: r.accuracy, correct: r.correct, total: r.total, loss: r.loss,
+        return try jsonText(JSONReport(classNames: e.classNames, checkpoint: nil, accuracy: r.accuracy, correct: r.correct, total: r.total, loss: r.loss,
                                        perClassAccuracy: r.perClassAccuracy, perClassPrecision: r.perClassPrecision,
                                        confusionMatrix: r.confusion,
-                                       mostConfused: r.mostConfused.prefix(10).map { JSONReport.Pair(truth: $0.truth, predicted: $0.predicted, count: $0.count) },
+                                       mostConfused: r.mostConfused.prefix(10).map { pair in
+                                           JSONReport.Pair(truth: pair.truth, predicted: pair.predicted, count: pair.count,
+                                                           trueName: e.classNames.map { ClassNames.label(pair.truth, in: $0) },
+                                                           predictedName: e.classNames.map { ClassNames.label(pair.predicted, in: $0) })
+                                       },
                                        ensemble: ensemble))
     }
 

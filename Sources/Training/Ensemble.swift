@@ -51,6 +51,8 @@ public enum Ensemble {
         public var probabilities: [Double]
         /// argmax of each row of `probabilities`.
         public var predictions: [Int]
+        /// The class names of the first member that has them (nil: the classes are digits).
+        public var classNames: [String]?
     }
 
     /// Checks that every member takes the first one's input shape and gives its number of classes.
@@ -68,6 +70,9 @@ public enum Ensemble {
             }
             guard let k = m.classes, k == classes else {
                 throw RunError.badData(m.path, "gives \(m.classes.map(String.init) ?? "no") class scores, but \(first.path) gives \(classes); the members of an ensemble must have the same classes")
+            }
+            if let a = first.checkpoint.classNames, let b = m.checkpoint.classNames, a != b {
+                throw RunError.badData(m.path, "names its classes \(b.joined(separator: ", ")), but \(first.path) names them \(a.joined(separator: ", ")); the members of an ensemble must have the same classes")
             }
         }
     }
@@ -102,7 +107,8 @@ public enum Ensemble {
         let scale = 1 / Double(members.count)
         let mean = sum.map { $0 * scale }
         return Evaluation(members: results, ensemble: result(mean, labels: labels, classes: classes), shifts: shifts,
-                          probabilities: mean, predictions: predictions(mean, classes: classes))
+                          probabilities: mean, predictions: predictions(mean, classes: classes),
+                          classNames: members.lazy.compactMap(\.checkpoint.classNames).first)
     }
 
     /// softmax(z(view(x))) averaged over `shifts` for every image of `dataset`: count × classes, row-major.

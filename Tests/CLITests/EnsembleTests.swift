@@ -205,8 +205,19 @@ final class EnsembleTests: XCTestCase {
         let five = dir.file("five.safetensors")
         try Checkpoint(network: Sequential(specs: try Architecture.resolve("conv2k3-relu-fc5", input: input12, classes: 5), generator: &generator),
                        input: input12).write(to: five)
-        for (other, words) in [(small, ["14×14", "12×12"]), (five, ["5 class", "10"])] {
-            let command = try EvalCommand.parse([f.paths[0], other, "--data", f.data])
+        // Two members with class names that differ; the first named, the second not, is fine.
+        func named(_ path: String, _ names: [String], as file: String) throws -> String {
+            var model = try Checkpoint.read(contentsOf: path)
+            model.metadata[ClassNames.metadataKey] = String(decoding: try JSONEncoder().encode(names), as: UTF8.self)
+            try model.write(to: dir.file(file))
+            return dir.file(file)
+        }
+        let letters = try named(f.paths[0], (0..<10).map { "class \($0)" }, as: "letters.safetensors")
+        let others = try named(f.paths[1], (0..<10).map { "other \($0)" }, as: "others.safetensors")
+        XCTAssertEqual(try EvalCommand.parse([letters, f.paths[1], "--data", f.data]).evaluateEnsemble().classNames?.first, "class 0")
+        for (other, words) in [(small, ["14×14", "12×12"]), (five, ["5 class", "10"]), (others, ["other 0", "class 0"])] {
+            let first = other == others ? letters : f.paths[0]
+            let command = try EvalCommand.parse([first, other, "--data", f.data])
             XCTAssertThrowsError(try command.evaluateEnsemble()) { error in
                 let message = (error as? LocalizedError)?.errorDescription ?? ""
                 print("  \(message)")
