@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Handwriting that is not MNIST: a test set rendered the way users photograph digits, and its evaluation.
 
-  scripts/photo_digits.py make OUT [--data Data] [--per-style 40] [--seed 1]
+  scripts/photo_digits.py make OUT [--data Data] [--per-style 40] [--seed 1] [--styles clean,letters,...]
   scripts/photo_digits.py eval OUT CHECKPOINT [--bin .build/release] [--min-confidence X]
 
 make: renders MNIST *test* digits (never trained on) as dark ink on light paper, in styles:
@@ -91,8 +91,9 @@ def make(a):
         nonlocal k
         i = picks[k]; k += 1
         return x[i], int(y[i])
+    styles = set(a.styles.split(",")) if a.styles else set(DIGIT_STYLES + OTHER_STYLES + ["number"])
     for style in DIGIT_STYLES:
-        for n in range(a.per_style):
+        for n in range(a.per_style if style in styles else 0):
             digit, label = next_digit()
             if style == "photo":
                 w, h = 3024, 4032
@@ -129,7 +130,7 @@ def make(a):
     fonts = [f for f in ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
                          "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"] if os.path.exists(f)]
     letters = "AEKMRWXHNxkawmh"
-    for n in range(a.per_style):
+    for n in range(a.per_style if "letters" in styles else 0):
         w, h = 1200, 1600
         page = paper(rng, w, h, shadow=n % 2 == 1)
         img = Image.fromarray(np.clip(page, 0, 255).astype(np.uint8))
@@ -140,12 +141,12 @@ def make(a):
         name = f"letters-{n:03d}.png"
         img.save(f"{a.out}/{name}")
         rows.append((name, "letters", "-"))
-    for n in range(a.per_style):
+    for n in range(a.per_style if "blank" in styles else 0):
         page = paper(rng, 1200, 1600, shadow=n % 2 == 0, grain=5)
         name = f"blank-{n:03d}.png"
         save(page, f"{a.out}/{name}")
         rows.append((name, "blank", "-"))
-    for n in range(a.per_style):
+    for n in range(a.per_style if "scribble" in styles else 0):
         w, h = 1200, 1600
         img = Image.fromarray(np.clip(paper(rng, w, h), 0, 255).astype(np.uint8))
         d = ImageDraw.Draw(img)
@@ -155,7 +156,7 @@ def make(a):
         name = f"scribble-{n:03d}.png"
         img.save(f"{a.out}/{name}")
         rows.append((name, "scribble", "-"))
-    for n in range(a.per_style):
+    for n in range(a.per_style if "number" in styles else 0):
         count = 2 + n % 2
         w, h = 1600, 1000
         page = paper(rng, w, h)
@@ -232,6 +233,7 @@ def main():
     m.add_argument("--data", default="Data")
     m.add_argument("--per-style", type=int, default=40)
     m.add_argument("--seed", type=int, default=1)
+    m.add_argument("--styles", help="comma-separated styles to make (default: all)")
     e = sub.add_parser("eval")
     e.add_argument("out")
     e.add_argument("checkpoint")

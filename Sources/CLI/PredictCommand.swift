@@ -23,8 +23,9 @@ public struct PredictCommand: ParsableCommand {
         shadows), the ink found by Otsu's threshold, the largest mark taken for the digit, thin strokes \
         thickened, scaled to fit 20×20, centred by its centre of mass in 28×28 (or the checkpoint's size). \
         JPEGs are turned upright by their EXIF orientation. An answer is marked uncertain, with the reason, \
-        when there is no or little ink, when other marks of similar size are there, or when the top \
-        probability is below --min-confidence. A FOLDER stands for the images in it. An image that cannot \
+        when there is no or little ink, when the ink barely stands out from the paper's grain, when other \
+        marks of similar size are there, when the strokes are far longer than a digit's (a scribble), or \
+        when the top probability is below --min-confidence. A FOLDER stands for the images in it. An image that cannot \
         be read gets one line on standard error, the others are still classified, and the exit status is 65.
         """,
         version: BuildInfo.versionLine(tool: "cnn-predict"))

@@ -10,7 +10,8 @@
 //    colour type 4 (gray+alpha)  → .grayAlpha
 //    colour type 2 (RGB)         → .rgb
 //    colour type 6 (RGBA)        → .rgba
-//    colour type 3 (palette)     → .rgb, or .rgba when the file has a tRNS chunk (palette alpha)
+//    colour type 3 (palette)     → .rgb, or .rgba when the file has a tRNS chunk (palette alpha); a pixel
+//                                  whose index is past the palette is an error
 //  Not applied: gamma, colour profiles, tRNS of colour types 0 and 2. Ancillary chunks are otherwise ignored.
 //  Written: 8-bit gray, gray+alpha, RGB or RGBA, not interlaced, zlib level 9 with libspng's adaptive filters.
 
@@ -57,6 +58,7 @@ public enum PNG {
                 throw .imageTooLarge(file: file, width: w, height: h, limit: limits.maxPixels)
             }
             let colorType = Int(header.color_type), depth = Int(header.bit_depth)
+            if colorType == 3 { return try decodePalette(ctx, width: w, height: h, depth: depth, file: file) }
             // What to ask libspng for, and which of its channels to keep.
             let format: spng_format, layout: Bitmap.Layout, keep: [Int], flags: Int32
             switch colorType {
@@ -64,13 +66,7 @@ public enum PNG {
             case 0: (format, layout, keep, flags) = (SPNG_FMT_RGB8, .gray, [0], 0)
             case 4: (format, layout, keep, flags) = (SPNG_FMT_RGBA8, .grayAlpha, [0, 3], 0)
             case 2: (format, layout, keep, flags) = (SPNG_FMT_RGB8, .rgb, [0, 1, 2], 0)
-            case 6: (format, layout, keep, flags) = (SPNG_FMT_RGBA8, .rgba, [0, 1, 2, 3], 0)
-            default:
-                var trns = spng_trns()
-                let hasAlpha = spng_get_trns(ctx, &trns) == 0
-                (format, layout, keep, flags) = hasAlpha
-                    ? (SPNG_FMT_RGBA8, .rgba, [0, 1, 2, 3], Int32(SPNG_DECODE_TRNS.rawValue))
-                    : (SPNG_FMT_RGB8, .rgb, [0, 1, 2], 0)
+            default: (format, layout, keep, flags) = (SPNG_FMT_RGBA8, .rgba, [0, 1, 2, 3], 0)
             }
             var size = 0
             try check(spng_decoded_image_size(ctx, Int32(format.rawValue), &size))
@@ -94,6 +90,45 @@ public enum PNG {
         } catch {
             throw .badPNG(file: file, detail: "\(error)")
         }
+    }
+
+    /// Colour type 3 from its indices (libspng's SPNG_FMT_PNG: rows of `depth`-bit indices packed from the
+    /// high bits, deinterlaced), looked up in PLTE and, when the file has tRNS, its alphas (255 past them).
+    /// An index past the palette is refused: libspng itself would decode it as black, which reads as ink.
+    static func decodePalette(_ ctx: OpaquePointer, width w: Int, height h: Int, depth: Int, file: String) throws(ImageError) -> Bitmap {
+        func check(_ code: Int32) throws(ImageError) {
+            if code != 0 { throw .badPNG(file: file, detail: String(cString: spng_strerror(code))) }
+        }
+        var plte = spng_plte()
+        try check(spng_get_plte(ctx, &plte))
+        var trns = spng_trns()
+        let hasAlpha = spng_get_trns(ctx, &trns) == 0
+        let colours = withUnsafeBytes(of: &plte.entries) { Array($0) }      // 256 entries of r, g, b, (reserved)
+        let alphas = withUnsafeBytes(of: &trns.type3_alpha) { Array($0) }
+        let entries = Int(plte.n_entries), alphaEntries = hasAlpha ? Int(trns.n_type3_entries) : 0
+        let rowBytes = (w * depth + 7) / 8
+        var size = 0
+        try check(spng_decoded_image_size(ctx, Int32(SPNG_FMT_PNG.rawValue), &size))
+        guard size == rowBytes * h else {
+            throw .badPNG(file: file, detail: "libspng reports \(size) bytes for \(h) rows of \(w) \(depth)-bit palette indices")
+        }
+        var packed = [UInt8](repeating: 0, count: size)
+        try check(packed.withUnsafeMutableBytes { spng_decode_image(ctx, $0.baseAddress, size, Int32(SPNG_FMT_PNG.rawValue), 0) })
+        try check(spng_decode_chunks(ctx))
+        let channels = hasAlpha ? 4 : 3, perByte = 8 / depth, bits = (1 << depth) - 1
+        var pixels = [UInt8](repeating: 0, count: w * h * channels)
+        for y in 0..<h {
+            for x in 0..<w {
+                let index = Int(packed[y * rowBytes + x / perByte] >> (8 - depth * (x % perByte + 1))) & bits
+                guard index < entries else {
+                    throw .badPNG(file: file, detail: "pixel (\(x), \(y)) has palette index \(index), past the palette's \(entries) entries")
+                }
+                let o = (y * w + x) * channels
+                for c in 0..<3 { pixels[o + c] = colours[index * 4 + c] }
+                if hasAlpha { pixels[o + 3] = index < alphaEntries ? alphas[index] : 255 }
+            }
+        }
+        return Bitmap(width: w, height: h, layout: hasAlpha ? .rgba : .rgb, pixels: pixels)
     }
 
     /// The PNG file of `bitmap`: 8 bits per sample, colour type 0, 4, 2 or 6 after its layout, not interlaced.

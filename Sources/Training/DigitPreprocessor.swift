@@ -6,7 +6,10 @@
 //
 //    1. level     gray, polarity, background levelled and binarised by Otsu (`InkLevels`, at most 800 px)
 //    2. marks     the connected components of the ink (`InkComponents`); the digit is the largest one and
-//                 every mark of at least 5% of its size whose box touches its box grown by 15% of its side
+//                 every mark of at least 5% of its size whose box touches its box grown by 15% of its side.
+//                 Marks covering over a quarter of a side of the picture (the paper's edge, the desk, a
+//                 corner filled by a rotation: `edgeMarks`) are passed over when the largest other mark spans
+//                 at least 3% of the picture's longer side
 //    3. strokes   stroke width w ≈ 2·area / boundary pixels; below half of 10% of the digit's longer side (a
 //                 fine pen on a large photo) the strokes are thickened by a square dilation to that 10%
 //    4. contrast  s = min(1, L / L₉₀), L₉₀ the 90th percentile of the levelled ink on the digit's marks; 0 off
@@ -26,17 +29,38 @@ import Images
 public struct InkAnalysis: Sendable {
     public let levels: InkLevels
     public let marks: InkComponents
-    /// Indices into `marks.components` of the marks taken for the digit (the largest first); empty when
+    /// Indices into `marks.components` of the marks taken for the digit (the main one first); empty when
     /// the picture has no ink.
     public let digit: [Int]
+    /// Marks passed over as the picture's edge (step 2): the paper's edge, the desk, a corner a rotation filled.
+    public let edge: Set<Int>
 
     /// Ink pixels of the digit's marks.
     public var digitPixels: Int { digit.reduce(0) { $0 + marks.components[$1].pixels } }
 
+    /// The length of the strokes of `chosen` marks over the longer side of their box: boundary pixels (ink with
+    /// a 4-neighbour that is not, or on the picture's edge) / 2 / side; 0 for no marks.
+    public func strokeLength(of chosen: [Int]) -> Double {
+        let (w, h) = (levels.width, levels.height)
+        let set = Set(chosen.map(Int32.init))
+        let labels = marks.labels
+        func inside(_ i: Int) -> Bool { set.contains(labels[i]) }
+        var boundary = 0, x0 = w, y0 = h, x1 = -1, y1 = -1
+        for y in 0..<h {
+            for x in 0..<w where inside(y * w + x) {
+                x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+                let i = y * w + x
+                if x == 0 || y == 0 || x == w - 1 || y == h - 1 || !inside(i - 1) || !inside(i + 1) || !inside(i - w) || !inside(i + w) { boundary += 1 }
+            }
+        }
+        guard x1 >= x0 else { return 0 }
+        return Double(boundary) / 2 / Double(max(x1 - x0 + 1, y1 - y0 + 1))
+    }
+
     /// The marks not taken for the digit that are at least `fraction` of its size.
     public func otherMarks(atLeast fraction: Double) -> [InkComponent] {
         let size = Double(digitPixels)
-        return marks.components.indices.filter { !digit.contains($0) && Double(marks.components[$0].pixels) >= fraction * size }
+        return marks.components.indices.filter { !digit.contains($0) && !edge.contains($0) && Double(marks.components[$0].pixels) >= fraction * size }
             .map { marks.components[$0] }
     }
 }
@@ -60,17 +84,46 @@ public struct DigitPreprocessor: Sendable {
     public func analyse(_ bitmap: Bitmap) -> InkAnalysis {
         let levels = InkLevels(bitmap)
         let marks = InkComponents(mask: levels.mask, width: levels.width, height: levels.height)
-        guard let main = marks.components.first else { return InkAnalysis(levels: levels, marks: marks, digit: []) }
+        let all = marks.components
+        guard !all.isEmpty else { return InkAnalysis(levels: levels, marks: marks, digit: [], edge: []) }
+        // Marks along the edge, passed over when a mark of a digit's size is left without them.
+        let along = Self.edgeMarks(marks, width: levels.width, height: levels.height)
+        let sizeable = Double(max(levels.width, levels.height)) * Self.edgeFallbackSide
+        let first = all.indices.first { !along.contains($0) }.flatMap { Double(max(all[$0].width, all[$0].height)) >= sizeable ? $0 : nil }
+        let edge: Set<Int> = first == nil ? [] : along
+        let m = first ?? 0, main = all[m]
         let grow = Int((0.15 * Double(max(main.width, main.height))).rounded())
         let (gx0, gy0, gx1, gy1) = (main.x0 - grow, main.y0 - grow, main.x1 + grow, main.y1 + grow)
         let minimum = 0.05 * Double(main.pixels)
-        let digit = marks.components.indices.filter { (i: Int) -> Bool in
-            let c = marks.components[i]
-            if i == 0 { return true }
-            guard Double(c.pixels) >= minimum else { return false }
+        let parts = all.indices.filter { (i: Int) -> Bool in
+            let c = all[i]
+            guard i != m, !edge.contains(i), Double(c.pixels) >= minimum else { return false }
             return c.x0 <= gx1 && c.x1 >= gx0 && c.y0 <= gy1 && c.y1 >= gy0
         }
-        return InkAnalysis(levels: levels, marks: marks, digit: digit)
+        return InkAnalysis(levels: levels, marks: marks, digit: [m] + parts, edge: edge)
+    }
+
+    /// The side, as a fraction of the picture's longer side, that a mark off the edge needs for the marks
+    /// along the edge to be passed over (as `DigitReader.littleInkSide`).
+    public static let edgeFallbackSide = 0.03
+    /// A mark is along the edge when it covers more than this fraction of one side of the picture.
+    public static let edgeRun = 0.25
+
+    /// The marks that cover more than `edgeRun` of the pixels of one side of the picture (its outermost row
+    /// or column): a paper's edge, the desk, a shadow's rim, a corner filled by a rotation. A digit cropped
+    /// tightly touches the edge only where its strokes end.
+    public static func edgeMarks(_ marks: InkComponents, width w: Int, height h: Int) -> Set<Int> {
+        var found: Set<Int> = []
+        let sides: [(count: Int, index: (Int) -> Int)] = [(w, { $0 }), (w, { (h - 1) * w + $0 }), (h, { $0 * w }), (h, { $0 * w + w - 1 })]
+        for side in sides {
+            var run: [Int32: Int] = [:]
+            for k in 0..<side.count {
+                let label = marks.labels[side.index(k)]
+                if label >= 0 { run[label, default: 0] += 1 }
+            }
+            for (label, n) in run where Double(n) > edgeRun * Double(side.count) { found.insert(Int(label)) }
+        }
+        return found
     }
 
     /// Steps 1–7 for a picture of one digit: H·W intensities in [0, 1], 0 background, row-major.
@@ -93,9 +146,10 @@ public struct DigitPreprocessor: Sendable {
     /// each group rendered by steps 3–7. Empty when there is no ink.
     public func digitsLeftToRight(_ analysis: InkAnalysis) -> [[Double]] {
         let all = analysis.marks.components
-        guard let largest = all.first else { return [] }
+        guard let main = analysis.digit.first else { return [] }
+        let largest = all[main]
         var groups: [(x0: Int, x1: Int, marks: [Int])] = []
-        for i in all.indices where Double(all[i].pixels) >= 0.15 * Double(largest.pixels) {
+        for i in all.indices where !analysis.edge.contains(i) && Double(all[i].pixels) >= 0.15 * Double(largest.pixels) {
             let c = all[i]
             if let g = groups.firstIndex(where: { min($0.x1, c.x1) - max($0.x0, c.x0) + 1 > min($0.x1 - $0.x0, c.width - 1) / 2 }) {
                 groups[g].x0 = min(groups[g].x0, c.x0); groups[g].x1 = max(groups[g].x1, c.x1); groups[g].marks.append(i)

@@ -6,6 +6,13 @@
 //    little ink     the digit's marks span less than 3% of the picture's longer side
 //    several marks  another mark, not part of the digit, has at least 40% of the digit's ink
 //    low confidence the most probable class has less than `minConfidence`
+//    weak ink       the digit's ink stands out from the paper by less than 9 times the paper's grain: the
+//                   median levelled ink of its marks over the standard deviation of the levelled paper (the
+//                   pixels not taken for ink); specks of grain and shadow rather than a pen
+//    unlike a digit the strokes are longer than 3.5 times the digit's side: boundary pixels / 2 over the
+//                   longer side of the marks' box, at working resolution, which a pen's width does not change;
+//                   none of MNIST's first 5,000 training digits (enlarged 8×, bicubic) exceed 3.3 (99.9% are
+//                   under 3.03); digits enlarged by repeating pixels read longer (staircase edges, up to 3.2)
 //  and, for a written number, the digits left to right (`DigitPreprocessor.digitsLeftToRight`).
 
 import Foundation
@@ -14,6 +21,7 @@ import Images
 /// Why a reading may be wrong.
 public enum Doubt: String, CaseIterable, Sendable {
     case noInk = "no_ink", littleInk = "little_ink", severalMarks = "several_marks", lowConfidence = "low_confidence"
+    case weakInk = "weak_ink", unlikeADigit = "unlike_a_digit"
 }
 
 /// A network's answer about one picture.
@@ -42,6 +50,9 @@ public struct DigitReader {
 
     /// Fractions behind the doubts (see the file header).
     public static let littleInkSide = 0.03, similarMark = 0.4, faintInk = 0.2
+    /// The ratios behind `weak ink` and `unlike a digit` (see the file header), chosen on a photo_digits.py set
+    /// of another seed than the one reported (scripts/README.md).
+    public static let weakInkToGrain = 9.0, strokeLengthToSide = 3.5
 
     public init(_ checkpoint: Checkpoint, minConfidence: Double = 0.8) {
         self.checkpoint = checkpoint
@@ -76,13 +87,23 @@ public struct DigitReader {
                 let contrast = InkLevels.quantile(&ink, 0.9)
                 if contrast < Self.faintInk {
                     doubts.append((.noInk, String(format: "the marks are faint (contrast %.0f%%): paper texture rather than ink", contrast * 100)))
-                } else if fraction < Self.littleInkSide {
-                    doubts.append((.littleInk, String(format: "the ink spans only %.1f%% of the picture", fraction * 100)))
+                } else {
+                    let ratio = InkLevels.quantile(&ink, 0.5) / max(1e-9, analysis.levels.paperGrain)
+                    if ratio < Self.weakInkToGrain {
+                        doubts.append((.weakInk, String(format: "the ink stands out from the paper only %.1f times as much as its grain (under %.0f): grain or shadow rather than a pen", ratio, Self.weakInkToGrain)))
+                    }
+                    if fraction < Self.littleInkSide {
+                        doubts.append((.littleInk, String(format: "the ink spans only %.1f%% of the picture", fraction * 100)))
+                    }
                 }
                 if !number {
                     let others = analysis.otherMarks(atLeast: Self.similarMark)
                     if !others.isEmpty {
                         doubts.append((.severalMarks, "\(others.count + 1) separate marks of similar size; it may be more than one digit, or not a digit"))
+                    }
+                    let length = analysis.strokeLength(of: analysis.digit)
+                    if contrast >= Self.faintInk && length > Self.strokeLengthToSide {
+                        doubts.append((.unlikeADigit, String(format: "the strokes are %.1f times as long as the mark is high or wide (a digit's are at most %.1f): a scribble or writing rather than a digit", length, Self.strokeLengthToSide)))
                     }
                 }
             }

@@ -8,10 +8,13 @@
 //               below 0.4: light ink, v = g; in between (a shadow across the edge), from the residuals
 //               r = g − box(g, R): dark ink when the strongest dark ones (99.5th percentile of −r) beat the light
 //    level      B = the local background: the mean of v over the (2R+1)² box around each pixel, counting only
-//               pixels not taken for ink by a first Otsu threshold of v − box(v, R) (dilated by 2 px); where a
-//               box holds no background pixel, the median background. L = max(0, v − B) / max(ε, 1 − B):
+//               pixels taken neither for ink by a first Otsu threshold of v − box(v, R) (and above 0.05) nor
+//               for something lighter than the paper by one of box(v, R) − v (and above 0.05: a table, a
+//               corner a rotation filled, whose edge would otherwise leave a false mark on the paper beside
+//               it), dilated by 2 px; where a box holds no background pixel, the median background. L = max(0, v − B) / max(ε, 1 − B):
 //               for dark ink on paper that is 1 − g / background, the division by a large blur
-//    binarise   ink = L > Otsu(L), and L ≥ 0.1 (faint texture never counts as ink)
+//    binarise   ink = L > Otsu(L), and L ≥ 0.1 (faint texture never counts as ink); the paper's grain is the
+//               standard deviation of L over the rest
 //  R = max(3, max(W, H) / 4): far larger than a stroke; a shadow is smooth over it.
 
 import Images
@@ -28,6 +31,8 @@ public struct InkLevels: Sendable {
     public let threshold: Double
     /// Whether the picture was dark ink on light paper (and so inverted).
     public let inverted: Bool
+    /// The paper's grain: the standard deviation of L over the pixels not taken for ink (0 with none).
+    public let paperGrain: Double
 
     /// The largest side of the working image: larger pictures are area-averaged down to it first.
     public static let maxSide = 800
@@ -52,9 +57,9 @@ public struct InkLevels: Sendable {
         let v = inverted ? g.map { 1 - $0 } : g
         // First ink guess: Otsu of v against its plain blur, dilated, then the background around it.
         let vBlur = inverted ? blurred.map { 1 - $0 } : blurred
-        let first = zip(v, vBlur).map { max(0, $0 - $1) }
-        let t1 = Self.otsu(first)
-        let guess = Self.dilate(first.map { $0 > t1 && $0 > 0.05 }, width: w, height: h, radius: 2)
+        let first = zip(v, vBlur).map { max(0, $0 - $1) }, lighter = zip(v, vBlur).map { max(0, $1 - $0) }
+        let t1 = Self.otsu(first), tLight = max(0.05, Self.otsu(lighter))
+        let guess = Self.dilate(zip(first, lighter).map { ($0 > t1 && $0 > 0.05) || $1 > tLight }, width: w, height: h, radius: 2)
         let weights = guess.map { $0 ? 0.0 : 1.0 }
         var paper = zip(v, guess).compactMap { $1 ? nil : $0 }
         let fallback = paper.isEmpty ? 0 : Self.quantile(&paper, 0.5)
@@ -67,6 +72,9 @@ public struct InkLevels: Sendable {
         self.threshold = t
         self.mask = levelled.map { $0 > t }
         self.inverted = inverted
+        var n = 0.0, sum = 0.0, squares = 0.0
+        for x in levelled where x <= t { n += 1; sum += x; squares += x * x }
+        self.paperGrain = n > 0 ? max(0, squares / n - (sum / n) * (sum / n)).squareRoot() : 0
     }
 
     /// The median of the outermost ring of pixels (all pixels when the image is under 3 wide or high).

@@ -53,10 +53,20 @@ final class PNGTests: XCTestCase {
         let opaque = assemblePNG(header: ihdr(width: 2, height: 1, bitDepth: 8, colorType: 3), filteredRows: [0, 2, 0],
                                  before: [chunk("PLTE", palette)])
         XCTAssertEqual(try PNG.decode(opaque), Bitmap(width: 2, height: 1, layout: .rgb, pixels: [0, 0, 255, 255, 0, 0]))
-        // Index 3 is past the 3-entry palette: libspng decodes it as black rather than refusing the file.
-        let bad = assemblePNG(header: ihdr(width: 1, height: 1, bitDepth: 2, colorType: 3), filteredRows: [0, 0b1100_0000],
+        // Interlaced, 3×3, indices p(x, y) = (x + y) % 3, in Adam7's passes 1, 4, 5, 6, 7 (2 and 3 are empty):
+        // (0,0) | (2,0) | (0,2) (2,2) | (1,0) ; (1,2) | (0,1) (1,1) (2,1).
+        let passes: [UInt8] = [0, 0, 0, 2, 0, 2, 1, 0, 1, 0, 0, 0, 1, 2, 0]
+        let interlaced = assemblePNG(header: ihdr(width: 3, height: 3, bitDepth: 8, colorType: 3, interlace: 1), filteredRows: passes,
+                                     before: [chunk("PLTE", palette)])
+        let indices = (0..<9).map { ($0 % 3 + $0 / 3) % 3 }
+        XCTAssertEqual(try PNG.decode(interlaced).pixels, indices.flatMap { Array(palette[($0 * 3)..<($0 * 3 + 3)]) })
+        // Index 3 is past the 3-entry palette: refused (libspng alone would decode it as black, which reads as ink).
+        let bad = assemblePNG(header: ihdr(width: 2, height: 1, bitDepth: 2, colorType: 3), filteredRows: [0, 0b0011_0000],
                               before: [chunk("PLTE", palette)])
-        XCTAssertEqual(try PNG.decode(bad, file: "p.png").pixels, [0, 0, 0])
+        let error = imageError { try PNG.decode(bad, file: "p.png") }
+        assertOneLine(error, file: "p.png")
+        XCTAssertTrue(error?.errorDescription?.contains("pixel (1, 0) has palette index 3, past the palette's 3 entries") ?? false,
+                      error?.errorDescription ?? "decoded")
         // A palette image without PLTE is refused.
         let noPalette = assemblePNG(header: ihdr(width: 1, height: 1, colorType: 3), filteredRows: [0, 0])
         assertOneLine(imageError { try PNG.decode(noPalette, file: "p.png") }, file: "p.png")
@@ -119,6 +129,8 @@ final class PNGTests: XCTestCase {
             }
             assertOneLine(error, file: "cut.png")
         }
+        // Missing only IEND's CRC, it decodes to the same pixels (documented in Sources/Images/README.md).
+        XCTAssertEqual(try PNG.decode(Array(good.dropLast(4))), try PNG.decode(good))
         var g = SplitMix(seed: 7)
         let file = try PNG.encode(randomBitmap(width: 9, height: 7, layout: .rgba, seed: 2))
         let idatStart = 33, idatLength = Int(file.bigEndianUInt32(at: idatStart))

@@ -52,6 +52,32 @@ final class PhotoDigitTests: XCTestCase {
         XCTAssertGreaterThan(correlations[n / 2], 0.9)
     }
 
+    func testTheEdgeOfThePaperIsNotTheDigit() throws {
+        let digits = try Digits.test()
+        let model = try SmallModel.checkpoint()
+        let preprocessor = DigitPreprocessor(input: model.input)
+        let reader = DigitReader(model, minConfidence: 0)
+        for i in 0..<5 {
+            let plain = page([digits.pixels[i]], at: [(80, 10)])
+            // The desk in a band along the bottom, far larger than the digit, and a corner filled by a rotation.
+            var framed = plain
+            for y in 102..<120 { for x in 0..<200 { framed[x, y, 0] = 90 } }
+            for y in 0..<50 { for x in 0..<(50 - y) { framed[x, y, 0] = 160 } }
+            XCTAssertGreaterThan(correlation(try preprocessor.intensities(of: framed), try preprocessor.intensities(of: plain)), 0.95)
+            XCTAssertEqual(reader.read([framed])[0].doubts.map(\.doubt), [])
+            // Cropped tightly, the digit itself runs along the edge, and is still the digit.
+            let ink = (0..<784).filter { digits.pixels[i][$0] > 0 }
+            let (x0, x1) = (ink.map { $0 % 28 }.min()! * 3, ink.map { $0 % 28 }.max()! * 3 + 2)
+            let (y0, y1) = (ink.map { $0 / 28 }.min()! * 3 + 10, ink.map { $0 / 28 }.max()! * 3 + 12)
+            var tight = Bitmap(width: x1 - x0 + 1, height: y1 - y0 + 1, layout: .gray)
+            for y in 0..<tight.height { for x in 0..<tight.width { tight[x, y, 0] = plain[80 + x0 + x, y0 + y, 0] } }
+            let analysis = preprocessor.analyse(tight)
+            XCTAssertEqual(analysis.edge, [])
+            XCTAssertEqual(analysis.digit.first, 0)
+            XCTAssertNotNil(preprocessor.render(analysis, marks: analysis.digit))
+        }
+    }
+
     func testAJPEGStoredRotatedIsReadUpright() throws {
         let digits = try Digits.test()
         let model = try SmallModel.checkpoint()
@@ -103,6 +129,46 @@ final class PhotoDigitTests: XCTestCase {
         XCTAssertEqual(number.number, alone.map(String.init).joined())
         XCTAssertFalse(number.uncertain)
         print("  the number of test digits \(digits.labels[1...3].map(String.init).joined()) is read as \(number.number)")
+    }
+
+    func testGrainAndScribblesAreNotDigits() throws {
+        let digits = try Digits.test()
+        let model = try SmallModel.checkpoint()
+        let reader = DigitReader(model, minConfidence: 0)
+        var state: UInt64 = 9
+        func grain(_ spread: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33) % (2 * spread + 1) - spread
+        }
+        // Coarse paper grain, no ink: its darkest specks are more than faint, but no more than the grain itself.
+        var coarse = Bitmap(width: 160, height: 120, layout: .gray)
+        for y in 0..<120 { for x in 0..<160 { coarse[x, y, 0] = UInt8(175 + grain(75)) } }
+        // A digit on paper with a fine grain, and a zigzag scribble of a pen 3 px wide.
+        var digit = page([digits.pixels[0]], at: [(80, 10)])
+        for y in 0..<120 { for x in 0..<200 { digit[x, y, 0] = UInt8(max(0, min(255, Int(digit[x, y, 0]) + grain(6)))) } }
+        var zigzag = Bitmap(width: 200, height: 200, layout: .gray, repeating: 235)
+        for k in 0..<10 {
+            // Stroke k joins (20 + 16k, 20 or 180) to (36 + 16k, 180 or 20).
+            let (ya, yb) = k % 2 == 0 ? (20.0, 180.0) : (180.0, 20.0)
+            for step in 0...400 {
+                let t = Double(step) / 400, cx = 20 + 16 * Double(k) + 16 * t, cy = ya + (yb - ya) * t
+                for dy in -1...1 { for dx in -1...1 { zigzag[Int(cx) + dx, Int(cy) + dy, 0] = 30 } }
+            }
+        }
+        let readings = reader.read([coarse, digit, zigzag])
+        print("  coarse grain: \(readings[0].doubts.map(\.detail)); digit: \(readings[1].doubts.map(\.detail)); zigzag: \(readings[2].doubts.map(\.detail))")
+        XCTAssertTrue(readings[0].doubts.map(\.doubt).contains(.weakInk))
+        XCTAssertEqual(readings[1].doubts.map(\.doubt), [])
+        XCTAssertTrue(readings[2].doubts.map(\.doubt).contains(.unlikeADigit))
+        XCTAssertFalse(readings[2].doubts.map(\.doubt).contains(.weakInk))
+        // Real digits are not taken for scribbles.
+        let preprocessor = DigitPreprocessor(input: model.input)
+        let lengths = (0..<20).map { i -> Double in
+            let analysis = preprocessor.analyse(page([digits.pixels[i]], at: [(80, 10)]))
+            return analysis.strokeLength(of: analysis.digit)
+        }
+        print("  stroke length / side of 20 test digits: " + lengths.map { String(format: "%.2f", $0) }.joined(separator: " "))
+        XCTAssertEqual(lengths.filter { $0 > DigitReader.strokeLengthToSide }.count, 0)
     }
 
     func testPredictReadsAFolderAndWritesCSV() throws {
