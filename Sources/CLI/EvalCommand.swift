@@ -14,7 +14,7 @@ import Training
 public struct EvalCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cnn-eval",
-        abstract: "Evaluate a checkpoint: accuracy, loss, per-class accuracy, precision and recall, confusion matrix.",
+        abstract: "Evaluate a checkpoint, or an ensemble of several: accuracy, loss, per-class accuracy, precision and recall, confusion matrix.",
         version: BuildInfo.versionLine(tool: "cnn-eval"))
 
     @Argument(help: "A .safetensors checkpoint written by cnn-train, or a run directory (its best model).")
