@@ -153,7 +153,8 @@ if "$bin/cnn-train" "${augmented[@]}" --quiet --out "$root/reference-augmented" 
     rm -rf "$dir"
     "$bin/cnn-train" "${augmented[@]}" --quiet --out "$dir" >"$dir.log" 2>&1 &
     pid=$!
-    for _ in $(seq 1 6000); do [ -e "$dir/checkpoints/step-00000014.state.safetensors" ] && break; sleep 0.005; done
+    # The model file is written after its state file, so once it is there the step-14 checkpoint is whole.
+    for _ in $(seq 1 6000); do [ -e "$dir/checkpoints/step-00000014.safetensors" ] && break; sleep 0.005; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     status=$?
