@@ -2,7 +2,7 @@
 //
 //  The namespace of the reference kernels: plain loops written straight from the derivations, generic over the
 //  scalar type so gradient checks run in Double. They are the specification and the oracle; the fast kernels
-//  are tested against them. One file per layer family: Reference+Conv2D.swift, Reference+Pooling.swift, ...
+//  are tested against them. One file per layer family, in its layer's folder: Layers/Conv2D/Reference+Conv2D.swift, ...
 
 import RealModule
 
