@@ -23,17 +23,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 repo=$PWD
-if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-  exit 0
-fi
-
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; if [ $# -gt 1 ]; then printf '%s\n' "$2" | sed 's/^/     | /' | tail -n 15; fi; }
-check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
-finish() { echo "($((SECONDS - started)) s)"; echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
-started=$SECONDS
+. scripts/checks.sh
 
 if [ "$(id -u)" != 0 ]; then
   fail "test-slurm.sh must run as root (it installs packages and runs slurmd as root)"

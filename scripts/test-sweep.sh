@@ -21,17 +21,7 @@
 # Prints "ok"/"FAIL" per check and last "N passed, N failed"; exits 1 when a check failed.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
-if [ "${1:-}" = -h ] || [ "${1:-}" = --help ]; then
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
-  exit 0
-fi
-
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; if [ $# -gt 1 ]; then printf '%s\n' "$2" | sed 's/^/     | /' | tail -n 15; fi; }
-# check DESCRIPTION COMMAND...: passes when the command succeeds.
-check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
-finish() { echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
+. scripts/checks.sh
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -297,5 +287,4 @@ else
   fail "once its process is killed, the same sweep takes the run over and finishes it (status $status)" "$(cat "$tmp/sweep-unlocked.txt")"
 fi
 
-echo "($((SECONDS - started)) s after the build)"
-finish
+finish  # the seconds since `started`, after the build
