@@ -32,7 +32,8 @@ public struct InputDescriptor: Equatable, Sendable {
 
 /// Network descriptions: presets and the spec language.
 public enum Architecture {
-    /// The presets, by name. The first three are those of the PyTorch benchmark script.
+    /// The presets, by name: cs231n, lenet5 and pytorch-example are the PyTorch benchmark script's nets; speedrun and
+    /// record are the recipes' nets.
     public static let presets: [(name: String, spec: String, summary: String)] = [
         ("default", "conv16k5-bn-relu-pool2-conv32k5-bn-relu-pool2-fc100-relu-fc10",
          "two conv-bn-relu-pool blocks and a two-layer classifier; the no-flag run"),
@@ -42,6 +43,10 @@ public enum Architecture {
          "LeCun et al. 1998, with ReLU and max pooling"),
         ("pytorch-example", "conv32k3-relu-conv64k3-relu-pool2-flatten-fc128-relu-fc10",
          "the PyTorch MNIST example without dropout"),
+        ("speedrun", "conv8k5-relu-pool2-bn-conv32k5-relu-pool2-bn-fc128-relu-fc10",
+         "the speedrun recipes' net: two direct-path convolutions, batch norm after the pooling"),
+        ("record", "conv32k3p1-bn-relu-pool2-conv64k3p1-bn-relu-pool2-conv128k3p1-bn-relu-pool2-fc256-relu-drop0.3-fc10",
+         "the record recipe's net: three conv-bn-relu-pool stages and a classifier with dropout"),
     ]
 
     /// The spec string of a preset, or the text itself if it is not a preset name.

@@ -25,7 +25,7 @@ public struct Recipe: Sendable {
         Recipe(name: "default", summary: "the no-flag run: the default BN net, SGD with momentum, cosine, 3 epochs") { _ in },
         Recipe(name: "record",
                summary: "the best single model: a 3-stage BN net, AdamW with one-cycle, shifts, rotations and scaling, label smoothing, 8 epochs") { c in
-            c.arch = "conv32k3p1-bn-relu-pool2-conv64k3p1-bn-relu-pool2-conv128k3p1-bn-relu-pool2-fc256-relu-drop0.3-fc10"
+            c.arch = Architecture.specString(for: "record")
             c.optimizer = .adamw
             c.lr = 3e-3
             c.weightDecay = 0.05
@@ -68,9 +68,9 @@ public struct Recipe: Sendable {
         c.batchSize = 128
     }
 
-    /// Both convolutions take at most 8 channels, so each runs as the direct convolution with its ReLU and
-    /// pooling fused; batch norm comes after the pooling, on a quarter of the values.
-    static let speedrunArchitecture = "conv8k5-relu-pool2-bn-conv32k5-relu-pool2-bn-fc128-relu-fc10"
+    /// The `speedrun` preset: both convolutions take at most 8 channels, so each runs as the direct convolution
+    /// with its ReLU and pooling fused; batch norm comes after the pooling, on a quarter of the values.
+    static let speedrunArchitecture = Architecture.specString(for: "speedrun")
 
     /// The recipe called `name` (case-insensitive), or nil.
     public static func named(_ name: String) -> Recipe? {

@@ -60,7 +60,7 @@ final class ArchitectureTests: XCTestCase {
     }
 
     func testEveryPresetResolvesAndIsItsOwnSpec() throws {
-        XCTAssertEqual(Architecture.presets.map(\.name), ["default", "cs231n", "lenet5", "pytorch-example"])
+        XCTAssertEqual(Architecture.presets.map(\.name), ["default", "cs231n", "lenet5", "pytorch-example", "speedrun", "record"])
         for preset in Architecture.presets {
             XCTAssertEqual(Architecture.specString(for: preset.name), preset.spec)
             XCTAssertEqual(try Architecture.resolve(preset.name, input: mnist),

@@ -14,6 +14,8 @@ final class PresetPlanTests: XCTestCase {
             "cs231n": ["direct"],
             "lenet5": ["direct", "direct"],
             "pytorch-example": ["im2col, columns kept", "winograd-4x4, tile-pooled"],
+            "speedrun": ["direct", "direct"],
+            "record": ["im2col, columns kept", "winograd-4x4", "winograd-4x4"],
         ]
         XCTAssertEqual(Set(expected.keys), Set(Architecture.presets.map(\.name)))
         for preset in Architecture.presets {
