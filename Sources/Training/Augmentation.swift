@@ -61,6 +61,63 @@ public struct Augmentation: Equatable, Sendable {
         let a = Float(Double.cos(theta) / s), b = Float(Double.sin(theta) / s)
         let scaleOut = Float(1 / (255 * std)), shiftOut = Float(-mean / std)
         let (fcx, fcy, ftx, fty) = (Float(cx), Float(cy), Float(tx), Float(ty))
+        // The source as Float in a (H + 2) × (W + 2) frame of zeros: pixel (r, c) at (r + 1)·(W + 2) + c + 1. A
+        // sample point that passes the guard has −1 ≤ ⌊q⌋ ≤ W − 1 (and the same for rows), so its four taps
+        // ⌊q⌋ and ⌊q⌋ + 1 lie inside the frame and need no bounds check; the frame's zeros are the background.
+        let PW = W + 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: (H + 2) * PW) { framed in
+            let f = framed.baseAddress!
+            f.initialize(repeating: 0, count: (H + 2) * PW)
+            for r in 0..<H {
+                let row = f + (r + 1) * PW + 1, from = source + r * W
+                for c in 0..<W { row[c] = Float(from[c]) }
+            }
+            let (fW, fH) = (Float(W), Float(H))
+            for y in 0..<H {
+                // The same products and sums, in the same order, as `referenceWarp`.
+                let dy = Float(y) - fcy - fty
+                let bdy = b * dy, ady = a * dy
+                let out = destination + y * W
+                for x in 0..<W {
+                    let dx = Float(x) - fcx - ftx
+                    var qx = fcx + a * dx + bdy
+                    var qy = fcy - b * dx + ady
+                    if !ex.isEmpty { qx += ex[y * W + x]; qy += ey[y * W + x] }
+                    var v: Float = 0
+                    if qx > -1, qy > -1, qx < fW, qy < fH {
+                        // ⌊q⌋ without libm: truncation toward zero, one less for a negative non-integer.
+                        var x0 = Int(qx), y0 = Int(qy)
+                        if Float(x0) > qx { x0 -= 1 }
+                        if Float(y0) > qy { y0 -= 1 }
+                        let fx = qx - Float(x0), fy = qy - Float(y0)
+                        let p = f + (y0 + 1) * PW + (x0 + 1)
+                        let top = p[0] + fx * (p[1] - p[0])
+                        let bottom = p[PW] + fx * (p[PW + 1] - p[PW])
+                        v = top + fy * (bottom - top)
+                    }
+                    out[x] = v * scaleOut + shiftOut
+                }
+            }
+        }
+    }
+
+    /// The specification of `warp`, pixel by pixel with a bounds check per tap: the same draws and the same
+    /// bytes (tests compare the two).
+    public func referenceWarp(_ source: UnsafePointer<UInt8>, height H: Int, width W: Int, into destination: UnsafeMutablePointer<Float>,
+                              mean: Double, std: Double, generator: inout RandomGenerator) {
+        let theta = Double(generator.nextUniform(Float(-rotate), Float(rotate))) * .pi / 180
+        let s = Double(generator.nextUniform(Float(1 - scale), Float(1 + scale)))
+        let tx = Double(generator.nextUniform(Float(-shift), Float(shift)))
+        let ty = Double(generator.nextUniform(Float(-shift), Float(shift)))
+        var ex: [Float] = [], ey: [Float] = []
+        if elasticAlpha > 0 {
+            ex = Self.smoothField(height: H, width: W, sigma: elasticSigma, alpha: elasticAlpha, generator: &generator)
+            ey = Self.smoothField(height: H, width: W, sigma: elasticSigma, alpha: elasticAlpha, generator: &generator)
+        }
+        let (cx, cy) = (Double(W - 1) / 2, Double(H - 1) / 2)
+        let a = Float(Double.cos(theta) / s), b = Float(Double.sin(theta) / s)
+        let scaleOut = Float(1 / (255 * std)), shiftOut = Float(-mean / std)
+        let (fcx, fcy, ftx, fty) = (Float(cx), Float(cy), Float(tx), Float(ty))
         for y in 0..<H {
             for x in 0..<W {
                 let dx = Float(x) - fcx - ftx, dy = Float(y) - fcy - fty

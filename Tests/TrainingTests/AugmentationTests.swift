@@ -26,6 +26,42 @@ final class AugmentationTests: XCTestCase {
         return out
     }
 
+    /// `warp` (the framed source, floor by truncation) gives the bytes of `referenceWarp` (a bounds check per
+    /// tap), and leaves the generator in the same state, over shapes from 1×1 to 28×28, ranges from none to
+    /// sampling mostly outside the image, elastic fields included, and 400 random draws.
+    func testTheFastWarpGivesTheReferenceBytes() {
+        var g = RandomGenerator(seed: 11)
+        let shapes = [(1, 1), (1, 5), (5, 1), (2, 3), (12, 12), (12, 17), (28, 28), (31, 9)]
+        let ranges = [Augmentation(), Augmentation(shift: 2, rotate: 8, scale: 0.08), Augmentation(shift: 0.5),
+                      Augmentation(rotate: 180), Augmentation(scale: 0.9), Augmentation(shift: 40, rotate: 90, scale: 0.5),
+                      Augmentation(shift: 2, rotate: 10, scale: 0.1, elasticAlpha: 8, elasticSigma: 3),
+                      Augmentation(elasticAlpha: 34, elasticSigma: 1)]
+        var compared = 0, nonBackground = 0
+        for draw in 0..<400 {
+            let (H, W) = shapes[draw % shapes.count]
+            let a = ranges[(draw / shapes.count) % ranges.count]
+            // Sparse ink like a digit, with runs of 0 and 255 and values between.
+            let pixels = (0..<(H * W)).map { _ -> UInt8 in
+                let u = g.nextUniform(0, 1)
+                return u < 0.5 ? 0 : u < 0.7 ? 255 : UInt8(g.nextUniform(0, 255.99))
+            }
+            let seed = UInt64(draw) &* 0x9E37_79B9_7F4A_7C15
+            let (mean, std) = draw % 2 == 0 ? (0.1307, 0.3081) : (0.0, 1.0 / 255)
+            var fast = [Float](repeating: .nan, count: H * W), reference = fast
+            var gf = RandomGenerator(seed: seed), gr = RandomGenerator(seed: seed)
+            pixels.withUnsafeBufferPointer { px in
+                fast.withUnsafeMutableBufferPointer { a.warp(px.baseAddress!, height: H, width: W, into: $0.baseAddress!, mean: mean, std: std, generator: &gf) }
+                reference.withUnsafeMutableBufferPointer { a.referenceWarp(px.baseAddress!, height: H, width: W, into: $0.baseAddress!, mean: mean, std: std, generator: &gr) }
+            }
+            XCTAssertEqual(fast.map(\.bitPattern), reference.map(\.bitPattern), "draw \(draw): \(H)×\(W), \(a)")
+            XCTAssertEqual(gf.nextUniform(0, 1), gr.nextUniform(0, 1), "draw \(draw): the generators' states")
+            compared += H * W
+            nonBackground += reference.filter { $0 != Float(-mean / std) }.count
+        }
+        XCTAssertEqual(compared, 400 / shapes.count * shapes.reduce(0) { $0 + $1.0 * $1.1 })
+        XCTAssertGreaterThan(nonBackground, compared / 4, "the draws sample ink, not only background")
+    }
+
     func testNoRangesGiveTheNormalisedImageExactly() throws {
         let data = try syntheticData()
         let train = try Dataset.load(directory: data.path, split: .train)
