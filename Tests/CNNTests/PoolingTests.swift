@@ -159,6 +159,38 @@ final class PoolingTests: XCTestCase {
         }
     }
 
+    /// The vector ReLU, ReLU mask and branch-free scatter (on bit patterns, sixteen lanes and then a scalar tail)
+    /// against the scalar definitions, bit for bit, NaN payloads included: relu(v) = v < 0 ? 0 : v,
+    /// dOut·[out > 0] = out > 0 ? dOut : 0, and `scatter`, on ±0, ±∞, subnormals, the largest floats and NaNs of
+    /// both signs with payloads, with windows that share a winner (the argmax repeats) and 37 values (two
+    /// vector blocks and a tail).
+    func testVectorReLUMaskAndScatterAreBitwiseTheScalarOnes() {
+        var rng = RandomGenerator(seed: 208)
+        let specials: [Float] = [0, -0.0, 1, -1, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude,
+                                 .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .nan, -Float.nan,
+                                 Float(bitPattern: 0x7F80_0001), Float(bitPattern: 0xFFC0_1234), 0.25, -3]
+        func pick() -> Float { specials[Int(rng.next() % UInt64(specials.count))] }
+        func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
+        let count = 37
+        let y = (0..<count).map { _ in pick() }, dOut = (0..<count).map { _ in pick() }
+        var relued = y
+        ReLUPoolEpilogue.relu(&relued, count: count)
+        XCTAssertEqual(bits(relued), bits(y.map { $0 < 0 ? 0 : $0 }), "relu")
+        var masked = [Float](repeating: 7, count: count)
+        ReLUPoolEpilogue.mask(dOut, by: y, count: count, into: &masked)
+        XCTAssertEqual(bits(masked), bits(zip(y, dOut).map { $0 > 0 ? $1 : 0 }), "mask")
+        XCTAssertTrue(masked.contains { $0.isNaN } && y.contains { $0.isNaN }, "NaNs on both sides")
+        // A plane of 20 positions, 37 windows whose winners repeat.
+        let planeSize = 20
+        let argmax = (0..<count).map { _ in Int32(rng.next() % UInt64(planeSize)) }
+        var scattered = [Float](repeating: 7, count: planeSize), branchFree = scattered, scratch = masked
+        ReLUPoolEpilogue.scatter(dOut, pooled: y, argmax: argmax, planes: 1, pooledSize: count, planeSize: planeSize,
+                                 into: &scattered)
+        ReLUPoolEpilogue.scatterMasked(dOut, pooled: y, argmax: argmax, pooledSize: count, planeSize: planeSize,
+                                       masked: &scratch, into: &branchFree)
+        XCTAssertEqual(bits(branchFree), bits(scattered), "scatter")
+    }
+
     /// Overlapping windows (k3, s1) on a 1×1×3×4 input whose maximum 9 sits at (1, 2): both windows pick it,
     /// so it receives the sum of their gradients, 1 + 2.
     func testMaxPoolOverlappingWindowsAccumulate() {

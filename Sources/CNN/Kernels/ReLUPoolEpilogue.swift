@@ -221,6 +221,51 @@ public enum ReLUPoolEpilogue {
         }
     }
 
+    /// `scatter` of one plane without a branch: `masked` (pooledSize) first receives dOut·[out > 0] (`mask`:
+    /// +0 where out ≤ 0 or NaN), then every window adds its masked value at its argmax. The same bits as
+    /// `scatter`: adding +0 changes nothing, since the plane starts at +0 and a sum that starts at +0 is never −0.
+    public static func scatterMasked(_ dOut: UnsafePointer<Float>, pooled out: UnsafePointer<Float>,
+                                     argmax: UnsafePointer<Int32>, pooledSize: Int, planeSize: Int,
+                                     masked: UnsafeMutablePointer<Float>, into dy: UnsafeMutablePointer<Float>) {
+        mask(dOut, by: out, count: pooledSize, into: masked)
+        dy.update(repeating: 0, count: planeSize)
+        for e in 0..<pooledSize { dy[Int(argmax[e])] += masked[e] }
+    }
+
+    /// All ones where the float with bits b is above zero (a positive number or +∞), else 0 (zeros, negatives,
+    /// NaNs): 0 < b ≤ 0x7F800000 as a signed integer. b | (b − 1) has its sign set exactly when b ≤ 0 (b − 1 wraps
+    /// only for b = Int32.min, whose own sign is set), and 0x7F800000 − b exactly when b is above +∞'s bits.
+    @inline(__always)
+    static func positiveMask<V: SIMD>(_ b: V) -> V where V.Scalar == Int32 {
+        ~(((b | (b &- 1)) | (V(repeating: 0x7F80_0000) &- b)) &>> 31)
+    }
+
+    @inline(__always)
+    static func positiveMask(_ b: Int32) -> Int32 {
+        ~(((b | (b &- 1)) | (0x7F80_0000 &- b)) &>> 31)
+    }
+
+    /// relu(v)'s bits from v's bits b: 0 where v is a negative number (sign set, |v| nonzero and not a NaN),
+    /// else b (so −0 and NaNs stay), exactly as `relu`.
+    @inline(__always)
+    static func reluBits<V: SIMD>(_ b: V) -> V where V.Scalar == Int32 {
+        let t = b & V(repeating: 0x7FFF_FFFF)
+        let zeroOrNaN = ((t &- 1) | (V(repeating: 0x7F80_0000) &- t)) &>> 31
+        return b & ~((b &>> 31) & ~zeroOrNaN)
+    }
+
+    /// y[i] = relu(y[i]) for i < count, sixteen lanes at a time on the bit patterns.
+    public static func relu(_ y: UnsafeMutablePointer<Float>, count: Int) {
+        let raw = UnsafeMutableRawPointer(y)
+        var i = 0
+        while i &+ 16 <= count {
+            let b = UnsafeRawPointer(raw + 4 &* i).loadUnaligned(as: SIMD16<Int32>.self)
+            (raw + 4 &* i).storeBytes(of: reluBits(b), as: SIMD16<Int32>.self)
+            i &+= 16
+        }
+        while i < count { y[i] = relu(y[i]); i &+= 1 }
+    }
+
     /// Copies `rows` rows of `width` values stored every `rowStride` into contiguous rows, through relu
     /// when `relu`: the padded-width output of a convolution made compact.
     public static func compact(_ y: UnsafePointer<Float>, rows: Int, width: Int, rowStride: Int, relu: Bool,
@@ -268,11 +313,18 @@ public enum ReLUPoolEpilogue {
         }
     }
 
-    /// dy·[out > 0] for `count` values: ReLU's backward on its own output.
-    @inlinable
+    /// dy·[out > 0] for `count` values: ReLU's backward on its own output (+0 where out ≤ 0 or NaN, dOut's
+    /// bits elsewhere), sixteen lanes at a time with `positiveMask`.
     public static func mask(_ dOut: UnsafePointer<Float>, by out: UnsafePointer<Float>, count: Int,
                             into dy: UnsafeMutablePointer<Float>) {
-        for i in 0..<count { dy[i] = out[i] > 0 ? dOut[i] : 0 }
+        let g = UnsafeRawPointer(dOut), o = UnsafeRawPointer(out), d = UnsafeMutableRawPointer(dy)
+        var i = 0
+        while i &+ 16 <= count {
+            let keep = positiveMask((o + 4 &* i).loadUnaligned(as: SIMD16<Int32>.self))
+            (d + 4 &* i).storeBytes(of: (g + 4 &* i).loadUnaligned(as: SIMD16<Int32>.self) & keep, as: SIMD16<Int32>.self)
+            i &+= 16
+        }
+        while i < count { dy[i] = out[i] > 0 ? dOut[i] : 0; i &+= 1 }
     }
 }
 

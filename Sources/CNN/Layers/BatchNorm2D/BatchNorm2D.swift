@@ -12,6 +12,9 @@
 //  Fused (an execution step of Sequential: batch norm → ReLU [→ MaxPool2D], all fast): the forward writes relu(y), or
 //  its pooled maxima, instead of y; backward rebuilds each plane's dy from the pooled gradient in cache
 //  (ReLUPoolEpilogue). Bit for bit what the separate layers compute.
+//  Fast training path: each channel is one thread's; forward keeps x, μ and s = 1/√(σ² + ε), and backward
+//  recomputes x̂ = (x − μ)·s with the forward's Float operations, so it is the same x̂. The per-plane loops are
+//  in BatchNormKernels.swift.
 
 import RealModule
 
@@ -37,11 +40,11 @@ public final class BatchNorm2D: EpilogueFusing {
     private var fusesReLU: Bool { epilogue.relu }
     private var fusedPool: (kernel: Int, stride: Int)? { epilogue.pool }
 
-    private var cachedInput: Tensor<Float>?     // reference backend
-    private let planes = Workspace<Float>()     // per thread: one (H, W) plane, pre-pooling y or rebuilt dy
+    private var cachedInput: Tensor<Float>?     // x (N, C, H, W) of the last training forward, released by backward
+    private let planes = Workspace<Float>()     // per thread: forward, one (H, W) plane of pre-pooling y; backward, one pooled plane of masked dOut
     private let argmax = Workspace<Int32>()     // with pooling: each window's maximum
-    private var xHat = Tensor<Float>(shape: [0])  // fast backend, (N, C, H, W)
-    private var inverseStd: [Float] = []        // fast backend, (C)
+    private var mean: [Float] = []              // fast backend, (C): μ of the last training forward
+    private var inverseStd: [Float] = []        // fast backend, (C): s = 1/√(σ² + ε)
     private var hasCache = false
     private var output = Tensor<Float>(shape: [0])
     private var dInput = Tensor<Float>(shape: [0])
@@ -112,44 +115,68 @@ public final class BatchNorm2D: EpilogueFusing {
             updateRunningStatistics(mean: batchMean, variance: batchVariance, count: m)
             return r.output
         }
-        xHat.resize(to: x.shape)
+        cachedInput = x
         if inverseStd.count != C { inverseStd = [Float](repeating: 0, count: C) }
-        // Statistics per channel: per-image partial sums in Float, accumulated in Double.
+        let relu = fusesReLU, pool = fusedPool
+        var outHW = HW
+        if let pool {
+            let hp = (H - pool.kernel) / pool.stride + 1, wp = (W - pool.kernel) / pool.stride + 1
+            output.resize(to: [N, C, hp, wp])
+            outHW = hp * wp
+        } else {
+            output.resize(to: x.shape)
+        }
+        let threads = min(Parallel.threads, C)
+        let planeSlices = planes.reserve(pool == nil ? 0 : threads * HW)
+        let argmaxSlices = argmax.reserve(N * C * outHW)
+        // Per channel, on one thread: the statistics (per-image partial sums in Float, accumulated in Double in
+        // image order), then each plane's y = γx̂ + β written (or ReLU'd and pooled). x̂ is not kept: backward
+        // recomputes it from x, μ and s.
         x.scalars.withUnsafeBufferPointer { xp in
-            inverseStd.withUnsafeMutableBufferPointer { sp in
-                batchMean.withUnsafeMutableBufferPointer { mp in
-                    batchVariance.withUnsafeMutableBufferPointer { vp in
-                        let x0 = xp.baseAddress!, s0 = sp.baseAddress!, m0 = mp.baseAddress!, v0 = vp.baseAddress!
-                        let eps = self.eps
-                        Parallel.forEach(C) { c in
-                            var sum: Double = 0
-                            for n in 0..<N { sum += Double(Reductions.sum(x0 + (n * C + c) * HW, HW)) }
-                            let mean = Float(sum / Double(m))
-                            var squares: Double = 0
-                            for n in 0..<N {
-                                squares += Double(Reductions.sumOfSquaredDeviations(x0 + (n * C + c) * HW, HW, from: mean))
+          output.scalars.withUnsafeMutableBufferPointer { op in
+            weight.value.scalars.withUnsafeBufferPointer { gp in
+              bias.value.scalars.withUnsafeBufferPointer { bp in
+                inverseStd.withUnsafeMutableBufferPointer { sp in
+                    batchMean.withUnsafeMutableBufferPointer { mp in
+                        batchVariance.withUnsafeMutableBufferPointer { vp in
+                            let x0 = xp.baseAddress!, o0 = op.baseAddress!, g0 = gp.baseAddress!, b0 = bp.baseAddress!
+                            let s0 = sp.baseAddress!, m0 = mp.baseAddress!, v0 = vp.baseAddress!
+                            let eps = self.eps
+                            Parallel.forEachChunk(C, threads: threads) { t, channels in
+                                for c in channels {
+                                    var sum: Double = 0
+                                    for n in 0..<N { sum += Double(Reductions.sum(x0 + (n * C + c) * HW, HW)) }
+                                    let mean = Float(sum / Double(m))
+                                    var squares: Double = 0
+                                    for n in 0..<N {
+                                        squares += Double(Reductions.sumOfSquaredDeviations(x0 + (n * C + c) * HW, HW, from: mean))
+                                    }
+                                    let variance = Float(squares / Double(m))
+                                    let inv = 1 / (variance + eps).squareRoot()
+                                    m0[c] = mean; v0[c] = variance; s0[c] = inv
+                                    for n in 0..<N {
+                                        let plane = n * C + c
+                                        let y = pool == nil ? o0 + plane * HW : planeSlices.piece(t, size: HW).start
+                                        BatchNormKernels.normalize(x0 + plane * HW, count: HW, mean: mean, inverseStd: inv,
+                                                                   gamma: g0[c], beta: b0[c], into: y)
+                                        if let pool {
+                                            ReLUPoolEpilogue.maxPool(y, planes: 1, height: H, width: W, relu: relu, pool: pool,
+                                                                     into: o0 + plane * outHW,
+                                                                     argmax: argmaxSlices.piece(plane, size: outHW).start)
+                                        } else if relu {
+                                            ReLUPoolEpilogue.relu(y, count: HW)
+                                        }
+                                    }
+                                }
                             }
-                            let variance = Float(squares / Double(m))
-                            m0[c] = mean; v0[c] = variance; s0[c] = 1 / (variance + eps).squareRoot()
                         }
                     }
                 }
+              }
             }
+          }
         }
-        // x̂ = (x − μ)·inv kept for backward; y = γx̂ + β written (or ReLU'd and pooled).
-        let gamma = weight.value.scalars, beta = bias.value.scalars, inv = inverseStd, mean = batchMean
-        xHat.scalars.withUnsafeMutableBufferPointer { hp in
-            let h0 = hp.baseAddress!
-            _ = normalize(x) { c in (gamma[c], beta[c]) } write: { x, o, y, g, b in
-                let c = (o / HW) % C
-                let mu = mean[c], s = inv[c]
-                for i in 0..<HW {
-                    let h = (x[o + i] - mu) * s
-                    h0[o + i] = h
-                    y[i] = g * h + b
-                }
-            }
-        }
+        self.mean = batchMean
         hasCache = true
         updateRunningStatistics(mean: batchMean, variance: batchVariance, count: m)
         return output
@@ -218,50 +245,75 @@ public final class BatchNorm2D: EpilogueFusing {
             return r.dInput
         }
         precondition(hasCache, "BatchNorm2D.backward without a training forward")
+        guard let x = cachedInput else { preconditionFailure("BatchNorm2D.backward without a training forward") }
         precondition(dy.shape == output.shape, "BatchNorm2D.backward: dOutput \(dy.shape) vs output \(output.shape)")
         hasCache = false
-        let (N, C, H, W) = xHat.nchw, HW = H * W, m = Float(N * HW)
+        cachedInput = nil
+        let (N, C, H, W) = x.nchw, HW = H * W, m = Float(N * HW)
         let relu = fusesReLU, pooled = fusedPool != nil
         let outHW = dy.count / max(1, N * C)
         let threads = min(Parallel.threads, C)
-        let planeSlices = planes.reserve(relu ? threads * HW : 0)
         let argmaxSlices = argmax.contents
-        dInput.resize(to: xHat.shape)
+        let maskedSlices = planes.reserve(pooled ? threads * outHW : 0)
+        dInput.resize(to: x.shape)
+        // Per channel, on one thread: every plane's dy (dOutput itself, or rebuilt through the fused ReLU and
+        // pooling into dx's plane), then Σdy and Σdy·x̂ in image order, then dx over the same planes.
         dy.scalars.withUnsafeBufferPointer { dp in
           output.scalars.withUnsafeBufferPointer { op in
-            xHat.scalars.withUnsafeBufferPointer { hp in
+            x.scalars.withUnsafeBufferPointer { xp in
                 dInput.scalars.withUnsafeMutableBufferPointer { dxp in
                     weight.gradient.scalars.withUnsafeMutableBufferPointer { dgp in
                         bias.gradient.scalars.withUnsafeMutableBufferPointer { dbp in
-                            let d0 = dp.baseAddress!, o0 = op.baseAddress!, h0 = hp.baseAddress!, dx0 = dxp.baseAddress!
-                            let dg0 = dgp.baseAddress!, db0 = dbp.baseAddress!
-                            let gamma = weight.value.scalars, inverseStd = self.inverseStd
-                            Parallel.forEachChunk(C, threads: threads) { t, channels in
-                                // dy of plane (n, c): dOutput itself, or rebuilt through the fused ReLU and pooling.
-                                func planeGradient(_ plane: Int) -> UnsafePointer<Float> {
-                                    guard relu else { return d0 + plane * HW }
-                                    let g = planeSlices.piece(t, size: HW).start
-                                    ReLUPoolEpilogue.gradient(d0 + plane * outHW, output: o0 + plane * outHW, relu: true,
-                                                              pooled: pooled ? (UnsafePointer(argmaxSlices.piece(plane, size: outHW).start), outHW) : nil,
-                                                              planes: 1, height: H, width: W, rowStride: W, into: g)
-                                    return UnsafePointer(g)
-                                }
-                                for c in channels {
-                                    var sumDy: Float = 0, sumDyXHat: Float = 0
-                                    for n in 0..<N {
-                                        let o = (n * C + c) * HW, d = planeGradient(n * C + c)
-                                        sumDy += Reductions.sum(d, HW)
-                                        sumDyXHat += Reductions.dot(d, h0 + o, HW)
+                          weight.value.scalars.withUnsafeBufferPointer { gp in
+                            inverseStd.withUnsafeBufferPointer { sp in
+                              mean.withUnsafeBufferPointer { mp in
+                                let d0 = dp.baseAddress!, o0 = op.baseAddress!, x0 = xp.baseAddress!, dx0 = dxp.baseAddress!
+                                let dg0 = dgp.baseAddress!, db0 = dbp.baseAddress!
+                                let g0 = gp.baseAddress!, s0 = sp.baseAddress!, m0 = mp.baseAddress!
+                                Parallel.forEachChunk(C, threads: threads) { t, channels in
+                                    for c in channels {
+                                        if relu {
+                                            for n in 0..<N {
+                                                let plane = n * C + c
+                                                if pooled {
+                                                    ReLUPoolEpilogue.scatterMasked(d0 + plane * outHW, pooled: o0 + plane * outHW,
+                                                                                   argmax: argmaxSlices.piece(plane, size: outHW).start,
+                                                                                   pooledSize: outHW, planeSize: HW,
+                                                                                   masked: maskedSlices.piece(t, size: outHW).start,
+                                                                                   into: dx0 + plane * HW)
+                                                } else {
+                                                    ReLUPoolEpilogue.mask(d0 + plane * HW, by: o0 + plane * HW, count: HW,
+                                                                          into: dx0 + plane * HW)
+                                                }
+                                            }
+                                        }
+                                        // dy of plane (n, c): rebuilt into dx's plane above, or dOutput's.
+                                        func gradient(_ plane: Int) -> UnsafePointer<Float> {
+                                            relu ? UnsafePointer(dx0 + plane * HW) : d0 + plane * HW
+                                        }
+                                        let mu = m0[c], s = s0[c]
+                                        var sumDy: Float = 0, sumDyXHat: Float = 0
+                                        for n in 0..<N {
+                                            let plane = n * C + c
+                                            let (a, b) = BatchNormKernels.sums(gradient(plane), x0 + plane * HW, count: HW,
+                                                                               mean: mu, inverseStd: s)
+                                            sumDy += a
+                                            sumDyXHat += b
+                                        }
+                                        db0[c] += sumDy
+                                        dg0[c] += sumDyXHat
+                                        let k = g0[c] * s / m
+                                        for n in 0..<N {
+                                            let plane = n * C + c
+                                            BatchNormKernels.inputGradient(gradient(plane), x0 + plane * HW, count: HW, mean: mu, inverseStd: s,
+                                                                           k: k, m: m, sumDy: sumDy, sumDyXHat: sumDyXHat,
+                                                                           into: dx0 + plane * HW)
+                                        }
                                     }
-                                    db0[c] += sumDy
-                                    dg0[c] += sumDyXHat
-                                    let k = gamma[c] * inverseStd[c] / m
-                                    for n in 0..<N {
-                                        let o = (n * C + c) * HW, d = planeGradient(n * C + c)
-                                        for i in 0..<HW { dx0[o + i] = k * (m * d[i] - sumDy - h0[o + i] * sumDyXHat) }
-                                    }
                                 }
+                              }
                             }
+                          }
                         }
                     }
                 }
