@@ -172,11 +172,14 @@ public enum ReLUPoolEpilogue {
         let m = maximum(maximum(ra, rb), maximum(rc, rd))
         // (m − r − 1) >> 31 is all ones exactly where r = m (m − r ≥ 0).
         @inline(__always) func equal(_ r: V) -> V { (m &- r &- one) &>> 31 }
-        var at = q &+ (w &+ 1)
+        // The winner's offset from q: w + 1, then w where c wins (+ −1), 1 where b does ((0) − (−1)), 0 where a
+        // does. Offsets, not positions, are selected: selecting q + 1, q + w, … let the compiler take the lanes
+        // of q apart (q = base + 0, 2, 4, …) into lane-by-lane mask code.
         let ec = equal(rc), eb = equal(rb), ea = equal(ra)
-        at = ((q &+ w) & ec) | (at & ~ec)
-        at = ((q &+ 1) & eb) | (at & ~eb)
-        at = (q & ea) | (at & ~ea)
+        var offset = V(repeating: w &+ 1) &+ ec
+        offset = (offset & ~eb) &- eb
+        offset = offset & ~ea
+        let at = q &+ offset
         // −0 survives where m = 0 and a is −0 (a + a = 0 and the sign set).
         let twice = a &+ a
         let mZero = (m &- one) &>> 31, twiceZero = ~((twice | (V() &- twice)) &>> 31)
