@@ -172,7 +172,8 @@ final class PoolingTests: XCTestCase {
         func pick() -> Float { specials[Int(rng.next() % UInt64(specials.count))] }
         func bits(_ v: [Float]) -> [UInt32] { v.map(\.bitPattern) }
         let count = 37
-        let y = (0..<count).map { _ in pick() }, dOut = (0..<count).map { _ in pick() }
+        var y = (0..<count).map { _ in pick() }, dOut = (0..<count).map { _ in pick() }
+        y[0] = 1; dOut[0] = -0.0     // a −0 that passes the mask: scatter stores 0 + (−0) = +0
         var relued = y
         ReLUPoolEpilogue.relu(&relued, count: count)
         XCTAssertEqual(bits(relued), bits(y.map { $0 < 0 ? 0 : $0 }), "relu")
@@ -187,8 +188,18 @@ final class PoolingTests: XCTestCase {
         ReLUPoolEpilogue.scatter(dOut, pooled: y, argmax: argmax, planes: 1, pooledSize: count, planeSize: planeSize,
                                  into: &scattered)
         ReLUPoolEpilogue.scatterMasked(dOut, pooled: y, argmax: argmax, pooledSize: count, planeSize: planeSize,
-                                       masked: &scratch, into: &branchFree)
+                                       disjoint: false, masked: &scratch, into: &branchFree)
         XCTAssertEqual(bits(branchFree), bits(scattered), "scatter")
+        // Winners that never repeat (a permutation of 37 of 40 positions): the stored form.
+        var positions = Array(0..<40).map(Int32.init)
+        for i in stride(from: 39, to: 0, by: -1) { positions.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let distinct = Array(positions.prefix(count))
+        var scatteredOnce = [Float](repeating: 7, count: 40), stored = scatteredOnce
+        ReLUPoolEpilogue.scatter(dOut, pooled: y, argmax: distinct, planes: 1, pooledSize: count, planeSize: 40,
+                                 into: &scatteredOnce)
+        ReLUPoolEpilogue.scatterMasked(dOut, pooled: y, argmax: distinct, pooledSize: count, planeSize: 40,
+                                       disjoint: true, masked: &scratch, into: &stored)
+        XCTAssertEqual(bits(stored), bits(scatteredOnce), "scatter, disjoint windows")
     }
 
     /// Overlapping windows (k3, s1) on a 1×1×3×4 input whose maximum 9 sits at (1, 2): both windows pick it,

@@ -227,12 +227,18 @@ public enum ReLUPoolEpilogue {
     /// `scatter` of one plane without a branch: `masked` (pooledSize) first receives dOut·[out > 0] (`mask`:
     /// +0 where out ≤ 0 or NaN), then every window adds its masked value at its argmax. The same bits as
     /// `scatter`: adding +0 changes nothing, since the plane starts at +0 and a sum that starts at +0 is never −0.
+    /// With `disjoint` (stride ≥ kernel: no position wins two windows) the addition is 0 + masked, stored
+    /// without reading the plane back.
     public static func scatterMasked(_ dOut: UnsafePointer<Float>, pooled out: UnsafePointer<Float>,
-                                     argmax: UnsafePointer<Int32>, pooledSize: Int, planeSize: Int,
+                                     argmax: UnsafePointer<Int32>, pooledSize: Int, planeSize: Int, disjoint: Bool,
                                      masked: UnsafeMutablePointer<Float>, into dy: UnsafeMutablePointer<Float>) {
         mask(dOut, by: out, count: pooledSize, into: masked)
         dy.update(repeating: 0, count: planeSize)
-        for e in 0..<pooledSize { dy[Int(argmax[e])] += masked[e] }
+        if disjoint {
+            for e in 0..<pooledSize { dy[Int(argmax[e])] = 0 + masked[e] }
+        } else {
+            for e in 0..<pooledSize { dy[Int(argmax[e])] += masked[e] }
+        }
     }
 
     /// All ones where the float with bits b is above zero (a positive number or +∞), else 0 (zeros, negatives,

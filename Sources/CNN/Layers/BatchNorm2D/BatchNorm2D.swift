@@ -251,13 +251,14 @@ public final class BatchNorm2D: EpilogueFusing {
         cachedInput = nil
         let (N, C, H, W) = x.nchw, HW = H * W, m = Float(N * HW)
         let relu = fusesReLU, pooled = fusedPool != nil
+        let disjoint = fusedPool.map { $0.stride >= $0.kernel } ?? true
         let outHW = dy.count / max(1, N * C)
         let threads = min(Parallel.threads, C)
         let argmaxSlices = argmax.contents
         let maskedSlices = planes.reserve(pooled ? threads * outHW : 0)
         dInput.resize(to: x.shape)
-        // Per channel, on one thread: every plane's dy (dOutput itself, or rebuilt through the fused ReLU and
-        // pooling into dx's plane), then Σdy and Σdy·x̂ in image order, then dx over the same planes.
+        // Per channel, on one thread: each plane's dy (dOutput itself, or rebuilt through the fused ReLU and
+        // pooling into dx's plane) and its Σdy and Σdy·x̂, added in image order; then dx over the same planes.
         dy.scalars.withUnsafeBufferPointer { dp in
           output.scalars.withUnsafeBufferPointer { op in
             x.scalars.withUnsafeBufferPointer { xp in
@@ -272,27 +273,28 @@ public final class BatchNorm2D: EpilogueFusing {
                                 let g0 = gp.baseAddress!, s0 = sp.baseAddress!, m0 = mp.baseAddress!
                                 Parallel.forEachChunk(C, threads: threads) { t, channels in
                                     for c in channels {
-                                        if relu {
-                                            for n in 0..<N {
-                                                let plane = n * C + c
-                                                if pooled {
-                                                    ReLUPoolEpilogue.scatterMasked(d0 + plane * outHW, pooled: o0 + plane * outHW,
-                                                                                   argmax: argmaxSlices.piece(plane, size: outHW).start,
-                                                                                   pooledSize: outHW, planeSize: HW,
-                                                                                   masked: maskedSlices.piece(t, size: outHW).start,
-                                                                                   into: dx0 + plane * HW)
-                                                } else {
-                                                    ReLUPoolEpilogue.mask(d0 + plane * HW, by: o0 + plane * HW, count: HW,
-                                                                          into: dx0 + plane * HW)
-                                                }
+                                        // dy of plane (n, c): rebuilt into dx's plane through the fused ReLU and
+                                        // pooling, or dOutput's.
+                                        func rebuild(_ plane: Int) {
+                                            if pooled {
+                                                ReLUPoolEpilogue.scatterMasked(d0 + plane * outHW, pooled: o0 + plane * outHW,
+                                                                               argmax: argmaxSlices.piece(plane, size: outHW).start,
+                                                                               pooledSize: outHW, planeSize: HW, disjoint: disjoint,
+                                                                               masked: maskedSlices.piece(t, size: outHW).start,
+                                                                               into: dx0 + plane * HW)
+                                            } else {
+                                                ReLUPoolEpilogue.mask(d0 + plane * HW, by: o0 + plane * HW, count: HW,
+                                                                      into: dx0 + plane * HW)
                                             }
                                         }
-                                        // dy of plane (n, c): rebuilt into dx's plane above, or dOutput's.
                                         func gradient(_ plane: Int) -> UnsafePointer<Float> {
                                             relu ? UnsafePointer(dx0 + plane * HW) : d0 + plane * HW
                                         }
                                         let mu = m0[c], s = s0[c]
                                         var sumDy: Float = 0, sumDyXHat: Float = 0
+                                        // All planes rebuilt first, so that the sums do not wait on the rebuild's
+                                        // scalar stores; the sums then added in image order.
+                                        if relu { for n in 0..<N { rebuild(n * C + c) } }
                                         for n in 0..<N {
                                             let plane = n * C + c
                                             let (a, b) = BatchNormKernels.sums(gradient(plane), x0 + plane * HW, count: HW,
