@@ -35,11 +35,11 @@ public final class BatchPipeline {
     /// making the epoch's next batch of the same size (or what is left) on the worker thread.
     public func batch(epoch: Int, order: [Int], start: Int, count n: Int, into x: inout Tensor<Float>, labels y: inout [Int]) {
         let slot: Slot
+        // The batch made ahead is read (even which one it is) only after the worker has finished it.
+        ahead?.done.wait()
         if let a = ahead, a.epoch == epoch, a.start == start, a.count == n {
-            a.done.wait()
             slot = a
         } else {
-            ahead?.done.wait()
             slot = Slot()
             make(slot, epoch: epoch, order: order, start: start, count: n)
         }

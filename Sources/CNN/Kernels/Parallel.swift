@@ -1,9 +1,21 @@
 //  Parallel.swift
 //
 //  Splitting loops across threads for the fast kernels.
+//
+//  A region splits 0..<count into k = min(threads, count) contiguous chunks, chunk t being
+//  count·t/k ..< count·(t + 1)/k. The chunks depend only on count and k, never on which thread runs them.
+//  On Linux the chunks run on a persistent pool (`WorkerPool`): the calling thread and the pool's workers
+//  claim chunks one at a time, so a worker that is slow to wake only means the caller runs more of them.
+//  A region started while another is running (a body that itself calls `forEach`, or a second calling
+//  thread) runs its chunks in order on its own thread. Elsewhere the chunks go to
+//  DispatchQueue.concurrentPerform.
 
 import Dispatch
 import RealModule
+#if os(Linux)
+import Glibc
+import Synchronization
+#endif
 
 /// The number of threads the fast kernels use, set once from `--threads` before training.
 public enum Parallel {
@@ -15,6 +27,9 @@ public enum Parallel {
     public static func setThreads(_ count: Int) {
         threads = max(1, count)
         BLAS.setThreads(1)
+        #if os(Linux)
+        if threads > 1 { WorkerPool.shared.ensureWorkers(threads - 1) }
+        #endif
     }
 
     /// Runs `body(i)` for i in 0..<count, split into contiguous chunks over `threads` threads.
@@ -28,11 +43,9 @@ public enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let start = count * w / workers, end = count * (w + 1) / workers
-                for i in start..<end { body(i) }
-            }
+        run(chunks: workers) { w in
+            let start = count * w / workers, end = count * (w + 1) / workers
+            for i in start..<end { body(i) }
         }
     }
 
@@ -47,10 +60,181 @@ public enum Parallel {
             body(0, 0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            DispatchQueue.concurrentPerform(iterations: workers) { t in
-                body(t, (count * t / workers)..<(count * (t + 1) / workers))
+        run(chunks: workers) { t in
+            body(t, (count * t / workers)..<(count * (t + 1) / workers))
+        }
+    }
+
+    /// Runs `chunk(t)` once for every t in 0..<k, on the pool or in order on this thread; returns when all have run.
+    @usableFromInline
+    static func run(chunks k: Int, _ chunk: (Int) -> Void) {
+        #if os(Linux)
+        withoutActuallyEscaping(chunk) { chunk in
+            if !WorkerPool.shared.run(chunks: k, chunk) {
+                for t in 0..<k { chunk(t) }
             }
+        }
+        #else
+        withoutActuallyEscaping(chunk) { chunk in
+            DispatchQueue.concurrentPerform(iterations: k) { t in chunk(t) }
+        }
+        #endif
+    }
+}
+
+#if os(Linux)
+/// Worker threads that stay alive between regions, spinning briefly before they sleep.
+///
+/// The region being run is one word, `ticket` = generation·2¹⁶ + k·2⁸ + claimed (k ≤ 255 chunks). A thread
+/// claims chunk `claimed` by a compare-and-swap of the word to claimed + 1, so each chunk runs exactly once;
+/// after running it, the thread adds 1 to `done`, and the caller returns when done = k. The body is read only
+/// after a successful claim and the caller clears it only after done = k, so no thread reads a body that is
+/// being replaced. A worker finding nothing to claim spins for `spinNanoseconds`, then sleeps
+/// on `work`; a caller that sees sleeping workers wakes them after publishing a region. A caller whose
+/// claimed chunks are still running elsewhere spins, then sleeps on `finished` until the last one ends.
+/// Sleeping and waking follow the same rule both ways: the sleeper registers (sequentially consistent)
+/// and then re-reads the condition under the mutex; the waker changes the condition (sequentially
+/// consistent) and then reads the registration, taking the mutex to signal.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool()
+
+    /// How long a thread spins on the ticket (or on `done`) before it sleeps, in nanoseconds.
+    static let spinNanoseconds: UInt64 = 100_000
+
+    /// A monotonic clock in nanoseconds.
+    @inline(__always) private static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
+    /// A spin of `spinNanoseconds` that reads the clock every 256 calls of `expired`.
+    private struct Spin {
+        var calls = 0
+        var deadline: UInt64 = 0
+        @inline(__always) mutating func expired() -> Bool {
+            calls &+= 1
+            guard calls & 0xFF == 0 else { return false }
+            let t = WorkerPool.now()
+            if deadline == 0 { deadline = t &+ WorkerPool.spinNanoseconds; return false }
+            return t >= deadline
+        }
+    }
+
+    private let ticket = Atomic<Int>(0)
+    private let done = Atomic<Int>(0)
+    private let sleepers = Atomic<Int>(0)
+    private let callerWaiting = Atomic<Bool>(false)
+    /// True while a region runs on the pool; a region started meanwhile runs on its own thread.
+    private let busy = Atomic<Bool>(false)
+    private let workerCount = Atomic<Int>(0)
+    /// The running region's chunk body; written by the caller before it publishes the ticket, cleared after done = k.
+    private nonisolated(unsafe) var body: ((Int) -> Void)?
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let work: UnsafeMutablePointer<pthread_cond_t>
+    private let finished: UnsafeMutablePointer<pthread_cond_t>
+
+    private init() {
+        mutex = .allocate(capacity: 1)
+        work = .allocate(capacity: 1)
+        finished = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(work, nil)
+        pthread_cond_init(finished, nil)
+    }
+
+    /// Starts workers until there are at least `n`; they live as long as the process.
+    func ensureWorkers(_ n: Int) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while workerCount.load(ordering: .relaxed) < n {
+            var thread = pthread_t()
+            let started = pthread_create(&thread, nil, { pool in
+                Unmanaged<WorkerPool>.fromOpaque(pool!).takeUnretainedValue().workerLoop()
+                return nil
+            }, Unmanaged.passUnretained(self).toOpaque())
+            guard started == 0 else { return }  // no more threads: the callers run the chunks themselves
+            pthread_detach(thread)
+            workerCount.wrappingAdd(1, ordering: .relaxed)
+        }
+    }
+
+    @inline(__always) private static func chunks(_ t: Int) -> Int { (t >> 8) & 0xFF }
+    @inline(__always) private static func claimable(_ t: Int) -> Bool { t & 0xFF < chunks(t) }
+
+    /// Runs `chunk(t)` for t in 0..<k on this thread and the workers; false (nothing run) when another
+    /// region is running or k does not fit the ticket.
+    func run(chunks k: Int, _ chunk: @escaping (Int) -> Void) -> Bool {
+        guard k <= 0xFF, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        body = chunk
+        done.store(0, ordering: .relaxed)
+        let generation = (ticket.load(ordering: .relaxed) >> 16) &+ 1
+        let t = generation << 16 | k << 8
+        ticket.store(t, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_broadcast(work)
+            pthread_mutex_unlock(mutex)
+        }
+        drain(from: t)
+        var spin = Spin()
+        while done.load(ordering: .acquiring) < k {
+            if !spin.expired() { continue }
+            pthread_mutex_lock(mutex)
+            callerWaiting.store(true, ordering: .sequentiallyConsistent)
+            while done.load(ordering: .sequentiallyConsistent) < k { pthread_cond_wait(finished, mutex) }
+            callerWaiting.store(false, ordering: .relaxed)
+            pthread_mutex_unlock(mutex)
+        }
+        body = nil
+        busy.store(false, ordering: .releasing)
+        return true
+    }
+
+    /// Claims and runs chunks while the ticket (first read as `t`) has any left.
+    private func drain(from first: Int) {
+        var t = first
+        while Self.claimable(t) {
+            let (claimed, now) = ticket.compareExchange(expected: t, desired: t &+ 1, ordering: .acquiring)
+            guard claimed else { t = now; continue }
+            runChunk(t & 0xFF)
+            let k = Self.chunks(t)
+            if done.wrappingAdd(1, ordering: .sequentiallyConsistent).newValue == k,
+               callerWaiting.load(ordering: .sequentiallyConsistent) {
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(finished)
+                pthread_mutex_unlock(mutex)
+            }
+            t = ticket.load(ordering: .acquiring)
+        }
+    }
+
+    /// Runs chunk `c` of the current body. Not inlined, so the body's reference ends before `done` is counted
+    /// (the caller's `withoutActuallyEscaping` checks that no reference outlives the region).
+    @inline(never)
+    private func runChunk(_ c: Int) {
+        body.unsafelyUnwrapped(c)
+    }
+
+    private func workerLoop() -> Never {
+        while true {
+            var t = ticket.load(ordering: .acquiring), spin = Spin()
+            while !Self.claimable(t) && !spin.expired() {
+                t = ticket.load(ordering: .acquiring)
+            }
+            if !Self.claimable(t) {
+                pthread_mutex_lock(mutex)
+                sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                t = ticket.load(ordering: .sequentiallyConsistent)
+                while !Self.claimable(t) {
+                    pthread_cond_wait(work, mutex)
+                    t = ticket.load(ordering: .sequentiallyConsistent)
+                }
+                sleepers.wrappingSubtract(1, ordering: .relaxed)
+                pthread_mutex_unlock(mutex)
+            }
+            drain(from: t)
         }
     }
 }
+#endif
