@@ -55,7 +55,13 @@ public final class Sequential {
         evaluationSteps = Self.evaluationSteps(steps, fusing: fusing)
     }
 
-    private let fusing: Bool
+    let fusing: Bool
+    /// Images per evaluation chunk (see Sequential+Evaluation.swift); nil chooses by the activations' size.
+    public var evaluationChunk: Int? = nil
+    /// The copies of this network that evaluation's workers 1, 2, … run (Sequential+Evaluation.swift).
+    var replicas: [Sequential] = []
+    /// A worker's chunk of the evaluation batch.
+    var chunkInput = Tensor<Float>(shape: [0])
 
     /// The evaluation rewrite of `steps` (see `evaluationSteps`); none without fusing.
     static func evaluationSteps(_ steps: [ExecutionStep], fusing: Bool) -> [ExecutionStep] {
@@ -108,30 +114,39 @@ public final class Sequential {
                             generator: inout RandomGenerator, backend: Backend = .fast) {
         var layers: [Layer] = []
         for spec in specs {
-            switch spec {
-            case let .conv2d(c, f, k, s, p):
-                let conv = Conv2D(inChannels: c, outChannels: f, kernelSize: k, stride: s, padding: p, backend: backend)
-                initialization.initialize(weight: conv.weight, bias: conv.bias, fanIn: c * k * k, generator: &generator)
-                layers.append(conv)
-            case .relu:
-                layers.append(ReLU(backend: backend))
-            case let .maxPool2d(k, s):
-                layers.append(MaxPool2D(kernelSize: k, stride: s, backend: backend))
-            case let .avgPool2d(k, s):
-                layers.append(AvgPool2D(kernelSize: k, stride: s, backend: backend))
-            case let .batchNorm2d(n, eps, momentum):
-                layers.append(BatchNorm2D(numFeatures: n, eps: Float(eps), momentum: Float(momentum), backend: backend))
-            case let .dropout(p):
-                layers.append(Dropout(p: p, generator: RandomGenerator(seed: generator.next()), backend: backend))
-            case .flatten:
-                layers.append(Flatten(backend: backend))
-            case let .linear(d, m):
-                let linear = Linear(inFeatures: d, outFeatures: m, backend: backend)
-                initialization.initialize(weight: linear.weight, bias: linear.bias, fanIn: d, generator: &generator)
-                layers.append(linear)
+            let (layer, parameters) = Self.layer(spec, backend: backend, generator: &generator)
+            if let p = parameters {
+                initialization.initialize(weight: p.weight, bias: p.bias, fanIn: p.fanIn, generator: &generator)
             }
+            layers.append(layer)
         }
         self.init(layers)
+    }
+
+    /// A layer of `spec` on `backend` with zero parameters (dropout's generator seeded from `generator`), and
+    /// its weight and bias with their fan-in when it has them, for the initialisation.
+    static func layer(_ spec: LayerSpec, backend: Backend, generator: inout RandomGenerator)
+        -> (layer: Layer, parameters: (weight: Parameter, bias: Parameter, fanIn: Int)?) {
+        switch spec {
+        case let .conv2d(c, f, k, s, p):
+            let conv = Conv2D(inChannels: c, outChannels: f, kernelSize: k, stride: s, padding: p, backend: backend)
+            return (conv, (conv.weight, conv.bias, c * k * k))
+        case .relu:
+            return (ReLU(backend: backend), nil)
+        case let .maxPool2d(k, s):
+            return (MaxPool2D(kernelSize: k, stride: s, backend: backend), nil)
+        case let .avgPool2d(k, s):
+            return (AvgPool2D(kernelSize: k, stride: s, backend: backend), nil)
+        case let .batchNorm2d(n, eps, momentum):
+            return (BatchNorm2D(numFeatures: n, eps: Float(eps), momentum: Float(momentum), backend: backend), nil)
+        case let .dropout(p):
+            return (Dropout(p: p, generator: RandomGenerator(seed: generator.next()), backend: backend), nil)
+        case .flatten:
+            return (Flatten(backend: backend), nil)
+        case let .linear(d, m):
+            let linear = Linear(inFeatures: d, outFeatures: m, backend: backend)
+            return (linear, (linear.weight, linear.bias, d))
+        }
     }
 
     /// The layer descriptions, in order.
@@ -150,9 +165,12 @@ public final class Sequential {
         return shape
     }
 
+    /// The network's output for `input` (N, …). Evaluation runs `evaluationSteps` in chunks of images
+    /// across threads (Sequential+Evaluation.swift); training runs `steps` on the whole batch.
     public func forward(_ input: Tensor<Float>, mode: Mode) -> Tensor<Float> {
+        if mode == .evaluation { return evaluate(input) }
         var x = input
-        for step in mode == .evaluation ? evaluationSteps : steps { x = step.forward(x, mode: mode) }
+        for step in steps { x = step.forward(x, mode: mode) }
         return x
     }
 
@@ -184,6 +202,7 @@ public final class Sequential {
     /// Switches every layer to `backend`, and rewrites the steps for it (only fast layers fuse).
     public func setBackend(_ backend: Backend) {
         for layer in layers { layer.backend = backend }
+        replicas = []
         steps = Self.steps(layers, fusing: fusing)
         evaluationSteps = Self.evaluationSteps(steps, fusing: fusing)
     }

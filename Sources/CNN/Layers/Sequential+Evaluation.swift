@@ -1,0 +1,143 @@
+//  Sequential+Evaluation.swift
+//
+//  Evaluation split by images, end to end through the convolutional part. `evaluationSteps` are cut before
+//  the first step with a Linear layer: the head (convolutions, batch norm, poolings, activations, flatten)
+//  and the tail (the Linear layers and what follows them).
+//
+//  The head runs in chunks of B images at fixed positions of the batch x (N, …), rows
+//  [kB, min(N, (k + 1)B)). T = min(Parallel.threads, chunks) workers each take the next chunk nobody has
+//  taken and run the whole head on it with single-threaded kernels and their own copy of the network (its
+//  own outputs and workspaces, so nothing is shared but the read-only weights), writing its output rows
+//  [kB, …). Worker 0 computes on the network itself; worker t > 0 on its replica t, whose parameters and
+//  buffers are the network's own arrays (shared copy-on-write for the call and let go after it). The tail
+//  runs on the whole batch as before, each Linear splitting its product across threads itself, so that its
+//  packed weights serve every row of the batch.
+//
+//  Invariant: the head computes each image from that image alone (per-image products and tiles, per-plane
+//  pooling, per-element batch norm), in an order that does not depend on the other images, so its output
+//  for an image is bitwise the same for any chunking, any thread count and any batch, and the same as the
+//  steps run one by one on the whole batch. The whole network's output is therefore bitwise the layer-by-layer
+//  evaluation's on the same thread count (EvaluationSplitTests); Linear's bits depend on the thread count as
+//  they always did (Linear.swift splits its product by threads, and sgemm rounds a row depending on the
+//  rows beside it). A convolution whose input holds a NaN or an infinity leaves the Winograd algorithms
+//  for its whole chunk (Conv2D+Plan.swift), so the other images of that chunk then agree to rounding only.
+
+import Dispatch
+import Synchronization
+
+extension Sequential {
+    /// The most images in an evaluation chunk unless `evaluationChunk` says otherwise: the batch is split into
+    /// chunks of at most this many, at least one per thread.
+    public static let defaultEvaluationChunk = 125
+
+    /// Images per evaluation chunk for a batch of `n` on `threads` threads: `evaluationChunk`, or
+    /// min(`defaultEvaluationChunk`, ⌈n / threads⌉).
+    public func evaluationChunkSize(batch n: Int, threads: Int) -> Int {
+        max(1, evaluationChunk ?? min(Self.defaultEvaluationChunk, (n + threads - 1) / max(1, threads)))
+    }
+
+    /// The index of the first evaluation step with a Linear layer (evaluationSteps.count without one).
+    var evaluationTail: Int {
+        evaluationSteps.firstIndex { step in step.layers.contains { layers[$0] is Linear } } ?? evaluationSteps.count
+    }
+
+    /// `evaluationSteps` on x (N, …): the head in chunks across threads, the tail on the whole batch (see
+    /// the top of this file).
+    func evaluate(_ x: Tensor<Float>) -> Tensor<Float> {
+        let tail = evaluationTail
+        var y = tail == 0 ? x : evaluateHead(x, steps: 0..<tail)
+        for step in evaluationSteps[tail...] { y = step.forward(y, mode: .evaluation) }
+        return y
+    }
+
+    /// Evaluation steps `steps` on x in chunks across threads.
+    private func evaluateHead(_ x: Tensor<Float>, steps: Range<Int>) -> Tensor<Float> {
+        let n = x.shape.first ?? 0
+        let threads = Parallel.threads, chunk = evaluationChunkSize(batch: n, threads: threads)
+        Parallel.setThreads(1)
+        defer { Parallel.setThreads(threads) }
+        guard n > chunk else { return run(steps, on: x) }
+        let chunks = (n + chunk - 1) / chunk
+        var workers = min(threads, chunks)
+        while replicas.count < workers - 1 {
+            guard let r = evaluationReplica() else { workers = 1; break }
+            replicas.append(r)
+        }
+        let networks = [self] + replicas.prefix(workers - 1)
+        for r in networks.dropFirst() { r.share(from: self) }
+        defer { for r in networks.dropFirst() { r.letGo() } }
+
+        // Chunk 0 first, on worker 0 alone, for the output's shape.
+        let first = run(steps, on: x, images: 0..<chunk)
+        let outSize = first.count / chunk
+        var output = Tensor<Float>(shape: [n] + first.shape.dropFirst())
+        output.scalars.withUnsafeMutableBufferPointer { o in
+            let out = o.baseAddress!
+            first.scalars.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: $0.count) }
+            let next = Atomic<Int>(1)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                while true {
+                    let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard k < chunks else { return }
+                    let images = (k * chunk)..<min(n, (k + 1) * chunk)
+                    let y = networks[w].run(steps, on: x, images: images)
+                    y.scalars.withUnsafeBufferPointer {
+                        (out + images.lowerBound * outSize).update(from: $0.baseAddress!, count: $0.count)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// Evaluation steps `steps` on images `images` of x, copied into this network's chunk input first.
+    private func run(_ steps: Range<Int>, on x: Tensor<Float>, images: Range<Int>) -> Tensor<Float> {
+        let imageSize = x.count / x.shape[0]
+        chunkInput.resize(to: [images.count] + x.shape.dropFirst())
+        chunkInput.scalars.withUnsafeMutableBufferPointer { d in
+            x.scalars.withUnsafeBufferPointer { s in
+                d.baseAddress!.update(from: s.baseAddress! + images.lowerBound * imageSize, count: images.count * imageSize)
+            }
+        }
+        return run(steps, on: chunkInput)
+    }
+
+    /// Evaluation steps `steps` on x, in order, with the kernels on `Parallel.threads`.
+    private func run(_ steps: Range<Int>, on x: Tensor<Float>) -> Tensor<Float> {
+        var x = x
+        for step in evaluationSteps[steps] { x = step.forward(x, mode: .evaluation) }
+        return x
+    }
+
+    /// `evaluationSteps` one by one on the whole batch, each splitting its work across threads itself (what
+    /// evaluation computed before it was split by images; tests compare the two).
+    public func evaluateLayerByLayer(_ x: Tensor<Float>) -> Tensor<Float> { run(evaluationSteps.indices, on: x) }
+
+    /// A network of the same layers as this one on the same backends, with its own outputs and workspaces
+    /// and zero parameters (`share(from:)` gives it this network's); nil when some layer is of a type its
+    /// spec does not rebuild.
+    func evaluationReplica() -> Sequential? {
+        var generator = RandomGenerator(seed: 0)
+        let copies = layers.map { Self.layer($0.spec, backend: $0.backend, generator: &generator).layer }
+        for (a, b) in zip(layers, copies) {
+            guard type(of: a) == type(of: b) else { return nil }
+            if let a = a as? Conv2D, let b = b as? Conv2D { b.algorithm = a.algorithm }
+        }
+        return Sequential(copies, fusing: fusing)
+    }
+
+    /// Takes `network`'s parameter values and buffers (the same arrays, copy-on-write) and its convolutions'
+    /// forced algorithms.
+    func share(from network: Sequential) {
+        for (a, b) in zip(network.layers, layers) {
+            for (p, q) in zip(a.parameters, b.parameters) { q.value = p.value }
+            for (p, q) in zip(a.buffers, b.buffers) { q.set(p.get()) }
+            if let a = a as? Conv2D, let b = b as? Conv2D { b.algorithm = a.algorithm }
+        }
+    }
+
+    /// Drops the shared parameter arrays, so that the network's next update writes in place.
+    func letGo() {
+        for p in parameters { p.value = Tensor(shape: [0]) }
+    }
+}
