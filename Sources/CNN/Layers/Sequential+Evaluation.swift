@@ -5,8 +5,8 @@
 //  and the tail (the Linear layers and what follows them).
 //
 //  The head runs in chunks of B images at fixed positions of the batch x (N, …), rows
-//  [kB, min(N, (k + 1)B)). T = min(Parallel.threads, chunks) workers each take the next chunk nobody has
-//  taken and run the whole head on it with single-threaded kernels and their own copy of the network (its
+//  [kB, min(N, (k + 1)B)). T = min(Parallel.threads, chunks) workers (one region of Parallel's) each take
+//  the next chunk nobody has taken and run the whole head on it with single-threaded kernels and their own copy of the network (its
 //  own outputs and workspaces, so nothing is shared but the read-only weights), writing its output rows
 //  [kB, …). Worker 0 computes on the network itself; worker t > 0 on its replica t, whose parameters and
 //  buffers are the network's own arrays (shared copy-on-write for the call and let go after it). The tail
@@ -22,7 +22,6 @@
 //  rows beside it). A convolution whose input holds a NaN or an infinity leaves the Winograd algorithms
 //  for its whole chunk (Conv2D+Plan.swift), so the other images of that chunk then agree to rounding only.
 
-import Dispatch
 import Synchronization
 
 extension Sequential {
@@ -75,7 +74,7 @@ extension Sequential {
             let out = o.baseAddress!
             first.scalars.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: $0.count) }
             let next = Atomic<Int>(1)
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
+            Parallel.forEachChunk(workers, threads: workers) { w, _ in
                 while true {
                     let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
                     guard k < chunks else { return }
