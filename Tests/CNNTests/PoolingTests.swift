@@ -133,12 +133,13 @@ final class PoolingTests: XCTestCase {
     /// bit for bit, the ReLU (which keeps NaNs) followed by the plain pooling: values, signs of zero and argmax,
     /// on planes full of ties, −0 and +0, NaNs of both signs, ±∞ and negative numbers. A window's NaN may come
     /// out as another NaN (the bit-pattern kernels give the quiet NaN), so NaNs are compared as NaNs. Widths 10, 28 and 35 take the
-    /// four-window, eight-window and overlapping paths; a 3×3 window takes the general one.
+    /// four-window, eight-window and overlapping paths, widths 7, 5 and 3 the gathered rows of 3, 2 and 1 windows;
+    /// a 3×3 window takes the general one.
     func testReLUInsidePoolingIsBitwiseReLUThenPooling() {
         var rng = RandomGenerator(seed: 207)
         let specials: [Float] = [0, -0.0, 1, 1, -1, 2, .nan, -Float.nan, .infinity, -.infinity, 0.5, -0.5]
-        for (w, pool) in [(10, (2, 2)), (28, (2, 2)), (35, (2, 2)), (9, (3, 2))] {
-            let h = 6
+        for (w, pool) in [(10, (2, 2)), (28, (2, 2)), (35, (2, 2)), (7, (2, 2)), (5, (2, 2)), (3, (2, 2)), (9, (3, 2))] {
+            let h = w < 8 ? 16 : 6
             let y = (0..<(h * w)).map { _ in specials[Int(rng.next() % UInt64(specials.count))] }
             let (hp, wp) = ((h - pool.0) / pool.1 + 1, (w - pool.0) / pool.1 + 1)
             var fused = [Float](repeating: 7, count: hp * wp), separate = fused

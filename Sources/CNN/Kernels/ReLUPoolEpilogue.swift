@@ -86,6 +86,10 @@ public enum ReLUPoolEpilogue {
             return
         }
         let r1 = r0 &+ width, w32 = Int32(truncatingIfNeeded: width)
+        if relu {
+            reluPool2x2Short(plane, row: r0, width: width, count: wp, into: o, argmax: a)
+            return
+        }
         if wp >= 8 {
             var j = 0
             while true {
@@ -138,6 +142,28 @@ public enum ReLUPoolEpilogue {
             visit(q0 &+ 1); visit(q2); visit(q2 &+ 1)
             o[j] = best
             a[j] = Int32(truncatingIfNeeded: at)
+        }
+    }
+
+    /// A row of 1 to 3 windows of relu(y) as one `reluPoolWindows` of four lanes, gathered value by value (lanes
+    /// past the row repeat its last window and are not stored): no branch on the values, the same results as
+    /// the vector rows, so a window's NaN comes out as the quiet NaN here too.
+    @inline(__always)
+    static func reluPool2x2Short(_ plane: UnsafePointer<Float>, row r0: Int, width: Int, count wp: Int,
+                                 into o: UnsafeMutablePointer<Float>, argmax a: UnsafeMutablePointer<Int32>) {
+        guard wp > 0 else { return }
+        let r1 = r0 &+ width
+        var ta = SIMD4<Int32>(), tb = ta, tc = ta, td = ta, q = ta
+        @inline(__always) func bits(_ i: Int) -> Int32 { Int32(bitPattern: plane[i].bitPattern) }
+        for l in 0..<4 {
+            let j = Swift.min(l, wp &- 1), q0 = r0 &+ 2 &* j, q2 = r1 &+ 2 &* j
+            ta[l] = bits(q0); tb[l] = bits(q0 &+ 1); tc[l] = bits(q2); td[l] = bits(q2 &+ 1)
+            q[l] = Int32(truncatingIfNeeded: q0)
+        }
+        let (best, at) = reluPoolWindows(ta, tb, tc, td, at: q, rowStride: Int32(truncatingIfNeeded: width))
+        for j in 0..<wp {
+            o[j] = Float(bitPattern: UInt32(bitPattern: best[j]))
+            a[j] = at[j]
         }
     }
 
