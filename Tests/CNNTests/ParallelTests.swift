@@ -2,7 +2,8 @@
 //
 //  Parallel's regions: every index visited exactly once and chunk t is count·t/k ..< count·(t + 1)/k for every
 //  thread count; a body that itself starts a region, and two threads starting regions at once, still visit
-//  everything once; many short regions in a row (the pool's workers spinning, sleeping and waking) lose nothing.
+//  everything once; many short regions in a row (the pool's workers spinning, sleeping and waking) lose nothing;
+//  background items run exactly once, between regions or in `finish`.
 
 import CNN
 import Dispatch
@@ -80,5 +81,37 @@ final class ParallelTests: XCTestCase {
         }
         let expected = (0..<20_000).reduce(0) { $0 + $1 % 7 }
         XCTAssertEqual(total, [expected, expected])
+    }
+
+    func testBackgroundItemsRunOnceBetweenRegions() {
+        Parallel.setThreads(1)
+        XCTAssertNil(BackgroundWork(count: 4) { _ in }, "one thread: no pool to run them")
+        Parallel.setThreads(2)
+        for count in [0, 1, 5, 300] {
+            var runs = [Int](repeating: 0, count: count)
+            runs.withUnsafeMutableBufferPointer { r in
+                let base = r.baseAddress!
+                guard let work = BackgroundWork(count: count, { base[$0] += 1 }) else { return XCTFail("not started") }
+                XCTAssertNil(BackgroundWork(count: 1) { _ in }, "a second set while the first is unfinished")
+                var sums = [Int](repeating: 0, count: 64)
+                sums.withUnsafeMutableBufferPointer { s in
+                    for _ in 0..<20 { Parallel.forEach(64) { s[$0] += $0 } }
+                }
+                XCTAssertEqual(sums, (0..<64).map { 20 * $0 })
+                work.finish()
+                work.finish()
+            }
+            XCTAssertEqual(runs, [Int](repeating: 1, count: count), "count \(count)")
+        }
+        // After the workers have gone to sleep, new items still run.
+        usleep(5_000)
+        var late = [Int](repeating: 0, count: 50)
+        late.withUnsafeMutableBufferPointer { r in
+            let base = r.baseAddress!
+            let work = BackgroundWork(count: 50) { base[$0] += $0 }
+            XCTAssertNotNil(work)
+            work?.finish()
+        }
+        XCTAssertEqual(late, Array(0..<50))
     }
 }

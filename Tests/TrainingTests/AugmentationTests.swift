@@ -106,11 +106,15 @@ final class AugmentationTests: XCTestCase {
         XCTAssertNotEqual(s, Augmentation.seed(1, epoch: 2, position: 6))
         XCTAssertNotEqual(s, Augmentation.seed(2, epoch: 2, position: 5))
 
-        // The pipeline (a batch made ahead on its worker thread) gives what warping each image directly gives.
-        let pipeline = BatchPipeline(dataset: train, augmentation: a, seed: 1)
+        // The pipeline (a batch made ahead on its own thread with one kernel thread, on the pool's workers with
+        // two) gives what warping each image directly gives.
         var order = Array(0..<train.count)
         var g = RandomGenerator(seed: 4)
         order.shuffle(using: &g)
+        defer { Parallel.setThreads(1) }
+        for threads in [1, 2] {
+        Parallel.setThreads(threads)
+        let pipeline = BatchPipeline(dataset: train, augmentation: a, seed: 1)
         var x = Tensor<Float>(shape: [0]), y: [Int] = []
         for start in stride(from: 0, to: 256, by: 100) {
             let n = min(100, 256 - start)
@@ -120,9 +124,10 @@ final class AugmentationTests: XCTestCase {
                 let i = order[start + b]
                 let direct = warp(a, Array(train.pixels[(i * 144)..<((i + 1) * 144)]), H: 12, W: 12,
                                   seed: Augmentation.seed(1, epoch: 2, position: start + b), mean: train.input.mean, std: train.input.std)
-                XCTAssertEqual(Array(x.scalars[(b * 144)..<((b + 1) * 144)]), direct, "batch at \(start), image \(b)")
+                XCTAssertEqual(Array(x.scalars[(b * 144)..<((b + 1) * 144)]), direct, "\(threads) threads, batch at \(start), image \(b)")
                 XCTAssertEqual(y[b], train.labels[i])
             }
+        }
         }
     }
 

@@ -9,6 +9,8 @@
 //  A region started while another is running (a body that itself calls `forEach`, or a second calling
 //  thread) runs its chunks in order on its own thread. Elsewhere the chunks go to
 //  DispatchQueue.concurrentPerform.
+//  `BackgroundWork` hands the pool's workers items to run while they have no chunk to run (the next
+//  training batch's warps); whoever finishes it runs the items no worker has claimed.
 
 import Dispatch
 import RealModule
@@ -82,6 +84,34 @@ public enum Parallel {
     }
 }
 
+/// Items 0..<count of `body`, run one at a time by the pool's workers while they have no chunk of a region to
+/// run; `finish` runs on the calling thread the items no worker has claimed and waits for the others. Each item
+/// runs exactly once, on some thread; bodies must write disjoint memory.
+public final class BackgroundWork {
+    #if os(Linux)
+    private var running = true
+    #endif
+
+    /// Starts the items on the pool; nil (nothing started) with one thread, without a pool (not Linux), or while
+    /// another `BackgroundWork` is unfinished.
+    public init?(count: Int, _ body: @escaping (Int) -> Void) {
+        #if os(Linux)
+        guard Parallel.threads > 1, WorkerPool.shared.startBackground(count: count, body) else { return nil }
+        #else
+        return nil
+        #endif
+    }
+
+    /// Runs the unclaimed items here and returns when every item has run. Later calls do nothing.
+    public func finish() {
+        #if os(Linux)
+        if running { WorkerPool.shared.finishBackground(); running = false }
+        #endif
+    }
+
+    deinit { finish() }
+}
+
 #if os(Linux)
 /// Worker threads that stay alive between regions, spinning briefly before they sleep.
 ///
@@ -95,6 +125,8 @@ public enum Parallel {
 /// Sleeping and waking follow the same rule both ways: the sleeper registers (sequentially consistent)
 /// and then re-reads the condition under the mutex; the waker changes the condition (sequentially
 /// consistent) and then reads the registration, taking the mutex to signal.
+/// Background items use a second word of the same form, `items` = generation·2⁴⁰ + count·2²⁰ + claimed, with
+/// `itemsDone`; a worker with no chunk to claim claims an item instead, and sleeps only when neither is left.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
 
@@ -128,6 +160,12 @@ final class WorkerPool: @unchecked Sendable {
     /// True while a region runs on the pool; a region started meanwhile runs on its own thread.
     private let busy = Atomic<Bool>(false)
     private let workerCount = Atomic<Int>(0)
+    private let items = Atomic<Int>(0)
+    private let itemsDone = Atomic<Int>(0)
+    /// True from `startBackground` until `finishBackground` has returned.
+    private let itemsBusy = Atomic<Bool>(false)
+    /// The background items' body; written before `items` is published, cleared after every item has run.
+    private nonisolated(unsafe) var itemBody: ((Int) -> Void)?
     /// The running region's chunk body; written by the caller before it publishes the ticket, cleared after done = k.
     private nonisolated(unsafe) var body: ((Int) -> Void)?
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -161,6 +199,54 @@ final class WorkerPool: @unchecked Sendable {
 
     @inline(__always) private static func chunks(_ t: Int) -> Int { (t >> 8) & 0xFF }
     @inline(__always) private static func claimable(_ t: Int) -> Bool { t & 0xFF < chunks(t) }
+    @inline(__always) private static func itemCount(_ w: Int) -> Int { (w >> 20) & 0xF_FFFF }
+    @inline(__always) private static func itemLeft(_ w: Int) -> Bool { w & 0xF_FFFF < itemCount(w) }
+
+    /// Publishes items 0..<count of `body` to the workers; false when another set is unfinished or count
+    /// does not fit the word.
+    func startBackground(count: Int, _ body: @escaping (Int) -> Void) -> Bool {
+        guard count < 0xF_FFFF, itemsBusy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        itemBody = body
+        itemsDone.store(0, ordering: .relaxed)
+        let generation = (items.load(ordering: .relaxed) >> 40) &+ 1
+        items.store(generation << 40 | count << 20, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_broadcast(work)
+            pthread_mutex_unlock(mutex)
+        }
+        return true
+    }
+
+    /// Runs the unclaimed background items on this thread, waits for the claimed ones, and clears the body.
+    func finishBackground() {
+        while runItem() {}
+        let count = Self.itemCount(items.load(ordering: .relaxed))
+        // A claimed item is running on a worker, which took it only while it had no chunk to run: it ends
+        // within one item's time.
+        while itemsDone.load(ordering: .acquiring) < count { sched_yield() }
+        itemBody = nil
+        itemsBusy.store(false, ordering: .releasing)
+    }
+
+    /// Claims and runs one background item; false when none is left.
+    private func runItem() -> Bool {
+        var w = items.load(ordering: .acquiring)
+        while Self.itemLeft(w) {
+            let (claimed, now) = items.compareExchange(expected: w, desired: w &+ 1, ordering: .acquiring)
+            guard claimed else { w = now; continue }
+            runItemBody(w & 0xF_FFFF)
+            itemsDone.wrappingAdd(1, ordering: .releasing)
+            return true
+        }
+        return false
+    }
+
+    /// Runs item `i` of the current background body (not inlined, so its reference ends before the item is counted).
+    @inline(never)
+    private func runItemBody(_ i: Int) {
+        itemBody.unsafelyUnwrapped(i)
+    }
 
     /// Runs `chunk(t)` for t in 0..<k on this thread and the workers; false (nothing run) when another
     /// region is running or k does not fit the ticket.
@@ -219,14 +305,19 @@ final class WorkerPool: @unchecked Sendable {
     private func workerLoop() -> Never {
         while true {
             var t = ticket.load(ordering: .acquiring), spin = Spin()
-            while !Self.claimable(t) && !spin.expired() {
+            while !Self.claimable(t) {
+                if runItem() {
+                    spin = Spin()
+                } else if spin.expired() {
+                    break
+                }
                 t = ticket.load(ordering: .acquiring)
             }
             if !Self.claimable(t) {
                 pthread_mutex_lock(mutex)
                 sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
                 t = ticket.load(ordering: .sequentiallyConsistent)
-                while !Self.claimable(t) {
+                while !Self.claimable(t) && !Self.itemLeft(items.load(ordering: .sequentiallyConsistent)) {
                     pthread_cond_wait(work, mutex)
                     t = ticket.load(ordering: .sequentiallyConsistent)
                 }
