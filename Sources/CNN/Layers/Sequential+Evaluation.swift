@@ -66,27 +66,32 @@ extension Sequential {
         for r in networks.dropFirst() { r.share(from: self) }
         defer { for r in networks.dropFirst() { r.letGo() } }
 
-        // Chunk 0 first, on worker 0 alone, for the output's shape.
-        let first = run(steps, on: x, images: 0..<chunk)
-        let outSize = first.count / chunk
-        var output = Tensor<Float>(shape: [n] + first.shape.dropFirst())
-        output.scalars.withUnsafeMutableBufferPointer { o in
+        var shape = [chunk] + x.shape.dropFirst()
+        for step in evaluationSteps[steps] {
+            for i in step.layers {
+                guard let next = layers[i].outputShape(for: shape) else { return run(steps, on: x) }
+                shape = next
+            }
+        }
+        let outSize = shape.dropFirst().reduce(1, *)
+        headOutput.resize(to: [n] + shape.dropFirst())
+        headOutput.scalars.withUnsafeMutableBufferPointer { o in
             let out = o.baseAddress!
-            first.scalars.withUnsafeBufferPointer { out.update(from: $0.baseAddress!, count: $0.count) }
-            let next = Atomic<Int>(1)
+            let next = Atomic<Int>(0)
             Parallel.forEachChunk(workers, threads: workers) { w, _ in
                 while true {
                     let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
                     guard k < chunks else { return }
                     let images = (k * chunk)..<min(n, (k + 1) * chunk)
                     let y = networks[w].run(steps, on: x, images: images)
+                    precondition(y.count == images.count * outSize, "evaluation: a chunk gave \(y.shape), expected \(shape.dropFirst()) per image")
                     y.scalars.withUnsafeBufferPointer {
                         (out + images.lowerBound * outSize).update(from: $0.baseAddress!, count: $0.count)
                     }
                 }
             }
         }
-        return output
+        return headOutput
     }
 
     /// Evaluation steps `steps` on images `images` of x, copied into this network's chunk input first.

@@ -62,6 +62,8 @@ public final class Sequential {
     var replicas: [Sequential] = []
     /// A worker's chunk of the evaluation batch.
     var chunkInput = Tensor<Float>(shape: [0])
+    /// The evaluation head's output for the whole batch, the chunks' outputs side by side.
+    var headOutput = Tensor<Float>(shape: [0])
 
     /// The evaluation rewrite of `steps` (see `evaluationSteps`); none without fusing.
     static func evaluationSteps(_ steps: [ExecutionStep], fusing: Bool) -> [ExecutionStep] {
