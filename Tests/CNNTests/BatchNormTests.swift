@@ -183,6 +183,44 @@ final class BatchNormTests: XCTestCase {
         XCTAssertEqual(bn.buffers[0].get(), Tensor(shape: [3], repeating: 0))
     }
 
+    /// The fast evaluation forward is, bit for bit, y = x·a + b per value with a = γ/√(running_var + ε) and
+    /// b = β − running_mean·a (one Float multiply, then one add), and with a fused ReLU relu(y): planes whose
+    /// H·W is below, at, and off a multiple of sixteen, with ±0, ±∞ and NaN among the inputs.
+    func testEvaluationIsBitwiseTheScalarFormula() {
+        var rng = RandomGenerator(seed: 306)
+        let shapes: [[Int]] = [[2, 3, 1, 1], [1, 2, 3, 5], [3, 2, 4, 4], [2, 3, 7, 7], [1, 2, 17, 3], [2, 2, 14, 14]]
+        for shape in shapes {
+            let (N, C, H, W) = (shape[0], shape[1], shape[2], shape[3])
+            let bn = BatchNorm2D(numFeatures: C)
+            Self.initialize(bn.weight, &rng)
+            Self.initialize(bn.bias, &rng)
+            let mean: Tensor<Float> = randomNormalTensor([C], scale: 1, using: &rng)
+            let spread: Tensor<Float> = randomNormalTensor([C], scale: 1, using: &rng)
+            bn.runningMean = mean
+            bn.runningVariance = Tensor(shape: [C], scalars: spread.scalars.map { 0.1 + $0 * $0 })
+            var x: Tensor<Float> = randomNormalTensor(shape, scale: 2, using: &rng)
+            let specials: [Float] = [0, -0, .infinity, -.infinity, .nan]
+            for (k, v) in specials.enumerated() where k * 3 < x.count { x.scalars[k * 3] = v }
+            var expected = [Float](repeating: 0, count: x.count)
+            for n in 0..<N {
+                for c in 0..<C {
+                    let a = bn.weight.value.scalars[c] / (bn.runningVariance.scalars[c] + bn.eps).squareRoot()
+                    let b = bn.bias.value.scalars[c] - bn.runningMean.scalars[c] * a
+                    for i in 0..<(H * W) {
+                        let o = (n * C + c) * H * W + i
+                        expected[o] = x.scalars[o] * a + b
+                    }
+                }
+            }
+            for relu in [false, true] {
+                let y = bn.forward(x, mode: .evaluation, epilogue: Epilogue(relu: relu))
+                XCTAssertEqual(y.shape, shape)
+                let want = relu ? expected.map(ReLUPoolEpilogue.relu) : expected
+                XCTAssertEqual(y.scalars.map(\.bitPattern), want.map(\.bitPattern), "\(shape), relu \(relu)")
+            }
+        }
+    }
+
     // MARK: - Evaluation against training
 
     /// With momentum 1 one training forward sets running_mean = μ and running_var = σ²·m/(m − 1) exactly; scaling

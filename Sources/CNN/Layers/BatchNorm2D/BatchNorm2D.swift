@@ -101,7 +101,7 @@ public final class BatchNorm2D: EpilogueFusing {
                 let scale = gamma[c] / (variance[c] + eps).squareRoot()
                 return (scale, beta[c] - mean[c] * scale)
             } write: { x, o, y, scale, shift in
-                for i in 0..<(H * W) { y[i] = x[o + i] * scale + shift }
+                BatchNormKernels.affine(x + o, count: HW, scale: scale, shift: shift, into: y)
             }
         }
 
@@ -215,7 +215,7 @@ public final class BatchNorm2D: EpilogueFusing {
                                                          into: o0 + plane * outHW,
                                                          argmax: argmaxSlices.piece(plane, size: outHW).start)
                             } else if relu {
-                                for i in 0..<HW { y[i] = ReLUPoolEpilogue.relu(y[i]) }
+                                ReLUPoolEpilogue.relu(y, count: HW)
                             }
                         }
                     }

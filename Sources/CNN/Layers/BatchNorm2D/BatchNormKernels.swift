@@ -3,7 +3,7 @@
 //  The per-plane loops of batch norm's fast training path, sixteen lanes at a time. A plane is the
 //  count = H·W values of one (n, c); μ, s = 1/√(σ² + ε), γ and β are channel c's, m = N·H·W.
 //
-//  Forward:   x̂ = (x − μ)·s,   y = γ·x̂ + β
+//  Forward:   x̂ = (x − μ)·s,   y = γ·x̂ + β;   in evaluation mode y = x·a + b from the running statistics
 //  Backward:  Σ dy and Σ dy·x̂ over the plane, x̂ recomputed from x by the forward's two Float operations;
 //             dx = k·(m·dy − Σdy − x̂·Σdy·x̂),   k = γ·s/m
 //
@@ -40,6 +40,23 @@ enum BatchNormKernels {
         while i < n {
             let h = (x[i] - mean) * s
             y[i] = g * h + b
+            i &+= 1
+        }
+    }
+
+    /// y[i] = x[i]·a + b for i < count: evaluation mode's y = γ·(x − running_mean)/√(running_var + ε) + β with
+    /// a = γ/√(running_var + ε), b = β − running_mean·a. One multiply, then one add, per value.
+    @inline(__always)
+    static func affine(_ x: UnsafePointer<Float>, count n: Int, scale a: Float, shift b: Float,
+                       into y: UnsafeMutablePointer<Float>) {
+        let av = SIMD16<Float>(repeating: a), bv = SIMD16<Float>(repeating: b)
+        var i = 0
+        while i &+ 16 <= n {
+            store(load(x + i) * av + bv, y + i)
+            i &+= 16
+        }
+        while i < n {
+            y[i] = x[i] * a + b
             i &+= 1
         }
     }
