@@ -242,4 +242,39 @@ final class Conv2DTests: XCTestCase {
                                  24, 39, 28].map { $0 + 0.5 }
         XCTAssertEqual(y, Tensor(shape: [1, 1, 3, 3], scalars: expected))
     }
+
+    /// A Winograd forward keeps U for the next forward when the weights have the same bits: after any change
+    /// of the weights (one value, a +0 made −0, a training step), and after a backward (which leaves the
+    /// flipped U in the same place), a layer's evaluation output is bitwise a fresh layer's with its weights.
+    func testWinogradFiltersFollowEveryChangeOfTheWeights() {
+        var rng = RandomGenerator(seed: 1307)
+        for (c, h, algorithm) in [(16, 8, Conv2D.Algorithm.winograd4x4), (16, 7, .winograd4x4), (3, 16, .winograd2x2)] {
+            let conv = Conv2D(inChannels: c, outChannels: 16, kernelSize: 3, padding: 1)
+            conv.algorithm = algorithm
+            let x: Tensor<Float> = randomNormalTensor([2, c, h, h], scale: 1, using: &rng)
+            func checkAgainstFresh(_ tag: String) {
+                let y = conv.forward(x, mode: .evaluation)
+                XCTAssertEqual(conv.plan?.algorithm, algorithm)
+                let fresh = Conv2D(inChannels: c, outChannels: 16, kernelSize: 3, padding: 1)
+                fresh.algorithm = algorithm
+                fresh.weight.value = conv.weight.value
+                fresh.bias.value = conv.bias.value
+                XCTAssertEqual(y.scalars.map(\.bitPattern), fresh.forward(x, mode: .evaluation).scalars.map(\.bitPattern),
+                               "\(algorithm), \(h)×\(h): \(tag)")
+            }
+            checkAgainstFresh("first forward")
+            checkAgainstFresh("same weights again")
+            conv.weight.value.scalars[5] += 0.25
+            checkAgainstFresh("one weight changed")
+            conv.weight.value.scalars[0] = 0
+            checkAgainstFresh("a weight set to +0")
+            conv.weight.value.scalars[0] = -0.0
+            checkAgainstFresh("that weight made −0")
+            let y = conv.forward(x, mode: .training)
+            _ = conv.backward(Tensor(shape: y.shape, repeating: 1))
+            checkAgainstFresh("after a backward")
+            conv.weight.value.scalars[7] -= 0.5
+            checkAgainstFresh("after a backward and a change")
+        }
+    }
 }

@@ -14,9 +14,8 @@ extension Conv2D {
     func winogradForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd.Tiling, _ convShape: [Int],
                          tilePooled tilePool: Bool) -> Tensor<Float> {
         let C = inChannels, F = outChannels
-        let u = filters.reserve(16 * F * C).start
-        weight.value.scalars.withUnsafeBufferPointer {
-            Winograd.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: false, into: u)
+        let u = forwardFilters(positions: 16) { g, u in
+            Winograd.transformFilters(g, outChannels: F, inChannels: C, flipped: false, into: u)
         }
         // With `tilePool` (a fused ReLU and 2×2, stride-2 pooling), the output tiles are the pooling's windows.
         return forwardImages(x, g, convShape, scratchPerThread: Winograd.scratchCount(inChannels: C, outChannels: F, tiling),
@@ -96,7 +95,7 @@ extension Conv2D {
         let wantsInput = computesInputGradient
         // dx = the forward kernels on dy padded by 2 − P, with flipped filters (16, C, F).
         let dxTiling = Winograd.Tiling(height: g.ho, width: g.wo, padding: 2 - g.padding)
-        let uFlipped = filters.reserve(16 * F * C).start
+        let uFlipped = backwardFilters(positions: 16)
         if wantsInput {
             weight.value.scalars.withUnsafeBufferPointer {
                 Winograd.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: true, into: uFlipped)

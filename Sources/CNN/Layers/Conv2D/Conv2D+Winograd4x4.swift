@@ -16,9 +16,8 @@ extension Conv2D {
     func winograd4x4Forward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd4x4.Tiling,
                             _ convShape: [Int], tilePooled: Bool) -> Tensor<Float> {
         let C = inChannels, F = outChannels
-        let u = filters.reserve(36 * F * C).start
-        weight.value.scalars.withUnsafeBufferPointer {
-            Winograd4x4.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: false, into: u)
+        let u = forwardFilters(positions: 36) { g, u in
+            Winograd4x4.transformFilters(g, outChannels: F, inChannels: C, flipped: false, into: u)
         }
         return forwardImages(x, g, convShape, scratchPerThread: Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling),
                              tilePool: tilePooled) { x, bias, scratch, y, pooled in
@@ -33,7 +32,7 @@ extension Conv2D {
         let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
         let wantsInput = computesInputGradient
-        let uFlipped = filters.reserve(36 * F * C).start
+        let uFlipped = backwardFilters(positions: 36)
         if wantsInput {
             weight.value.scalars.withUnsafeBufferPointer {
                 Winograd4x4.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: true, into: uFlipped)

@@ -26,6 +26,7 @@
 //  This is exactly what the separate layers compute, bit for bit, without writing the full-size activation,
 //  except on the direct path, whose dW adds the windows' winners in another order (equal to rounding).
 
+import Glibc
 import RealModule
 
 /// A 2-D convolution with square kernels, stride and zero padding: `nn.Conv2d`.
@@ -54,6 +55,10 @@ public final class Conv2D: EpilogueFusing {
 
     var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
     let filters = Workspace<Float>()   // Winograd: transformed filters U (16 or 36 positions, F, C), or dx's
+    /// When `filters` holds a forward's U: its positions (16 or 36) and the weights it was made from, bit for
+    /// bit (`heldPositions` 0 otherwise). See `forwardFilters`.
+    private var heldPositions = 0
+    private var heldWeights: [Float] = []
     let paddedImages = Workspace<Float>() // per thread: x̃ or dx̃ of one image (PaddedColumns.paddedCount)
     let cols = Workspace<Float>()      // per thread: im2col of one image, (C·HH·WW, L); or per image
                                                // when the plan keeps the whole batch's columns
@@ -308,5 +313,31 @@ public final class Conv2D: EpilogueFusing {
                 }
             }
         }
+    }
+}
+
+extension Conv2D {
+    /// U (positions, C, F) for a Winograd forward, in `filters`: written by `transform(g, U)` from the weights g,
+    /// unless `filters` already holds the transform with these positions of weights with the same bits (U is
+    /// a function of g alone; evaluation runs the same weights chunk after chunk).
+    func forwardFilters(positions: Int,
+                        _ transform: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void) -> UnsafeMutablePointer<Float> {
+        let u = filters.reserve(positions * outChannels * inChannels).start
+        let w = weight.value.scalars
+        let same = heldPositions == positions && w.withUnsafeBytes { a in
+            heldWeights.withUnsafeBytes { b in a.count == b.count && memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0 }
+        }
+        if same { return u }
+        w.withUnsafeBufferPointer { transform($0.baseAddress!, u) }
+        heldWeights.removeAll(keepingCapacity: true)
+        heldWeights.append(contentsOf: w)
+        heldPositions = positions
+        return u
+    }
+
+    /// `filters` for a backward's flipped U (positions, F, C): it no longer holds a forward's.
+    func backwardFilters(positions: Int) -> UnsafeMutablePointer<Float> {
+        heldPositions = 0
+        return filters.reserve(positions * outChannels * inChannels).start
     }
 }
