@@ -150,14 +150,16 @@ public struct EvalCommand: ParsableCommand {
 
     /// A line per member and one for the ensemble, then the ensemble's full report.
     static func text(_ e: Ensemble.Evaluation) -> String {
-        let width = max(24, e.members.map(\.path.count).max() ?? 0)
+        let views = e.shifts.count > 1 ? ", \(e.shifts.count) views each (--tta)" : ""
+        let ensembleName = "ensemble of \(e.members.count)\(views)"
+        // The widest name sets the column, so no name is cut.
+        let width = max(24, ensembleName.count, e.members.map(\.path.count).max() ?? 0)
         func row(_ name: String, _ r: EvaluationResult) -> String {
             name.padding(toLength: width, withPad: " ", startingAt: 0) + String(format: "  %7.2f%%  %.4f\n", r.accuracy * 100, r.loss)
         }
         var out = "model".padding(toLength: width, withPad: " ", startingAt: 0) + "  accuracy  loss\n"
         for m in e.members { out += row(m.path, m.result) }
-        let views = e.shifts.count > 1 ? ", \(e.shifts.count) views each (--tta)" : ""
-        out += row("ensemble of \(e.members.count)\(views)", e.ensemble) + "\nthe ensemble:\n"
+        out += row(ensembleName, e.ensemble) + "\nthe ensemble:\n"
         return out + text(e.ensemble, names: e.classNames)
     }
 

@@ -166,6 +166,18 @@ final class EnsembleTests: XCTestCase {
         let e = try EvalCommand.parse(Array(f.arguments.prefix(2)) + ["--data", f.data, "--tta", "--threads", "2"]).evaluateEnsemble()
         check(e, against: hand, paths: Array(f.paths.prefix(2)), labels: labels)
         XCTAssertEqual(e.shifts.count, 5)
+        // The text report names the ensemble in full, its accuracy in the same column as the members'.
+        // Members given by short relative paths, so the ensemble's name is the widest in the column.
+        let home = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(f.dir.path))
+        defer { FileManager.default.changeCurrentDirectoryPath(home) }
+        let report = try capturingStandardOutput {
+            try EvalCommand.parse(["a", "b", "--data", f.data, "--tta", "--threads", "2"]).run()
+        }
+        let lines = report.split(separator: "\n")
+        let ensembleLine = try XCTUnwrap(lines.first { $0.hasPrefix("ensemble of 2, 5 views each (--tta)  ") }, lines.joined(separator: "\n"))
+        XCTAssertEqual(ensembleLine.firstIndex(of: "%").map { ensembleLine.distance(from: ensembleLine.startIndex, to: $0) },
+                       lines[1].firstIndex(of: "%").map { lines[1].distance(from: lines[1].startIndex, to: $0) })
         let plain = try averagedByHand([f.paths[0]], views: [(0, 0)], data: f.data)
         XCTAssertNotEqual(hand.members[0].flatMap { $0 }, plain.members[0].flatMap { $0 }, "the views change the probabilities")
 
