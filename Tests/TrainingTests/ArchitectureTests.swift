@@ -1,7 +1,7 @@
 //  ArchitectureTests.swift
 //
 //  The spec parser and the presets: valid specs resolve to exactly the layers PyTorch would build
-//  (the presets to those of /work/shared/bench/torch_mnist_bench.py), invalid ones throw the right
+//  (the presets to those scripts/torch_bench.py builds), invalid ones throw the right
 //  ArchitectureError with a message naming the offending token.
 
 import CNN
