@@ -44,9 +44,18 @@ public struct Augmentation: Equatable, Sendable {
         (seed &* 0xD6E8_FEB8_6659_FD93) ^ (UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15) ^ (UInt64(position) &* 0xC2B2_AE3D_27D4_EB4F)
     }
 
-    /// Warps the H×W image `source` (0–255) into `destination` (H·W normalised values) with generator `generator`.
-    public func warp(_ source: UnsafePointer<UInt8>, height H: Int, width W: Int, into destination: UnsafeMutablePointer<Float>,
-                     mean: Double, std: Double, generator: inout RandomGenerator) {
+    /// One image's draws, in the order of the file's legend, and what the sampling needs of them.
+    struct Draw {
+        /// R(−θ)/s as the matrix [a b; −b a].
+        var a: Float, b: Float
+        /// The centre c and the shift t.
+        var cx: Float, cy: Float, tx: Float, ty: Float
+        /// The elastic field, H·W each; empty without elastic.
+        var ex: [Float], ey: [Float]
+    }
+
+    /// Draws θ, s, t (and the elastic fields) for an H×W image from `generator`.
+    func draw(height H: Int, width W: Int, generator: inout RandomGenerator) -> Draw {
         let theta = Double(generator.nextUniform(Float(-rotate), Float(rotate))) * .pi / 180
         let s = Double(generator.nextUniform(Float(1 - scale), Float(1 + scale)))
         let tx = Double(generator.nextUniform(Float(-shift), Float(shift)))
@@ -57,10 +66,16 @@ public struct Augmentation: Equatable, Sendable {
             ey = Self.smoothField(height: H, width: W, sigma: elasticSigma, alpha: elasticAlpha, generator: &generator)
         }
         let (cx, cy) = (Double(W - 1) / 2, Double(H - 1) / 2)
-        // R(−θ)/s as a matrix [a b; −b a].
-        let a = Float(Double.cos(theta) / s), b = Float(Double.sin(theta) / s)
+        return Draw(a: Float(Double.cos(theta) / s), b: Float(Double.sin(theta) / s), cx: Float(cx), cy: Float(cy),
+                    tx: Float(tx), ty: Float(ty), ex: ex, ey: ey)
+    }
+
+    /// Warps the H×W image `source` (0–255) into `destination` (H·W normalised values) with generator `generator`.
+    public func warp(_ source: UnsafePointer<UInt8>, height H: Int, width W: Int, into destination: UnsafeMutablePointer<Float>,
+                     mean: Double, std: Double, generator: inout RandomGenerator) {
+        let d = draw(height: H, width: W, generator: &generator)
+        let (a, b, fcx, fcy, ftx, fty, ex, ey) = (d.a, d.b, d.cx, d.cy, d.tx, d.ty, d.ex, d.ey)
         let scaleOut = Float(1 / (255 * std)), shiftOut = Float(-mean / std)
-        let (fcx, fcy, ftx, fty) = (Float(cx), Float(cy), Float(tx), Float(ty))
         // The source as Float in a (H + 2) × (W + 2) frame of zeros: pixel (r, c) at (r + 1)·(W + 2) + c + 1. A
         // sample point that passes the guard has −1 ≤ ⌊q⌋ ≤ W − 1 (and the same for rows), so its four taps
         // ⌊q⌋ and ⌊q⌋ + 1 lie inside the frame and need no bounds check; the frame's zeros are the background.
@@ -105,19 +120,9 @@ public struct Augmentation: Equatable, Sendable {
     /// bytes (tests compare the two).
     public func referenceWarp(_ source: UnsafePointer<UInt8>, height H: Int, width W: Int, into destination: UnsafeMutablePointer<Float>,
                               mean: Double, std: Double, generator: inout RandomGenerator) {
-        let theta = Double(generator.nextUniform(Float(-rotate), Float(rotate))) * .pi / 180
-        let s = Double(generator.nextUniform(Float(1 - scale), Float(1 + scale)))
-        let tx = Double(generator.nextUniform(Float(-shift), Float(shift)))
-        let ty = Double(generator.nextUniform(Float(-shift), Float(shift)))
-        var ex: [Float] = [], ey: [Float] = []
-        if elasticAlpha > 0 {
-            ex = Self.smoothField(height: H, width: W, sigma: elasticSigma, alpha: elasticAlpha, generator: &generator)
-            ey = Self.smoothField(height: H, width: W, sigma: elasticSigma, alpha: elasticAlpha, generator: &generator)
-        }
-        let (cx, cy) = (Double(W - 1) / 2, Double(H - 1) / 2)
-        let a = Float(Double.cos(theta) / s), b = Float(Double.sin(theta) / s)
+        let d = draw(height: H, width: W, generator: &generator)
+        let (a, b, fcx, fcy, ftx, fty, ex, ey) = (d.a, d.b, d.cx, d.cy, d.tx, d.ty, d.ex, d.ey)
         let scaleOut = Float(1 / (255 * std)), shiftOut = Float(-mean / std)
-        let (fcx, fcy, ftx, fty) = (Float(cx), Float(cy), Float(tx), Float(ty))
         for y in 0..<H {
             for x in 0..<W {
                 let dx = Float(x) - fcx - ftx, dy = Float(y) - fcy - fty

@@ -118,17 +118,7 @@ public final class BatchNorm2D: EpilogueFusing {
         cachedInput = x
         if inverseStd.count != C { inverseStd = [Float](repeating: 0, count: C) }
         let relu = fusesReLU, pool = fusedPool
-        var outHW = HW
-        if let pool {
-            let hp = (H - pool.kernel) / pool.stride + 1, wp = (W - pool.kernel) / pool.stride + 1
-            output.resize(to: [N, C, hp, wp])
-            outHW = hp * wp
-        } else {
-            output.resize(to: x.shape)
-        }
-        let threads = min(Parallel.threads, C)
-        let planeSlices = planes.reserve(pool == nil ? 0 : threads * HW)
-        let argmaxSlices = argmax.reserve(N * C * outHW)
+        let (outHW, threads, planeSlices, argmaxSlices) = prepareOutput(for: x)
         // Per channel, on one thread: the statistics (per-image partial sums in Float, accumulated in Double in
         // image order), then each plane's y = γx̂ + β written (or ReLU'd and pooled). x̂ is not kept: backward
         // recomputes it from x, μ and s.
@@ -182,13 +172,11 @@ public final class BatchNorm2D: EpilogueFusing {
         return output
     }
 
-    /// Runs `write` over every (n, c) plane with the channel's two coefficients, into the output or, when
-    /// pooling is fused, into a per-thread plane that is then ReLU'd and pooled; applies a fused ReLU.
-    /// `write(x, offset, y, a, b)` fills the H·W values of y for the plane starting at x[offset].
-    private func normalize(_ x: Tensor<Float>, coefficients: (Int) -> (Float, Float),
-                           write: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Float, Float) -> Void) -> Tensor<Float> {
-        let (N, C, H, W) = x.nchw, HW = H * W
-        let relu = fusesReLU, pool = fusedPool
+    /// Sizes the output for x (N, C, H, W) and its epilogue: (N, C, H, W), or (N, C, Hp, Wp) with a fused pooling;
+    /// reserves a pre-pooling plane per thread and an argmax per pooled value. Returns the output plane's size,
+    /// the threads over channels and the two workspace slices.
+    private func prepareOutput(for x: Tensor<Float>) -> (Int, Int, WorkspaceSlice<Float>, WorkspaceSlice<Int32>) {
+        let (N, C, H, W) = x.nchw, HW = H * W, pool = fusedPool
         var outHW = HW
         if let pool {
             let hp = (H - pool.kernel) / pool.stride + 1, wp = (W - pool.kernel) / pool.stride + 1
@@ -198,8 +186,17 @@ public final class BatchNorm2D: EpilogueFusing {
             output.resize(to: x.shape)
         }
         let threads = min(Parallel.threads, C)
-        let planeSlices = planes.reserve(pool == nil ? 0 : threads * HW)
-        let argmaxSlices = argmax.reserve(N * C * outHW)
+        return (outHW, threads, planes.reserve(pool == nil ? 0 : threads * HW), argmax.reserve(N * C * outHW))
+    }
+
+    /// Runs `write` over every (n, c) plane with the channel's two coefficients, into the output or, when
+    /// pooling is fused, into a per-thread plane that is then ReLU'd and pooled; applies a fused ReLU.
+    /// `write(x, offset, y, a, b)` fills the H·W values of y for the plane starting at x[offset].
+    private func normalize(_ x: Tensor<Float>, coefficients: (Int) -> (Float, Float),
+                           write: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>, Float, Float) -> Void) -> Tensor<Float> {
+        let (N, C, H, W) = x.nchw, HW = H * W
+        let relu = fusesReLU, pool = fusedPool
+        let (outHW, threads, planeSlices, argmaxSlices) = prepareOutput(for: x)
         x.scalars.withUnsafeBufferPointer { xp in
             output.scalars.withUnsafeMutableBufferPointer { op in
                 let x0 = xp.baseAddress!, o0 = op.baseAddress!
