@@ -363,6 +363,107 @@ public enum ReLUPoolEpilogue {
     }
 }
 
+// MARK: - The pooled values alone (evaluation)
+
+extension ReLUPoolEpilogue {
+    /// relu(y) pooled as `maxPool(relu: true)` pools it, the same values bit for bit, without the winners:
+    /// an evaluation forward has no backward to give them to. `planes` planes of `height × width`, rows stored
+    /// `rowStride` apart (`width` when nil) → out (planes, Hp, Wp).
+    public static func reluMaxPool(_ y: UnsafePointer<Float>, planes: Int, height: Int, width: Int, rowStride: Int? = nil,
+                                   pool: (kernel: Int, stride: Int), into out: UnsafeMutablePointer<Float>) {
+        let (K, S) = pool
+        let hp = (height - K) / S + 1, wp = (width - K) / S + 1
+        let width = rowStride ?? width
+        for p in 0..<planes {
+            let plane = y + p * height * width, o = out + p * hp * wp
+            if K == 2 && S == 2 {
+                for i in 0..<hp {
+                    let r0 = 2 &* i &* width, row = o + i &* wp
+                    // As in `maxPool`: a row of 9–16 windows as one block of 16 when the spill stays in this call's output.
+                    if wp > 8 && wp <= 16 && width >= 32 && (p &+ 1 < planes || i &+ 1 < hp) {
+                        reluPool2x2RowValues(SIMD32<Int32>.self, plane, row: r0, width: width, count: 16, into: row)
+                    } else if wp >= 8 {
+                        reluPool2x2RowValues(SIMD16<Int32>.self, plane, row: r0, width: width, count: wp, into: row)
+                    } else if wp >= 4 {
+                        reluPool2x2RowValues(SIMD8<Int32>.self, plane, row: r0, width: width, count: wp, into: row)
+                    } else {
+                        reluPool2x2ShortValues(plane, row: r0, width: width, count: wp, into: row)
+                    }
+                }
+                continue
+            }
+            for i in 0..<hp {
+                for j in 0..<wp {
+                    var best = relu(plane[i &* S &* width &+ j &* S])
+                    for k in 0..<K {
+                        let row = (i &* S &+ k) &* width &+ j &* S
+                        for l in 0..<K {
+                            let v = relu(plane[row &+ l])
+                            if v > best || (v.isNaN && !best.isNaN) { best = v }
+                        }
+                    }
+                    o[i &* wp &+ j] = best
+                }
+            }
+        }
+    }
+
+    /// The bits of `reluPoolWindows(a, b, c, d, …).bits` without the winners: the same `positive` lanes, their
+    /// signed integer maximum m, and −0 where m = 0 and a is −0.
+    @inline(__always)
+    static func reluPoolWindowValues<V: SIMD>(_ a: V, _ b: V, _ c: V, _ d: V) -> V where V.Scalar == Int32 {
+        let one = V(repeating: 1), aboveInfinity = V(repeating: 0x7F80_0001)
+        let infinity = V(repeating: 0x7F80_0000), quietNaN = V(repeating: 0x7FC0_0000), magnitude = V(repeating: 0x7FFF_FFFF)
+        @inline(__always) func positive(_ x: V) -> V {
+            let nan = (infinity &- (x & magnitude)) &>> 31
+            return (x & ~(x &>> 31) & ((x &- aboveInfinity) &>> 31)) | (nan & quietNaN)
+        }
+        @inline(__always) func maximum(_ x: V, _ y: V) -> V {
+            let difference = x &- y
+            return x &- (difference & (difference &>> 31))
+        }
+        let m = maximum(maximum(positive(a), positive(b)), maximum(positive(c), positive(d)))
+        let twice = a &+ a
+        let mZero = (m &- one) &>> 31, twiceZero = ~((twice | (V() &- twice)) &>> 31)
+        return m | (mZero & twiceZero & a)
+    }
+
+    /// `reluPool2x2Row`'s values without the winners: n = Row.Half.scalarCount windows at a time (`wp` ≥ n), the
+    /// last block overlapping the one before it; with `wp` = n it also serves shorter rows stored at least 2n
+    /// long, writing junk past them.
+    @inline(__always)
+    static func reluPool2x2RowValues<Row: WindowRow>(_: Row.Type, _ plane: UnsafePointer<Float>, row r0: Int, width: Int,
+                                                     count wp: Int, into o: UnsafeMutablePointer<Float>) {
+        let n = Row.Half.scalarCount, r1 = r0 &+ width
+        let raw = UnsafeRawPointer(plane)
+        var j = 0
+        while true {
+            let top = (raw + 4 &* (r0 &+ 2 &* j)).loadUnaligned(as: Row.self)
+            let bottom = (raw + 4 &* (r1 &+ 2 &* j)).loadUnaligned(as: Row.self)
+            let bits = reluPoolWindowValues(top.evenHalf, top.oddHalf, bottom.evenHalf, bottom.oddHalf)
+            UnsafeMutableRawPointer(o + j).storeBytes(of: bits, as: Row.Half.self)
+            if j &+ n == wp { return }
+            j = min(j &+ n, wp &- n)
+        }
+    }
+
+    /// `reluPool2x2Short`'s values without the winners: a row of 1 to 3 windows gathered into four lanes.
+    @inline(__always)
+    static func reluPool2x2ShortValues(_ plane: UnsafePointer<Float>, row r0: Int, width: Int, count wp: Int,
+                                       into o: UnsafeMutablePointer<Float>) {
+        guard wp > 0 else { return }
+        let r1 = r0 &+ width
+        var ta = SIMD4<Int32>(), tb = ta, tc = ta, td = ta
+        @inline(__always) func bits(_ i: Int) -> Int32 { Int32(bitPattern: plane[i].bitPattern) }
+        for l in 0..<4 {
+            let j = Swift.min(l, wp &- 1), q0 = r0 &+ 2 &* j, q2 = r1 &+ 2 &* j
+            ta[l] = bits(q0); tb[l] = bits(q0 &+ 1); tc[l] = bits(q2); td[l] = bits(q2 &+ 1)
+        }
+        let best = reluPoolWindowValues(ta, tb, tc, td)
+        for j in 0..<wp { o[j] = Float(bitPattern: UInt32(bitPattern: best[j])) }
+    }
+}
+
 /// A block of 2n consecutive floats (as bits) of a row, split into the even and odd columns of n 2×2 windows.
 protocol WindowRow: SIMD where Scalar == Int32 {
     associatedtype Half: SIMD where Half.Scalar == Int32

@@ -18,7 +18,8 @@ extension Conv2D {
         let keeps = mode == .training
         let paddedSlices = paddedImages.reserve((keeps ? g.n : threads) * conv.paddedCount)
         let ySlices = scratch.reserve(threads * conv.outputCount(filters: F))
-        let argmaxSlices = argmax.reserve(g.n * F * pooledL)
+        // Only a training forward keeps the winners, for backward.
+        let argmaxSlices = argmax.reserve(keeps ? g.n * F * pooledL : 0)
         let relu = fusesReLU
         output.resize(to: [g.n, F, hp, wp])
         x.scalars.withUnsafeBufferPointer { xp in
@@ -32,6 +33,11 @@ extension Conv2D {
                                 let padded = paddedSlices.piece(keeps ? n : t, size: conv.paddedCount)
                                 conv.pad(x0 + n * chw, into: padded)
                                 conv.forward(padded.start, weights: w, bias: b, filters: F, into: y)
+                                guard keeps else {
+                                    ReLUPoolEpilogue.reluMaxPool(y.start, planes: F, height: g.ho, width: g.wo, rowStride: conv.rowLength,
+                                                                 pool: pool, into: o0 + n * F * pooledL)
+                                    continue
+                                }
                                 ReLUPoolEpilogue.maxPool(y.start, planes: F, height: g.ho, width: g.wo, rowStride: conv.rowLength,
                                                          relu: relu, pool: pool, into: o0 + n * F * pooledL,
                                                          argmax: argmaxSlices.piece(n, size: F * pooledL).start)

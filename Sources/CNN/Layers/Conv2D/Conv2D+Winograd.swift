@@ -12,27 +12,28 @@
 extension Conv2D {
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
     func winogradForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd.Tiling, _ convShape: [Int],
-                         tilePooled tilePool: Bool) -> Tensor<Float> {
+                         tilePooled tilePool: Bool, mode: Mode) -> Tensor<Float> {
         let C = inChannels, F = outChannels
         let u = forwardFilters(positions: 16) { g, u in
             Winograd.transformFilters(g, outChannels: F, inChannels: C, flipped: false, into: u)
         }
         // With `tilePool` (a fused ReLU and 2×2, stride-2 pooling), the output tiles are the pooling's windows.
         return forwardImages(x, g, convShape, scratchPerThread: Winograd.scratchCount(inChannels: C, outChannels: F, tiling),
-                             tilePool: tilePool) { x, bias, scratch, y, pooled in
+                             tilePool: tilePool, mode: mode) { x, bias, scratch, y, pooled in
             Winograd.convolve(x, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
                               into: y, pooled: pooled)
         }
     }
 
     /// The image loop of both Winograd paths' forward: `convolve(x[n], b, scratch, y, pooled)` computes y[n]
-    /// (F, Ho, Wo) + b, or, given `pooled`, only its ReLU and pooling with their argmax (`tilePool`); else a
-    /// fused ReLU and pooling follow on y[n] in a scratch, or a fused ReLU alone in place.
+    /// (F, Ho, Wo) + b, or, given `pooled`, only its ReLU and pooling (`tilePool`), with their argmax when
+    /// given; else a fused ReLU and pooling follow on y[n] in a scratch, or a fused ReLU alone in place. The
+    /// pooling's winners are kept for backward in training only.
     func forwardImages(_ x: Tensor<Float>, _ g: ConvGeometry, _ convShape: [Int], scratchPerThread perThread: Int,
-                       tilePool: Bool,
+                       tilePool: Bool, mode: Mode,
                        convolve: (_ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ scratch: WorkspaceSlice<Float>,
                                   _ y: UnsafeMutablePointer<Float>,
-                                  _ pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>)?) -> Void)
+                                  _ pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)?) -> Void)
         -> Tensor<Float> {
         let F = outChannels, L = g.positions, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
@@ -40,7 +41,8 @@ extension Conv2D {
         let relu = fusesReLU, pool = fusedPool
         let (outShape, pooledL) = fusedOutputShape(g, convShape)
         let ySlices = scratch.reserve(pool == nil || tilePool ? 0 : threads * F * L)
-        let argmaxSlices = argmax.reserve(g.n * F * pooledL)
+        let keepsArgmax = mode == .training
+        let argmaxSlices = argmax.reserve(keepsArgmax ? g.n * F * pooledL : 0)
         output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
             bias.value.scalars.withUnsafeBufferPointer { bp in
@@ -49,7 +51,7 @@ extension Conv2D {
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
                         let work = scratchSlices.piece(t, size: perThread)
                         for n in images {
-                            let winners = argmaxSlices.piece(n, size: F * pooledL).start
+                            let winners = keepsArgmax ? argmaxSlices.piece(n, size: F * pooledL).start : nil
                             if tilePool {
                                 let out = o0 + n * F * pooledL
                                 convolve(x0 + n * chw, b, work, out, (out, winners))
@@ -58,9 +60,12 @@ extension Conv2D {
                             // y[n] (F, Ho, Wo), into the output or, when pooling, a scratch
                             let y = pool == nil ? o0 + n * F * L : ySlices.piece(t, size: F * L).start
                             convolve(x0 + n * chw, b, work, y, nil)
-                            if let pool {
+                            if let pool, let winners {
                                 ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, relu: relu, pool: pool,
                                                          into: o0 + n * F * pooledL, argmax: winners)
+                            } else if let pool {
+                                ReLUPoolEpilogue.reluMaxPool(y, planes: F, height: g.ho, width: g.wo, pool: pool,
+                                                             into: o0 + n * F * pooledL)
                             } else if relu {
                                 for i in 0..<(F * L) { y[i] = ReLUPoolEpilogue.relu(y[i]) }
                             }

@@ -14,13 +14,13 @@ extension Conv2D {
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling: the argmax is then
     /// channels last (Hp, Wp, F) when tile-pooled, else (F, Hp, Wp).
     func winograd4x4Forward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd4x4.Tiling,
-                            _ convShape: [Int], tilePooled: Bool) -> Tensor<Float> {
+                            _ convShape: [Int], tilePooled: Bool, mode: Mode) -> Tensor<Float> {
         let C = inChannels, F = outChannels
         let u = forwardFilters(positions: 36) { g, u in
             Winograd4x4.transformFilters(g, outChannels: F, inChannels: C, flipped: false, into: u)
         }
         return forwardImages(x, g, convShape, scratchPerThread: Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling),
-                             tilePool: tilePooled) { x, bias, scratch, y, pooled in
+                             tilePool: tilePooled, mode: mode) { x, bias, scratch, y, pooled in
             Winograd4x4.convolve(x, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
                                  into: y, pooled: pooled)
         }

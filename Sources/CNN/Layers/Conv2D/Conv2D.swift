@@ -141,17 +141,20 @@ public final class Conv2D: EpilogueFusing {
         }
         plan = chosen
         switch chosen {
-        case let .winograd4x4(tiling, tilePooled): return winograd4x4Forward(x, g, tiling, convShape, tilePooled: tilePooled)
-        case let .winograd2x2(tiling, tilePooled): return winogradForward(x, g, tiling, convShape, tilePooled: tilePooled)
+        case let .winograd4x4(tiling, tilePooled):
+            return winograd4x4Forward(x, g, tiling, convShape, tilePooled: tilePooled, mode: mode)
+        case let .winograd2x2(tiling, tilePooled):
+            return winogradForward(x, g, tiling, convShape, tilePooled: tilePooled, mode: mode)
         case let .direct(direct): return directForward(x, g, direct, mode: mode)
-        case let .im2col(columns, keeps): return im2colForward(x, g, columns, keepsColumns: keeps, convShape)
-        case let .paddedIm2col(columns, keeps): return im2colForward(x, g, columns, keepsColumns: keeps, convShape)
+        case let .im2col(columns, keeps): return im2colForward(x, g, columns, keepsColumns: keeps, convShape, mode: mode)
+        case let .paddedIm2col(columns, keeps): return im2colForward(x, g, columns, keepsColumns: keeps, convShape, mode: mode)
         }
     }
 
-    /// The im2col algorithms' forward, on `lowering`'s columns (nil: `Im2Col`).
+    /// The im2col algorithms' forward, on `lowering`'s columns (nil: `Im2Col`); a fused pooling keeps its
+    /// winners for backward in training only.
     func im2colForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ lowering: PaddedColumns?, keepsColumns perImage: Bool,
-                       _ convShape: [Int]) -> Tensor<Float> {
+                       _ convShape: [Int], mode: Mode) -> Tensor<Float> {
         let Q = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
         // y[n] is (F, Ho, R): R = Wx on the padded width, else Wo. LW = Ho·R columns in the product.
         let R = lowering?.rowLength ?? g.wo, LW = g.ho * R
@@ -164,7 +167,8 @@ public final class Conv2D: EpilogueFusing {
         // Without pooling, on compact rows, the product goes straight into the output.
         let intoOutput = pool == nil && R == g.wo
         let ySlices = scratch.reserve(intoOutput ? 0 : threads * F * LW)
-        let argmaxSlices = argmax.reserve(g.n * F * pooledL)
+        let keepsArgmax = mode == .training
+        let argmaxSlices = argmax.reserve(keepsArgmax ? g.n * F * pooledL : 0)
         output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
             weight.value.scalars.withUnsafeBufferPointer { wp in
@@ -184,7 +188,10 @@ public final class Conv2D: EpilogueFusing {
                                 for f in 0..<F { (y + f * LW).update(repeating: b[f], count: LW) }
                                 BLAS.sgemm(transposeA: false, transposeB: false, m: F, n: LW, k: Q,
                                            a: w, lda: Q, b: c, ldb: LW, beta: 1, c: y, ldc: LW)
-                                if let pool {
+                                if let pool, !keepsArgmax {
+                                    ReLUPoolEpilogue.reluMaxPool(y, planes: F, height: g.ho, width: g.wo, rowStride: R,
+                                                                 pool: pool, into: o0 + n * F * pooledL)
+                                } else if let pool {
                                     ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, rowStride: R, relu: relu,
                                                              pool: pool, into: o0 + n * F * pooledL,
                                                              argmax: argmaxSlices.piece(n, size: F * pooledL).start)

@@ -234,10 +234,11 @@ public enum Winograd {
     /// The same tiles through ReLU and 2×2, stride-2 max pooling, whose windows are exactly the output tiles:
     /// out (F, Th, Tw) = max over each tile of relu(y + b), and argmax the winner's index within its
     /// (2Th, 2Tw) plane, in row-major order with a strict > (as ReLUPoolEpilogue). y is never written.
-    /// Bit for bit what `transformOutput`, then ReLU, then the pooling compute.
+    /// Bit for bit what `transformOutput`, then ReLU, then the pooling compute. Without `argmax` (evaluation),
+    /// the values alone.
     public static func transformOutputReLUPool(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling, band: Range<Int>,
                                                bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
-                                               argmax: UnsafeMutablePointer<Int32>) {
+                                               argmax: UnsafeMutablePointer<Int32>?) {
         let tw = t.tilesWide, T = band.count * tw, Wo = 2 * tw, xi = F * T + 16
         let lanes = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14), wo32 = Int32(truncatingIfNeeded: Wo)
         for f in 0..<F {
@@ -249,6 +250,11 @@ public enum Winograd {
                     let (y00, y01, y10, y11) = outputTiles(m + (first &+ tj), xi)
                     // On bit patterns, as ReLUPoolEpilogue.reluPool2x2Row: no float compares.
                     @inline(__always) func bits(_ v: SIMD8<Float>) -> SIMD8<Int32> { unsafeBitCast(v + b, to: SIMD8<Int32>.self) }
+                    guard let argmax else {
+                        let best = ReLUPoolEpilogue.reluPoolWindowValues(bits(y00), bits(y01), bits(y10), bits(y11))
+                        UnsafeMutableRawPointer(out + (pooled &+ tj)).storeBytes(of: best, as: SIMD8<Int32>.self)
+                        return
+                    }
                     let q0 = lanes &+ (rowStart &+ Int32(truncatingIfNeeded: 2 &* tj))
                     let (best, at) = ReLUPoolEpilogue.reluPoolWindows(bits(y00), bits(y01), bits(y10), bits(y11),
                                                                       at: q0, rowStride: wo32)
@@ -319,11 +325,11 @@ public enum Winograd {
     }
 
     /// y (F, Ho, Wo) = conv3×3(x (C, H, W), padding P) + b, from transformed filters U (16, F, C); or, with
-    /// `pooled`, only relu(y) pooled over 2×2 windows (F, Ho/2, Wo/2) and their argmax.
+    /// `pooled`, only relu(y) pooled over 2×2 windows (F, Ho/2, Wo/2) and their argmax when given.
     public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
                                 filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 scratch slice: WorkspaceSlice<Float>, into y: UnsafeMutablePointer<Float>,
-                                pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>)? = nil) {
+                                pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)? = nil) {
         let scratch = slice.pointer(for: scratchCount(inChannels: C, outChannels: F, t), "Winograd.convolve")
         let padded = padInput(x, channels: C, t, padded: scratch)
         let v = scratch + C * t.paddedHeight * t.paddedWidth

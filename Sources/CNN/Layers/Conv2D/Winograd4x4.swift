@@ -299,10 +299,11 @@ public enum Winograd4x4 {
     /// M (36, T, Fo) → ReLU and 2×2, stride-2 max pooling of the outputs (Ho and Wo multiples of 4, so that
     /// each tile holds four whole windows): pooled (Ho/2, Wo/2, Fo) and each winner's index within its
     /// (Ho, Wo) plane, channels last, or −1 where the pooled value is not positive (no gradient passes: the
-    /// ReLU's mask). Values bit for bit what ReLU then pooling compute (ReLUPoolEpilogue).
+    /// ReLU's mask). Values bit for bit what ReLU then pooling compute (ReLUPoolEpilogue). Without `argmax`
+    /// (evaluation), the values alone.
     static func transformOutputReLUPool(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling,
                                         bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
-                                        argmax: UnsafeMutablePointer<Int32>) {
+                                        argmax: UnsafeMutablePointer<Int32>?) {
         let ms = planeStride(t.tiles, F), Wo = t.outWidth, pw = Wo / 2, wo32 = Int32(truncatingIfNeeded: Wo)
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 40) { buffer in
             let e = buffer.baseAddress!, y = e + 24
@@ -318,11 +319,17 @@ public enum Winograd4x4 {
                         for u in 0..<2 {
                             for w in 0..<2 {
                                 let first = 8 &* u &+ 2 &* w
+                                let o = ((2 &* ti &+ u) &* pw &+ 2 &* tj &+ w) &* F &+ fb
+                                guard let argmax else {
+                                    let best = ReLUPoolEpilogue.reluPoolWindowValues(
+                                        bits(first), bits(first &+ 1), bits(first &+ 4), bits(first &+ 5))
+                                    UnsafeMutableRawPointer(out + o).storeBytes(of: best, as: SIMD16<Int32>.self)
+                                    continue
+                                }
                                 let q0 = (4 &* ti &+ 2 &* u) &* Wo &+ 4 &* tj &+ 2 &* w
                                 let (best, at) = ReLUPoolEpilogue.reluPoolWindows(
                                     bits(first), bits(first &+ 1), bits(first &+ 4), bits(first &+ 5),
                                     at: SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: q0)), rowStride: wo32)
-                                let o = ((2 &* ti &+ u) &* pw &+ 2 &* tj &+ w) &* F &+ fb
                                 UnsafeMutableRawPointer(out + o).storeBytes(of: best, as: SIMD16<Int32>.self)
                                 // Positive floats are the positive bit patterns; −1 where best ≤ 0 as an integer
                                 // (the sign of best − 1, or of best itself for −0, Int32.min). Integer shifts:
@@ -387,11 +394,11 @@ public enum Winograd4x4 {
 
     /// y (Fo, Ho, Wo) = conv3×3(x (Ci, H, W), padding P) + b, from transformed filters U (36, Ci, Fo); or, with
     /// `pooled` (Ho and Wo multiples of 4), only relu(y) pooled over 2×2 windows (Fo, Ho/2, Wo/2) and their
-    /// argmax (Ho/2, Wo/2, Fo), channels last, −1 where nothing passes (see `transformOutputReLUPool`).
+    /// argmax (Ho/2, Wo/2, Fo) when given, channels last, −1 where nothing passes (see `transformOutputReLUPool`).
     public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
                                 filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 scratch slice: WorkspaceSlice<Float>, into y: UnsafeMutablePointer<Float>,
-                                pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>)? = nil) {
+                                pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)? = nil) {
         let scratch = slice.pointer(for: scratchCount(inChannels: C, outChannels: F, t), "Winograd4x4.convolve")
         padInput(x, channels: C, t, into: scratch)
         multiply(scratch, inChannels: C, outChannels: F, t, filters: u, bias: bias,
@@ -402,7 +409,7 @@ public enum Winograd4x4 {
     static func multiply(_ padded: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
                          filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                          scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                         pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>)?) {
+                         pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)?) {
         let T = t.tiles, vs = planeStride(T, C), ms = planeStride(T, F)
         let v = scratch, m = v + 36 * vs, last = m + 36 * ms
         transformInput(padded, channels: C, t, into: v)
