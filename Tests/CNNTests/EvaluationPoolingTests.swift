@@ -46,16 +46,51 @@ final class EvaluationPoolingTests: XCTestCase {
         }
     }
 
+    /// `reluMaxPool2x2ChannelsLast` against `reluMaxPool` on each channel's plane, every bit, on the same kind
+    /// of values (one window per plane holding −0 first and negatives after it): 7×7 on rows of 8 (the last row
+    /// and column left out), 14×14 on rows of 16, 6×5 on rows of 5; 16 and 32 channels.
+    func testChannelsLastPoolingIsBitwiseThePlanes() {
+        var rng = RandomGenerator(seed: 303)
+        let specials: [Float] = [0, -0.0, 1, 1, -1, 2, .nan, -Float.nan, .infinity, -.infinity, 0.5, -0.5]
+        for (h, w, rowLength, channels) in [(7, 7, 8, 16), (14, 14, 16, 32), (6, 5, 5, 16)] {
+            var y = (0..<(h * rowLength * channels)).map { i -> Float in
+                i % 3 == 0 ? rng.nextNormal() : specials[Int(rng.next() % UInt64(specials.count))]
+            }
+            for c in 0..<channels where c % 4 == 1 {
+                for (k, l) in [(0, 0), (0, 1), (1, 0), (1, 1)] { y[(k * rowLength + l) * channels + c] = k + l == 0 ? -0.0 : -1 }
+            }
+            // (C, H, W) planes of the same values
+            var planes = [Float](repeating: 0, count: channels * h * w)
+            for c in 0..<channels { for i in 0..<h { for j in 0..<w { planes[(c * h + i) * w + j] = y[(i * rowLength + j) * channels + c] } } }
+            let (hp, wp) = (h / 2, w / 2)
+            var last = [Float](repeating: 7, count: hp * wp * channels), first = last
+            y.withUnsafeBufferPointer {
+                ReLUPoolEpilogue.reluMaxPool2x2ChannelsLast($0.baseAddress!, height: h, width: w, rowLength: rowLength,
+                                                            channels: channels, into: &last)
+            }
+            planes.withUnsafeBufferPointer {
+                ReLUPoolEpilogue.reluMaxPool($0.baseAddress!, planes: channels, height: h, width: w, pool: (2, 2), into: &first)
+            }
+            var transposed = first
+            for c in 0..<channels { for e in 0..<(hp * wp) { transposed[e * channels + c] = first[c * hp * wp + e] } }
+            XCTAssertTrue(first.contains { $0.isNaN } && first[hp * wp] == 0 && first[hp * wp].sign == .minus, "\(h)×\(w)")
+            XCTAssertEqual(last.map(\.bitPattern), transposed.map(\.bitPattern), "\(h)×\(w) on rows of \(rowLength), \(channels) channels")
+        }
+    }
+
     /// Each algorithm that fuses a ReLU and pooling, forced on a layer it computes: the evaluation forward's
     /// output (pooled without winners) is bitwise the training forward's, on one thread and two. The direct
-    /// path with 2×2 and 3×3 pooling, im2col and padded-width im2col, F(2×2) and F(4×4) pooled from their
-    /// output tiles and (odd or non-multiple-of-4 outputs) pooled after the tiles.
+    /// path with 2×2 and 3×3 pooling, im2col and padded-width im2col, F(2×2) pooled from its output tiles
+    /// and after them, F(4×4) pooled from its output tiles (8×8 outputs), from its channels-last outputs
+    /// across tiles in evaluation (14×14 and 7×7, where training pools the channels-first planes) and a 3×3
+    /// pooling after the tiles.
     func testEvaluationForwardPoolsAsTraining() throws {
         let layers: [(c: Int, f: Int, k: Int, p: Int, h: Int, w: Int, pool: (Int, Int), algorithm: Conv2D.Algorithm)] = [
             (1, 6, 5, 2, 14, 16, (2, 2), .direct), (2, 5, 3, 1, 9, 8, (3, 2), .direct),
             (3, 4, 3, 1, 12, 10, (2, 2), .im2col), (3, 4, 5, 0, 12, 12, (2, 2), .paddedIm2col),
             (8, 8, 3, 1, 16, 16, (2, 2), .winograd2x2), (8, 8, 3, 0, 18, 18, (3, 2), .winograd2x2),
             (16, 32, 3, 0, 10, 10, (2, 2), .winograd4x4), (16, 32, 3, 1, 14, 14, (2, 2), .winograd4x4),
+            (32, 16, 3, 1, 7, 7, (2, 2), .winograd4x4), (16, 16, 3, 1, 6, 9, (3, 2), .winograd4x4),
         ]
         for threads in [1, 2] {
             try withThreads(threads) {
@@ -65,6 +100,8 @@ final class EvaluationPoolingTests: XCTestCase {
                     for p in conv.parameters {
                         p.value = Tensor(shape: p.value.shape, scalars: (0..<p.value.count).map { _ in rng.nextNormal() * 0.3 })
                     }
+                    // Every fourth filter mostly below zero, so that the ReLU has zeros to give.
+                    conv.bias.value = Tensor(shape: [layer.f], scalars: (0..<layer.f).map { $0 % 4 == 3 ? -3 : conv.bias.value.scalars[$0] })
                     conv.algorithm = layer.algorithm
                     let shape = [3, layer.c, layer.h, layer.w]
                     let x = Tensor<Float>(shape: shape, scalars: (0..<shape.reduce(1, *)).map { _ in rng.nextNormal() })

@@ -408,6 +408,29 @@ extension ReLUPoolEpilogue {
         }
     }
 
+    /// relu(y) pooled over 2×2, stride-2 windows, channels last: y (H, W, C), its rows `rowLength` positions
+    /// apart (rowLength ≥ W, C a multiple of 16) → out (⌊H/2⌋, ⌊W/2⌋, C). Each window's four positions are
+    /// sixteen channels per vector, through `reluPoolWindowValues` in the row kernels' order (top left, top
+    /// right, bottom left, bottom right), so every value has the bits `reluMaxPool` gives it on the channel's plane.
+    public static func reluMaxPool2x2ChannelsLast(_ y: UnsafePointer<Float>, height: Int, width: Int, rowLength: Int,
+                                                  channels C: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(C % 16 == 0 && rowLength >= width, "reluMaxPool2x2ChannelsLast: \(C) channels, rows of \(rowLength) for \(width)")
+        let hp = height / 2, wp = width / 2, rowStep = rowLength * C
+        let raw = UnsafeRawPointer(y), o = UnsafeMutableRawPointer(out)
+        for i in 0..<hp {
+            for j in 0..<wp {
+                let a = 2 &* i &* rowStep &+ 2 &* j &* C, e = (i &* wp &+ j) &* C
+                var c = 0
+                while c < C {
+                    @inline(__always) func load(_ k: Int) -> SIMD16<Int32> { (raw + 4 &* (k &+ c)).loadUnaligned(as: SIMD16<Int32>.self) }
+                    let bits = reluPoolWindowValues(load(a), load(a &+ C), load(a &+ rowStep), load(a &+ rowStep &+ C))
+                    (o + 4 &* (e &+ c)).storeBytes(of: bits, as: SIMD16<Int32>.self)
+                    c &+= 16
+                }
+            }
+        }
+    }
+
     /// The bits of `reluPoolWindows(a, b, c, d, …).bits` without the winners: the same `positive` lanes, their
     /// signed integer maximum m, and −0 where m = 0 and a is −0.
     @inline(__always)

@@ -19,8 +19,11 @@ extension Conv2D {
         let u = forwardFilters(positions: 36) { g, u in
             Winograd4x4.transformFilters(g, outChannels: F, inChannels: C, flipped: false, into: u)
         }
+        // An evaluation forward takes a fused 2×2 pooling from the channels-last outputs whatever Ho and Wo are
+        // (it keeps no winners, which only tile pooling lays out for backward).
+        let pooledInside = tilePooled || (mode == .evaluation && epilogue.relu && epilogue.pools2x2)
         return forwardImages(x, g, convShape, scratchPerThread: Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling),
-                             tilePool: tilePooled, mode: mode) { x, bias, scratch, y, pooled in
+                             tilePool: pooledInside, mode: mode) { x, bias, scratch, y, pooled in
             Winograd4x4.convolve(x, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
                                  into: y, pooled: pooled)
         }

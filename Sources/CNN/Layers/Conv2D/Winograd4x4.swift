@@ -393,8 +393,8 @@ public enum Winograd4x4 {
     }
 
     /// y (Fo, Ho, Wo) = conv3×3(x (Ci, H, W), padding P) + b, from transformed filters U (36, Ci, Fo); or, with
-    /// `pooled` (Ho and Wo multiples of 4), only relu(y) pooled over 2×2 windows (Fo, Ho/2, Wo/2) and their
-    /// argmax (Ho/2, Wo/2, Fo) when given, channels last, −1 where nothing passes (see `transformOutputReLUPool`).
+    /// `pooled`, only relu(y) pooled over 2×2 windows (Fo, ⌊Ho/2⌋, ⌊Wo/2⌋) and, when given (Ho and Wo multiples
+    /// of 4), their argmax (Ho/2, Wo/2, Fo), channels last, −1 where nothing passes (see `transformOutputReLUPool`).
     public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
                                 filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 scratch slice: WorkspaceSlice<Float>, into y: UnsafeMutablePointer<Float>,
@@ -422,8 +422,17 @@ public enum Winograd4x4 {
         if let pooled, let bias {
             // pooled values (L, Fo) → (Fo, L); the argmax stays channels last, for `backward`
             let L = (Ho / 2) * (Wo / 2)
-            transformOutputReLUPool(m, channels: F, t, bias: bias, into: last, argmax: pooled.argmax)
-            Transpose.matrix(last, rows: L, cols: F, into: pooled.out)
+            if Ho % 4 == 0 && Wo % 4 == 0 {
+                transformOutputReLUPool(m, channels: F, t, bias: bias, into: last, argmax: pooled.argmax)
+                Transpose.matrix(last, rows: L, cols: F, into: pooled.out)
+                return
+            }
+            // Windows across tiles, without winners: the tiles' outputs, then their pooling into M's space.
+            precondition(pooled.argmax == nil, "Winograd4x4: the winners of a pooling across tiles are not kept")
+            transformOutput(m, channels: F, t, bias: bias, into: last)
+            ReLUPoolEpilogue.reluMaxPool2x2ChannelsLast(last, height: Ho, width: Wo, rowLength: 4 * t.tilesWide,
+                                                        channels: F, into: m)
+            Transpose.matrix(m, rows: L, cols: F, into: pooled.out)
             return
         }
         transformOutput(m, channels: F, t, bias: bias, into: last)
