@@ -80,66 +80,105 @@ public enum Winograd4x4 {
 
     // MARK: - Filters
 
+    /// Eight filter values at a time, one per lane, in double precision: the filter transforms run on eight
+    /// kernels at once, each lane computing exactly what the same formula computes on one Double.
+    typealias Lanes = SIMD8<Double>
+
     /// G applied to a column of three values, in double precision (the filter transforms round once).
     @inline(__always)
-    static func timesG(_ g0: Double, _ g1: Double, _ g2: Double) -> (Double, Double, Double, Double, Double, Double) {
-        let even = g0 + g2
-        return (g0 / 4, -(even + g1) / 6, -(even - g1) / 6, g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2)
+    static func timesG(_ g0: Lanes, _ g1: Lanes, _ g2: Lanes) -> (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes) {
+        let (four, six, twelve, twentyFour): (Double, Double, Double, Double) = (4, 6, 12, 24)
+        let even: Lanes = g0 + g2
+        let a: Lanes = g0 / twentyFour, b: Lanes = g1 / twelve, c: Lanes = g2 / six
+        let minusOdd: Lanes = -(even + g1), minusEven: Lanes = -(even - g1)
+        return (g0 / four, minusOdd / six, minusEven / six, a + b + c, a - b + c, g2)
     }
 
     /// Gᵀ applied to a column of six values: the adjoint of `timesG`.
     @inline(__always)
-    static func timesGT(_ d: UnsafePointer<Double>, _ step: Int) -> (Double, Double, Double) {
-        let (d0, d1, d2, d3, d4, d5) = (d[0], d[step], d[2 * step], d[3 * step], d[4 * step], d[5 * step])
-        return (d0 / 4 - (d1 + d2) / 6 + (d3 + d4) / 24,
-                (d2 - d1) / 6 + (d3 - d4) / 12,
-                (d3 + d4 - d1 - d2) / 6 + d5)
+    static func timesGT(_ d: UnsafePointer<Lanes>, _ step: Int) -> (Lanes, Lanes, Lanes) {
+        let (d0, d1, d2, d3, d4, d5) = (d[0], d[step], d[2 &* step], d[3 &* step], d[4 &* step], d[5 &* step])
+        let (four, six, twelve, twentyFour): (Double, Double, Double, Double) = (4, 6, 12, 24)
+        let s12: Lanes = d1 + d2, s34: Lanes = d3 + d4
+        let r0: Lanes = d0 / four - s12 / six + s34 / twentyFour
+        let r1: Lanes = (d2 - d1) / six + (d3 - d4) / twelve
+        let r2: Lanes = (s34 - d1 - d2) / six + d5
+        return (r0, r1, r2)
     }
 
     /// g (F, C, 3, 3) → U (36, C, F) = G g Gᵀ, for the forward products (Ci = C, Fo = F). With `flipped`, the
-    /// kernels of dx: U (36, F, C) from g[f, c, 2 − k, 2 − l] (Ci = F, Fo = C).
+    /// kernels of dx: U (36, F, C) from g[f, c, 2 − k, 2 − l] (Ci = F, Fo = C). Each U[ξ] row is computed
+    /// eight columns at a time (`Lanes`), the last block's missing lanes repeating the last column.
     public static func transformFilters(_ g: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
                                         flipped: Bool, into u: UnsafeMutablePointer<Float>) {
-        let (ci, fo) = flipped ? (F, C) : (C, F)
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 18) { buffer in
+        let (ci, fo) = flipped ? (F, C) : (C, F), plane = ci * fo
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 18) { buffer in
             let gg = buffer.baseAddress!   // G g (6×3)
-            for f in 0..<F {
-                for c in 0..<C {
-                    let k = g + (f * C + c) * 9
-                    @inline(__always) func at(_ r: Int, _ l: Int) -> Double { Double(flipped ? k[8 - (3 * r + l)] : k[3 * r + l]) }
+            for row in 0..<ci {
+                var col = 0
+                while col < fo {
+                    let count = min(8, fo &- col)
+                    // the kernel of column col + lane: g[f, c] with (f, c) = (row, col + lane) flipped, else (col + lane, row)
+                    @inline(__always) func at(_ r: Int, _ l: Int) -> Lanes {
+                        var v = Lanes()
+                        for lane in 0..<8 {
+                            let j = min(col &+ lane, fo &- 1)
+                            let kernel: Int = flipped ? row &* C &+ j : j &* C &+ row
+                            let at: Int = flipped ? 8 &- (3 &* r &+ l) : 3 &* r &+ l
+                            v[lane] = Double(g[kernel &* 9 &+ at])
+                        }
+                        return v
+                    }
                     for l in 0..<3 {
                         let t = timesG(at(0, l), at(1, l), at(2, l))
                         gg[l] = t.0; gg[3 + l] = t.1; gg[6 + l] = t.2; gg[9 + l] = t.3; gg[12 + l] = t.4; gg[15 + l] = t.5
                     }
-                    let (row, col) = flipped ? (f, c) : (c, f)
                     for a in 0..<6 {
-                        let t = timesG(gg[3 * a], gg[3 * a + 1], gg[3 * a + 2])
-                        let o = u + (6 * a * ci + row) * fo + col, plane = ci * fo
-                        o[0] = Float(t.0); o[plane] = Float(t.1); o[2 * plane] = Float(t.2)
-                        o[3 * plane] = Float(t.3); o[4 * plane] = Float(t.4); o[5 * plane] = Float(t.5)
+                        let t = timesG(gg[3 &* a], gg[3 &* a &+ 1], gg[3 &* a &+ 2])
+                        let first: Int = (6 &* a &* ci &+ row) &* fo &+ col
+                        let o = u + first
+                        for lane in 0..<count {
+                            o[lane] = Float(t.0[lane]); o[plane &+ lane] = Float(t.1[lane])
+                            o[2 &* plane &+ lane] = Float(t.2[lane]); o[3 &* plane &+ lane] = Float(t.3[lane])
+                            o[4 &* plane &+ lane] = Float(t.4[lane]); o[5 &* plane &+ lane] = Float(t.5[lane])
+                        }
                     }
+                    col &+= 8
                 }
             }
         }
     }
 
-    /// dU (36, C, F) → dg (F, C, 3, 3), added: dg += Gᵀ dU G.
+    /// dU (36, C, F) → dg (F, C, 3, 3), added: dg += Gᵀ dU G, eight filters f at a time (`Lanes`), the last
+    /// block's missing lanes repeating the last filter.
     public static func addFilterGradient(_ du: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
                                          into dg: UnsafeMutablePointer<Float>) {
-        withUnsafeTemporaryAllocation(of: Double.self, capacity: 54) { buffer in
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 54) { buffer in
             let d = buffer.baseAddress!, t = d + 36   // dU of one pair (6×6), then Gᵀ dU (3×6)
-            for f in 0..<F {
-                for c in 0..<C {
-                    for x in 0..<36 { d[x] = Double(du[(x * C + c) * F + f]) }
+            for c in 0..<C {
+                var f = 0
+                while f < F {
+                    let count = min(8, F &- f)
+                    for x in 0..<36 {
+                        let first: Int = (x &* C &+ c) &* F
+                        let p = du + first
+                        var v = Lanes()
+                        for lane in 0..<8 { v[lane] = Double(p[min(f &+ lane, F &- 1)]) }
+                        d[x] = v
+                    }
                     for s in 0..<6 {
                         let r = timesGT(d + s, 6)
-                        t[s] = r.0; t[6 + s] = r.1; t[12 + s] = r.2
+                        t[s] = r.0; t[6 &+ s] = r.1; t[12 &+ s] = r.2
                     }
-                    let out = dg + (f * C + c) * 9
                     for k in 0..<3 {
-                        let r = timesGT(t + 6 * k, 1)
-                        out[3 * k] += Float(r.0); out[3 * k + 1] += Float(r.1); out[3 * k + 2] += Float(r.2)
+                        let r = timesGT(t + 6 &* k, 1)
+                        for lane in 0..<count {
+                            let first: Int = ((f &+ lane) &* C &+ c) &* 9 &+ 3 &* k
+                            let out = dg + first
+                            out[0] += Float(r.0[lane]); out[1] += Float(r.1[lane]); out[2] += Float(r.2[lane])
+                        }
                     }
+                    f &+= 8
                 }
             }
         }
