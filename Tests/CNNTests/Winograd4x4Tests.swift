@@ -1,10 +1,11 @@
 //  Winograd4x4Tests.swift
 //
 //  The F(4×4, 3×3) kernels' own contracts, bit for bit: the filter transforms, which run on eight kernels at
-//  once, against the same formulas on one Double at a time. (The whole convolution against the reference
-//  loops is in Conv2DTests and FusionTests.)
+//  once, against the same formulas on one Double at a time; and a group of images sharing each product
+//  (`Winograd4x4.Stack`) against each image alone, forward, pooled forward and backward. (The whole
+//  convolution against the reference loops is in Conv2DTests and FusionTests.)
 //
-//  Dimension legend: F filters, C channels; U (36, C, F), g (F, C, 3, 3).
+//  Dimension legend: k images, F filters, C channels, T tiles; U (36, C, F), g (F, C, 3, 3).
 
 import CNN
 import TestSupport
@@ -96,6 +97,123 @@ final class Winograd4x4Tests: XCTestCase {
             }
             let differing = zip(dg, expected).filter { $0.bitPattern != $1.bitPattern }.count
             XCTAssertEqual(differing, 0, "F \(F), C \(C): \(differing) of \(dg.count) values differ")
+        }
+    }
+
+    /// Tilings whose tile counts T take each form of `Stack`: T = 16 (blocks of 12 and remainders of 4 paired;
+    /// the record net's 14×14 layer), T = 4 (remainders only; its 7×7 layer), T = 36 (blocks of 12 only,
+    /// pytorch-example's 24×24 outputs), T = 28, and T = 9 (one image per product). (C, F, H, W, P).
+    private let groupShapes = [(16, 32, 14, 14, 1), (32, 16, 7, 7, 1), (16, 16, 26, 26, 0), (16, 32, 30, 18, 0),
+                               (16, 16, 12, 12, 1)]
+
+    private func bitsDiffer(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Int {
+        (0..<count).filter { a[$0].bitPattern != b[$0].bitPattern }.count
+    }
+
+    func testImagesSharingAProductAreBitwiseEachImageAlone() {
+        var generator = RandomGenerator(seed: 43)
+        for (C, F, H, W, P) in groupShapes {
+            let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
+            let (Ho, Wo) = (t.outHeight, t.outWidth)
+            let groups = Set([2, 3, 5, Winograd4x4.imagesPerGroup(tiles: t.tiles)]).sorted()
+            let k = groups.max()!
+            let x = values(k * C * H * W, &generator), g = values(F * C * 9, &generator), b = values(F, &generator)
+            var u = [Float](repeating: 0, count: 36 * C * F)
+            g.withUnsafeBufferPointer { gp in
+                u.withUnsafeMutableBufferPointer {
+                    Winograd4x4.transformFilters(gp.baseAddress!, outChannels: F, inChannels: C, flipped: false,
+                                                 into: $0.baseAddress!)
+                }
+            }
+            let workspace = Workspace<Float>()
+            let scratch = workspace.reserve(Winograd4x4.scratchCount(inChannels: C, outChannels: F, t, images: k))
+            let pools = Ho % 4 == 0 && Wo % 4 == 0
+            let L = F * Ho * Wo, Lp = F * (Ho / 2) * (Wo / 2)
+            let alone = UnsafeMutablePointer<Float>.allocate(capacity: k * L), grouped = UnsafeMutablePointer<Float>.allocate(capacity: k * L)
+            let winnersAlone = UnsafeMutablePointer<Int32>.allocate(capacity: k * Lp), winners = UnsafeMutablePointer<Int32>.allocate(capacity: k * Lp)
+            defer { alone.deallocate(); grouped.deallocate(); winnersAlone.deallocate(); winners.deallocate() }
+            x.withUnsafeBufferPointer { xb in
+                let x0 = xb.baseAddress!
+                for n in 0..<k {
+                    Winograd4x4.convolve(x0 + n * C * H * W, inChannels: C, outChannels: F, t, filters: u, bias: b,
+                                         scratch: scratch, into: alone + n * L)
+                }
+                for images in groups {
+                    grouped.update(repeating: .nan, count: k * L)
+                    Winograd4x4.convolve(x0, images: images, inChannels: C, outChannels: F, t, filters: u, bias: b,
+                                         scratch: scratch, into: grouped)
+                    let differing = bitsDiffer(grouped, alone, images * L)
+                    XCTAssertEqual(differing, 0, "C \(C) F \(F) \(H)×\(W) P \(P), \(images) images: \(differing) outputs differ")
+                }
+                // pooled: tile-pooled with winners when Ho and Wo are multiples of 4, else across tiles without
+                for n in 0..<k {
+                    Winograd4x4.convolve(x0 + n * C * H * W, inChannels: C, outChannels: F, t, filters: u, bias: b,
+                                         scratch: scratch, into: alone,
+                                         pooled: (alone + n * Lp, pools ? winnersAlone + n * Lp : nil))
+                }
+                if !pools {
+                    winners.update(repeating: 0, count: k * Lp); winnersAlone.update(repeating: 0, count: k * Lp)
+                }
+                for images in groups {
+                    Winograd4x4.convolve(x0, images: images, inChannels: C, outChannels: F, t, filters: u, bias: b,
+                                         scratch: scratch, into: grouped, pooled: (grouped, pools ? winners : nil))
+                    let differing = bitsDiffer(grouped, alone, images * Lp)
+                    let moved = (0..<(images * Lp)).filter { winners[$0] != winnersAlone[$0] }.count
+                    XCTAssertEqual(differing + moved, 0, "pooled, C \(C) F \(F) \(H)×\(W), \(images) images: \(differing) values, \(moved) winners differ")
+                }
+            }
+        }
+    }
+
+    func testBackwardOfImagesSharingAProductIsBitwiseEachImageAlone() {
+        var generator = RandomGenerator(seed: 44)
+        for (C, F, H, W, P) in groupShapes {
+            let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
+            let dt = Winograd4x4.inputGradientTiling(t)
+            let groups = Set([2, 3, Winograd4x4.imagesPerGroup(tiles: dt.tiles)]).sorted()
+            let k = groups.max()!
+            let (chw, L) = (C * H * W, F * t.outHeight * t.outWidth)
+            let x = values(k * chw, &generator), dy = values(k * L, &generator), g = values(F * C * 9, &generator)
+            var uFlipped = [Float](repeating: 0, count: 36 * C * F)
+            g.withUnsafeBufferPointer { gp in
+                uFlipped.withUnsafeMutableBufferPointer {
+                    Winograd4x4.transformFilters(gp.baseAddress!, outChannels: F, inChannels: C, flipped: true,
+                                                 into: $0.baseAddress!)
+                }
+            }
+            let workspace = Workspace<Float>()
+            let scratch = workspace.reserve(Winograd4x4.backwardScratchCount(inChannels: C, outChannels: F, t, images: k))
+            // dU (36, C, F) then db (F), and dx (k, C, H, W): each image alone, then in groups
+            let sums = 36 * C * F + F
+            func run(_ images: Int) -> [Float] {
+                var out = [Float](repeating: 0, count: sums + k * chw)
+                x.withUnsafeBufferPointer { xb in
+                    dy.withUnsafeBufferPointer { db in
+                        out.withUnsafeMutableBufferPointer { o in
+                          uFlipped.withUnsafeBufferPointer { up in
+                            let o0 = o.baseAddress!
+                            var first = 0
+                            while first < k {
+                                let count = min(images, k - first)
+                                Winograd4x4.backward(xb.baseAddress! + first * chw, images: count,
+                                                     { j in .plain(db.baseAddress! + (first + j) * L) },
+                                                     inChannels: C, outChannels: F, t, scratch: scratch,
+                                                     biasGradient: o0 + 36 * C * F, filterGradient: o0,
+                                                     inputGradient: (o0 + sums + first * chw, up.baseAddress!))
+                                first += count
+                            }
+                          }
+                        }
+                    }
+                }
+                return out
+            }
+            let alone = run(1)
+            for images in groups {
+                let grouped = run(images)
+                let differing = zip(grouped, alone).filter { $0.bitPattern != $1.bitPattern }.count
+                XCTAssertEqual(differing, 0, "C \(C) F \(F) \(H)×\(W) P \(P), \(images) images: \(differing) of dU, db, dx differ")
+            }
         }
     }
 }

@@ -57,7 +57,7 @@ final class WorkspaceTests: XCTestCase {
             }),
             ("Winograd4x4.backward", Winograd4x4.backwardScratchCount(inChannels: C, outChannels: F, winograd4), { scratch in
                 input.withUnsafeBufferPointer { x in
-                    Winograd4x4.backward(x.baseAddress!, .plain(x.baseAddress!), inChannels: C, outChannels: F, winograd4,
+                    Winograd4x4.backward(x.baseAddress!, { _ in .plain(x.baseAddress!) }, inChannels: C, outChannels: F, winograd4,
                                          scratch: scratch, biasGradient: output, filterGradient: output + 64,
                                          inputGradient: nil)
                 }

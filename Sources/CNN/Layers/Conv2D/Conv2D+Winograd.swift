@@ -19,19 +19,22 @@ extension Conv2D {
         }
         // With `tilePool` (a fused ReLU and 2×2, stride-2 pooling), the output tiles are the pooling's windows.
         return forwardImages(x, g, convShape, scratchPerThread: Winograd.scratchCount(inChannels: C, outChannels: F, tiling),
-                             tilePool: tilePool, mode: mode) { x, bias, scratch, y, pooled in
+                             tilePool: tilePool, mode: mode) { x, _, bias, scratch, y, pooled in
+            // one image per call (`imagesPerCall` 1)
             Winograd.convolve(x, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
                               into: y, pooled: pooled)
         }
     }
 
-    /// The image loop of both Winograd paths' forward: `convolve(x[n], b, scratch, y, pooled)` computes y[n]
-    /// (F, Ho, Wo) + b, or, given `pooled`, only its ReLU and pooling (`tilePool`), with their argmax when
-    /// given; else a fused ReLU and pooling follow on y[n] in a scratch, or a fused ReLU alone in place. The
-    /// pooling's winners are kept for backward in training only.
+    /// The image loop of both Winograd paths' forward: `convolve(x[n], k, b, scratch, y, pooled)` computes
+    /// y[n..<n+k] (k, F, Ho, Wo) + b, for k ≤ `imagesPerCall` consecutive images of one thread's share, or,
+    /// given `pooled`, only their ReLU and pooling (`tilePool`), with their argmax when given; else a fused
+    /// ReLU and pooling follow on each y[n] in a scratch, or a fused ReLU alone in place. The pooling's
+    /// winners are kept for backward in training only.
     func forwardImages(_ x: Tensor<Float>, _ g: ConvGeometry, _ convShape: [Int], scratchPerThread perThread: Int,
-                       tilePool: Bool, mode: Mode,
-                       convolve: (_ x: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ scratch: WorkspaceSlice<Float>,
+                       imagesPerCall: Int = 1, tilePool: Bool, mode: Mode,
+                       convolve: (_ x: UnsafePointer<Float>, _ images: Int, _ bias: UnsafePointer<Float>,
+                                  _ scratch: WorkspaceSlice<Float>,
                                   _ y: UnsafeMutablePointer<Float>,
                                   _ pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)?) -> Void)
         -> Tensor<Float> {
@@ -40,7 +43,7 @@ extension Conv2D {
         let scratchSlices = paddedImages.reserve(threads * perThread)
         let relu = fusesReLU, pool = fusedPool
         let (outShape, pooledL) = fusedOutputShape(g, convShape)
-        let ySlices = scratch.reserve(pool == nil || tilePool ? 0 : threads * F * L)
+        let ySlices = scratch.reserve(pool == nil || tilePool ? 0 : threads * imagesPerCall * F * L)
         let keepsArgmax = mode == .training
         let argmaxSlices = argmax.reserve(keepsArgmax ? g.n * F * pooledL : 0)
         output.resize(to: outShape)
@@ -50,24 +53,31 @@ extension Conv2D {
                     let x0 = xp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
                         let work = scratchSlices.piece(t, size: perThread)
-                        for n in images {
-                            let winners = keepsArgmax ? argmaxSlices.piece(n, size: F * pooledL).start : nil
+                        var first = images.lowerBound
+                        while first < images.upperBound {
+                            let k = min(imagesPerCall, images.upperBound - first)
+                            defer { first += k }
                             if tilePool {
-                                let out = o0 + n * F * pooledL
-                                convolve(x0 + n * chw, b, work, out, (out, winners))
+                                let out = o0 + first * F * pooledL
+                                let winners = keepsArgmax ? argmaxSlices.piece(first, size: F * pooledL).start : nil
+                                convolve(x0 + first * chw, k, b, work, out, (out, winners))
                                 continue
                             }
-                            // y[n] (F, Ho, Wo), into the output or, when pooling, a scratch
-                            let y = pool == nil ? o0 + n * F * L : ySlices.piece(t, size: F * L).start
-                            convolve(x0 + n * chw, b, work, y, nil)
-                            if let pool, let winners {
-                                ReLUPoolEpilogue.maxPool(y, planes: F, height: g.ho, width: g.wo, relu: relu, pool: pool,
-                                                         into: o0 + n * F * pooledL, argmax: winners)
-                            } else if let pool {
-                                ReLUPoolEpilogue.reluMaxPool(y, planes: F, height: g.ho, width: g.wo, pool: pool,
-                                                             into: o0 + n * F * pooledL)
-                            } else if relu {
-                                for i in 0..<(F * L) { y[i] = ReLUPoolEpilogue.relu(y[i]) }
+                            // y[first..<first+k] (k, F, Ho, Wo), into the output or, when pooling, a scratch
+                            let y = pool == nil ? o0 + first * F * L : ySlices.piece(t, size: imagesPerCall * F * L).start
+                            convolve(x0 + first * chw, k, b, work, y, nil)
+                            for j in 0..<k {
+                                let n = first + j, yn = y + j * F * L
+                                let winners = keepsArgmax ? argmaxSlices.piece(n, size: F * pooledL).start : nil
+                                if let pool, let winners {
+                                    ReLUPoolEpilogue.maxPool(yn, planes: F, height: g.ho, width: g.wo, relu: relu, pool: pool,
+                                                             into: o0 + n * F * pooledL, argmax: winners)
+                                } else if let pool {
+                                    ReLUPoolEpilogue.reluMaxPool(yn, planes: F, height: g.ho, width: g.wo, pool: pool,
+                                                                 into: o0 + n * F * pooledL)
+                                } else if relu {
+                                    for i in 0..<(F * L) { yn[i] = ReLUPoolEpilogue.relu(yn[i]) }
+                                }
                             }
                         }
                     }

@@ -1,7 +1,8 @@
 //  Conv2D+Winograd4x4.swift
 //
 //  The fast convolution's F(4×4, 3×3) path for 3×3, stride-1 layers whose channels are multiples of 16
-//  (kernels and formulas in Winograd4x4.swift). Images are split across threads as on the other paths;
+//  (kernels and formulas in Winograd4x4.swift). Images are split across threads as on the other paths, and
+//  each thread's share goes in groups of `Winograd4x4.imagesPerGroup` images that share each product;
 //  each thread has its own scratch and its own partial dU (36, C, F) and db, added up in thread order
 //  before the one filter-gradient transform, so a run repeats exactly for a given thread count.
 //
@@ -22,9 +23,11 @@ extension Conv2D {
         // An evaluation forward takes a fused 2×2 pooling from the channels-last outputs whatever Ho and Wo are
         // (it keeps no winners, which only tile pooling lays out for backward).
         let pooledInside = tilePooled || (mode == .evaluation && epilogue.relu && epilogue.pools2x2)
-        return forwardImages(x, g, convShape, scratchPerThread: Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling),
-                             tilePool: pooledInside, mode: mode) { x, bias, scratch, y, pooled in
-            Winograd4x4.convolve(x, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
+        let k = Winograd4x4.imagesPerGroup(tiles: tiling.tiles)
+        return forwardImages(x, g, convShape,
+                             scratchPerThread: Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling, images: k),
+                             imagesPerCall: k, tilePool: pooledInside, mode: mode) { x, images, bias, scratch, y, pooled in
+            Winograd4x4.convolve(x, images: images, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
                                  into: y, pooled: pooled)
         }
     }
@@ -41,7 +44,9 @@ extension Conv2D {
                 Winograd4x4.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, flipped: true, into: uFlipped)
             }
         }
-        let perThread = Winograd4x4.backwardScratchCount(inChannels: C, outChannels: F, tiling)
+        // dx: groups of k images share each product
+        let k = Winograd4x4.imagesPerGroup(tiles: Winograd4x4.inputGradientTiling(tiling).tiles)
+        let perThread = Winograd4x4.backwardScratchCount(inChannels: C, outChannels: F, tiling, images: k)
         let scratchSlices = paddedImages.reserve(threads * perThread)
         let stride = 36 * F * C + F
         let partialSlices = partials.reserve(threads * stride)
@@ -60,25 +65,29 @@ extension Conv2D {
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
                         let work = scratchSlices.piece(t, size: perThread)
                         let du = partialSlices.piece(t, size: stride).start, db = du + 36 * F * C
-                        for n in images {
-                            let d = d0 + n * F * outL
-                            let gradient: Winograd4x4.OutputGradient
-                            if tilePool {
-                                // Scattered channels last through the forward's argmax, which carries the ReLU's mask.
-                                gradient = .pooled(dOut: d, argmax: argmaxSlices.piece(n, size: F * outL).start)
-                            } else if relu {
-                                // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
-                                let m = maskedSlices.piece(t, size: F * L).start
-                                ReLUPoolEpilogue.gradient(d, output: o0 + n * F * outL, relu: true,
-                                                          pooled: pool == nil ? nil : (UnsafePointer(argmaxSlices.piece(n, size: F * outL).start), outL),
-                                                          planes: F, height: g.ho, width: g.wo, rowStride: g.wo, into: m)
-                                gradient = .plain(m)
-                            } else {
-                                gradient = .plain(d)
+                        var first = images.lowerBound
+                        while first < images.upperBound {
+                            let count = min(k, images.upperBound - first)
+                            defer { first += count }
+                            // image first + j's gradient, read by the kernel before it asks for the next
+                            func gradient(_ j: Int) -> Winograd4x4.OutputGradient {
+                                let n = first + j, d = d0 + n * F * outL
+                                if tilePool {
+                                    // Scattered channels last through the forward's argmax, which carries the ReLU's mask.
+                                    return .pooled(dOut: d, argmax: argmaxSlices.piece(n, size: F * outL).start)
+                                } else if relu {
+                                    // The fused layers' backward: dy[n]·[y[n] > 0], scattered through the pooling.
+                                    let m = maskedSlices.piece(t, size: F * L).start
+                                    ReLUPoolEpilogue.gradient(d, output: o0 + n * F * outL, relu: true,
+                                                              pooled: pool == nil ? nil : (UnsafePointer(argmaxSlices.piece(n, size: F * outL).start), outL),
+                                                              planes: F, height: g.ho, width: g.wo, rowStride: g.wo, into: m)
+                                    return .plain(m)
+                                }
+                                return .plain(d)
                             }
-                            Winograd4x4.backward(x0 + n * chw, gradient, inChannels: C, outChannels: F, tiling,
-                                                 scratch: work, biasGradient: db, filterGradient: du,
-                                                 inputGradient: dx0.map { ($0 + n * chw, UnsafePointer(uFlipped)) })
+                            Winograd4x4.backward(x0 + first * chw, images: count, gradient, inChannels: C, outChannels: F,
+                                                 tiling, scratch: work, biasGradient: db, filterGradient: du,
+                                                 inputGradient: dx0.map { ($0 + first * chw, UnsafePointer(uFlipped)) })
                         }
                     }
                 }

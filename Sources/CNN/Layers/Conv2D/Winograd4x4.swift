@@ -22,6 +22,9 @@
 //      dZ = A dY Aᵀ per tile,   dU[ξ] (Ci, Fo) = V[ξ]ᵀ · dZ[ξ],   dg = Gᵀ dU G;
 //      dx is the 3×3 convolution of dy padded by 2 − P with the kernels flipped and Ci and Fo swapped.
 //
+//  Several images can share each ξ's product: their V[ξ] stacked into one (k·T, Ci) matrix (`Stack`), each
+//  output still the dot product of one row of V[ξ] with one column of U[ξ], summed as in the image's own product.
+//
 //  The transforms run on 16 channels at a time (one vector), so they need no particular image width; the
 //  image goes to channels last (Hx, Wx, Ci) once, zero-padded to whole tiles, and the outputs come back to
 //  channels first through the blocked transposition. Tiles past Ho or Wo compute outputs that are dropped,
@@ -34,7 +37,7 @@
 //  Sizes computed once per call use checked `+`, `*`. The bit-pattern comparisons use `&-` and `&>>` on Int32 lanes because wrapping is what they compute
 //  (a sign bit spread into a mask); SIMD integers have no other shift.
 
-/// Winograd F(4×4, 3×3) kernels, channels last, for one image at a time.
+/// Winograd F(4×4, 3×3) kernels, channels last, for a group of images whose tiles share each ξ's product.
 public enum Winograd4x4 {
     /// Whether these kernels can compute a convolution: 3×3 kernels, stride 1, padding ≤ 2, and input and
     /// output channels that are multiples of 16 (the vector width of the transforms; dx swaps them).
@@ -76,6 +79,66 @@ public enum Winograd4x4 {
     @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
+    }
+
+    // MARK: - Images sharing a product
+
+    /// The rows of V[ξ] (k·T, Ci) and M[ξ] (k·T, Fo) for k images of T tiles each, and the products that compute
+    /// them.
+    ///
+    /// OpenBLAS splits a product's rows (the columns of its column-major C) into blocks of 12, then one of 8,
+    /// then of 4 or fewer, and the order in which it sums a dot product depends on the block its row falls in
+    /// and the row's place there. So the first W = 12⌊T/12⌋ tiles of every image go first, image after image,
+    /// one product for all of them (blocks of 12 that are each image's own); then each image's last r = T − W
+    /// tiles, one product per image, or, when r = 4, per two images (a block of 8, which sums as two blocks of
+    /// 4). Each output then has the bits of the image's own product; `Winograd4x4Tests` checks this against
+    /// per-image products. One image is one product of T rows, the image's own.
+    public struct Stack {
+        /// T, k
+        public let tiles, images: Int
+        /// W = 12⌊T/12⌋: the tiles whose rows go in whole blocks of 12.
+        let whole: Int
+        public init(tiles: Int, images: Int) {
+            self.tiles = tiles; self.images = images
+            whole = 12 * (tiles / 12)
+        }
+        /// k·T
+        @inlinable public var rows: Int { images * tiles }
+        /// The row of tile i of image j: j·W + i for i < W, else k·W + j·r + (i − W).
+        @inline(__always)
+        func row(image j: Int, tile i: Int) -> Int {
+            if images == 1 { return i }
+            return i < whole ? j &* whole &+ i : images &* whole &+ j &* (tiles &- whole) &+ (i &- whole)
+        }
+        /// Calls `body(first row, rows)` for each product, in row order.
+        @inline(__always)
+        func forEachProduct(_ body: (Int, Int) -> Void) {
+            if images == 1 { body(0, tiles); return }
+            let rest = tiles - whole
+            if whole > 0 { body(0, images * whole) }
+            guard rest > 0 else { return }
+            let perProduct = rest == 4 ? 2 : 1
+            var j = 0
+            while j < images {
+                body(images * whole + j * rest, min(perProduct, images - j) * rest)
+                j += perProduct
+            }
+        }
+    }
+
+    /// Images per group for T tiles: about 128 rows per product when the stacked products keep each image's
+    /// bits and need fewer products than images (T mod 12 = 0 or 4), else 1. With Accelerate, whose blocking
+    /// is not OpenBLAS's, 1.
+    public static func imagesPerGroup(tiles T: Int) -> Int {
+        #if canImport(Accelerate)
+        return 1
+        #else
+        switch T % 12 {
+        case 0: return max(1, 128 / T)
+        case 4: return T < 12 ? 2 : max(1, 128 / T)
+        default: return 1
+        }
+        #endif
     }
 
     // MARK: - Filters
@@ -252,17 +315,17 @@ public enum Winograd4x4 {
         }
     }
 
-    /// The padded input (4Th + 2, 4Tw + 2, C) → V (36, T, C) = Bᵀ d B, the ξ planes `planeStride(T, C)`
-    /// floats apart.
+    /// The padded input (4Th + 2, 4Tw + 2, C) of image j of `stack` → its rows of V (36, k·T, C) = Bᵀ d B, the
+    /// ξ planes `planeStride(k·T, C)` floats apart.
     public static func transformInput(_ padded: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
-                                      into v: UnsafeMutablePointer<Float>) {
-        let Wx = t.paddedWidth, vs = planeStride(t.tiles, C), rowStep = Wx * C
+                                      into v: UnsafeMutablePointer<Float>, _ stack: Stack, image j: Int) {
+        let Wx = t.paddedWidth, vs = planeStride(stack.rows, C), rowStep = Wx * C
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { buffer in
             let c6 = buffer.baseAddress!
             for ti in 0..<t.tilesHigh {
                 for tj in 0..<t.tilesWide {
                     let corner = padded + (4 &* ti &* Wx &+ 4 &* tj) &* C
-                    let out = v + (ti &* t.tilesWide &+ tj) &* C
+                    let out = v + stack.row(image: j, tile: ti &* t.tilesWide &+ tj) &* C
                     var cb = 0
                     while cb < C {
                         // Bᵀ down each column j: c6[6a + j]
@@ -312,15 +375,15 @@ public enum Winograd4x4 {
         }
     }
 
-    /// M (36, T, Fo) → the tiles' outputs, channels last, (4Th, 4Tw, Fo), + b when given.
-    static func transformOutput(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling, bias: UnsafePointer<Float>?,
-                                into y: UnsafeMutablePointer<Float>) {
-        let ms = planeStride(t.tiles, F), rowStep = 4 * t.tilesWide * F
+    /// Image j's rows of M (36, k·T, Fo) → its tiles' outputs, channels last, (4Th, 4Tw, Fo), + b when given.
+    static func transformOutput(_ m: UnsafePointer<Float>, _ stack: Stack, image j: Int, channels F: Int, _ t: Tiling,
+                                bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+        let ms = planeStride(stack.rows, F), rowStep = 4 * t.tilesWide * F
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 24) { buffer in
             let e = buffer.baseAddress!
             for ti in 0..<t.tilesHigh {
                 for tj in 0..<t.tilesWide {
-                    let tile = ti &* t.tilesWide &+ tj
+                    let tile = stack.row(image: j, tile: ti &* t.tilesWide &+ tj)
                     let corner = y + (4 &* ti &* rowStep &+ 4 &* tj &* F)
                     var fb = 0
                     while fb < F {
@@ -335,20 +398,20 @@ public enum Winograd4x4 {
         }
     }
 
-    /// M (36, T, Fo) → ReLU and 2×2, stride-2 max pooling of the outputs (Ho and Wo multiples of 4, so that
+    /// Image j's rows of M (36, k·T, Fo) → ReLU and 2×2, stride-2 max pooling of the outputs (Ho and Wo multiples of 4, so that
     /// each tile holds four whole windows): pooled (Ho/2, Wo/2, Fo) and each winner's index within its
     /// (Ho, Wo) plane, channels last, or −1 where the pooled value is not positive (no gradient passes: the
     /// ReLU's mask). Values bit for bit what ReLU then pooling compute (ReLUPoolEpilogue). Without `argmax`
     /// (evaluation), the values alone.
-    static func transformOutputReLUPool(_ m: UnsafePointer<Float>, channels F: Int, _ t: Tiling,
-                                        bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
+    static func transformOutputReLUPool(_ m: UnsafePointer<Float>, _ stack: Stack, image j: Int, channels F: Int,
+                                        _ t: Tiling, bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
                                         argmax: UnsafeMutablePointer<Int32>?) {
-        let ms = planeStride(t.tiles, F), Wo = t.outWidth, pw = Wo / 2, wo32 = Int32(truncatingIfNeeded: Wo)
+        let ms = planeStride(stack.rows, F), Wo = t.outWidth, pw = Wo / 2, wo32 = Int32(truncatingIfNeeded: Wo)
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 40) { buffer in
             let e = buffer.baseAddress!, y = e + 24
             for ti in 0..<t.tilesHigh {
                 for tj in 0..<t.tilesWide {
-                    let tile = ti &* t.tilesWide &+ tj
+                    let tile = stack.row(image: j, tile: ti &* t.tilesWide &+ tj)
                     var fb = 0
                     while fb < F {
                         outputTile(m + (tile &* F &+ fb), ms, bias: load(bias + fb), e) { p, q, value in
@@ -419,67 +482,87 @@ public enum Winograd4x4 {
         }
     }
 
-    // MARK: - Whole convolutions of one image
+    // MARK: - Whole convolutions of a group of images
 
-    /// Scratch floats for `convolve` on Ci → Fo channels over `t`: padded input, V, M and the outputs.
-    public static func scratchCount(inChannels C: Int, outChannels F: Int, _ t: Tiling) -> Int {
-        t.paddedCount(channels: C) + productsCount(inChannels: C, outChannels: F, t)
+    /// Scratch floats for `convolve` of k images on Ci → Fo channels over `t`: one padded input, the group's V
+    /// and M, and one image's outputs.
+    public static func scratchCount(inChannels C: Int, outChannels F: Int, _ t: Tiling, images k: Int = 1) -> Int {
+        t.paddedCount(channels: C) + productsCount(inChannels: C, outChannels: F, t, images: k)
     }
 
-    /// Scratch floats of `multiply`: V, M and the outputs (channels last).
-    static func productsCount(inChannels C: Int, outChannels F: Int, _ t: Tiling) -> Int {
-        36 * planeStride(t.tiles, C) + 36 * planeStride(t.tiles, F) + 16 * t.tiles * F
+    /// Scratch floats of `multiply` for k images: V, M, one image's outputs (channels last) and their 2×2
+    /// pooling.
+    static func productsCount(inChannels C: Int, outChannels F: Int, _ t: Tiling, images k: Int) -> Int {
+        let rows = k * t.tiles
+        return 36 * planeStride(rows, C) + 36 * planeStride(rows, F) + 16 * t.tiles * F + 4 * t.tiles * F
     }
 
-    /// y (Fo, Ho, Wo) = conv3×3(x (Ci, H, W), padding P) + b, from transformed filters U (36, Ci, Fo); or, with
-    /// `pooled`, only relu(y) pooled over 2×2 windows (Fo, ⌊Ho/2⌋, ⌊Wo/2⌋) and, when given (Ho and Wo multiples
-    /// of 4), their argmax (Ho/2, Wo/2, Fo), channels last, −1 where nothing passes (see `transformOutputReLUPool`).
-    public static func convolve(_ x: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
-                                filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    /// y (k, Fo, Ho, Wo) = conv3×3(x (k, Ci, H, W), padding P) + b, from transformed filters U (36, Ci, Fo); or,
+    /// with `pooled`, only relu(y) pooled over 2×2 windows (k, Fo, ⌊Ho/2⌋, ⌊Wo/2⌋) and, when given (Ho and Wo
+    /// multiples of 4), their argmax (k, Ho/2, Wo/2, Fo), channels last, −1 where nothing passes (see
+    /// `transformOutputReLUPool`). Each image's outputs are the bits of its own convolution (k = 1).
+    public static func convolve(_ x: UnsafePointer<Float>, images k: Int = 1, inChannels C: Int, outChannels F: Int,
+                                _ t: Tiling, filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 scratch slice: WorkspaceSlice<Float>, into y: UnsafeMutablePointer<Float>,
                                 pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)? = nil) {
-        let scratch = slice.pointer(for: scratchCount(inChannels: C, outChannels: F, t), "Winograd4x4.convolve")
-        padInput(x, channels: C, t, into: scratch)
-        multiply(scratch, inChannels: C, outChannels: F, t, filters: u, bias: bias,
-                 scratch: scratch + t.paddedCount(channels: C), into: y, pooled: pooled)
+        let scratch = slice.pointer(for: scratchCount(inChannels: C, outChannels: F, t, images: k), "Winograd4x4.convolve")
+        let stack = Stack(tiles: t.tiles, images: k), chw = C * t.height * t.width
+        let padded = scratch, v = scratch + t.paddedCount(channels: C)
+        for j in 0..<k {
+            padInput(x + j * chw, channels: C, t, into: padded)
+            transformInput(padded, channels: C, t, into: v, stack, image: j)
+        }
+        multiply(v, stack, inChannels: C, outChannels: F, t, filters: u, bias: bias, into: y, pooled: pooled)
     }
 
-    /// `convolve` from the padded input, channels last. `scratch` holds `productsCount` floats.
-    static func multiply(_ padded: UnsafePointer<Float>, inChannels C: Int, outChannels F: Int, _ t: Tiling,
-                         filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                         scratch: UnsafeMutablePointer<Float>, into y: UnsafeMutablePointer<Float>,
+    /// `convolve` from V (36, k·T, Ci), written by `transformInput`; the scratch after V holds M and one
+    /// image's outputs (`productsCount` floats from V on).
+    static func multiply(_ v: UnsafeMutablePointer<Float>, _ stack: Stack, inChannels C: Int, outChannels F: Int,
+                         _ t: Tiling, filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+                         into y: UnsafeMutablePointer<Float>,
                          pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)?) {
-        let T = t.tiles, vs = planeStride(T, C), ms = planeStride(T, F)
-        let v = scratch, m = v + 36 * vs, last = m + 36 * ms
-        transformInput(padded, channels: C, t, into: v)
+        let vs = planeStride(stack.rows, C), ms = planeStride(stack.rows, F)
+        let m = v + 36 * vs, last = m + 36 * ms
         for xi in 0..<36 {
-            // M[ξ] (T, Fo) = V[ξ] (T, Ci) · U[ξ] (Ci, Fo)
-            BLAS.sgemm(transposeA: false, transposeB: false, m: T, n: F, k: C,
-                       a: v + xi * vs, lda: C, b: u + xi * C * F, ldb: F, c: m + xi * ms, ldc: F)
+            stack.forEachProduct { first, rows in
+                // M[ξ] (rows, Fo) = V[ξ] (rows, Ci) · U[ξ] (Ci, Fo)
+                BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: F, k: C,
+                           a: v + xi * vs + first * C, lda: C, b: u + xi * C * F, ldb: F, c: m + xi * ms + first * F, ldc: F)
+            }
         }
         let (Ho, Wo) = (t.outHeight, t.outWidth)
         if let pooled, let bias {
             // pooled values (L, Fo) → (Fo, L); the argmax stays channels last, for `backward`
             let L = (Ho / 2) * (Wo / 2)
             if Ho % 4 == 0 && Wo % 4 == 0 {
-                transformOutputReLUPool(m, channels: F, t, bias: bias, into: last, argmax: pooled.argmax)
-                Transpose.matrix(last, rows: L, cols: F, into: pooled.out)
+                for j in 0..<stack.images {
+                    transformOutputReLUPool(m, stack, image: j, channels: F, t, bias: bias, into: last,
+                                            argmax: pooled.argmax.map { $0 + j * L * F })
+                    Transpose.matrix(last, rows: L, cols: F, into: pooled.out + j * L * F)
+                }
                 return
             }
-            // Windows across tiles, without winners: the tiles' outputs, then their pooling into M's space.
+            // Windows across tiles, without winners: each image's tiles' outputs, then their pooling (L, Fo)
+            // after them.
             precondition(pooled.argmax == nil, "Winograd4x4: the winners of a pooling across tiles are not kept")
-            transformOutput(m, channels: F, t, bias: bias, into: last)
-            ReLUPoolEpilogue.reluMaxPool2x2ChannelsLast(last, height: Ho, width: Wo, rowLength: 4 * t.tilesWide,
-                                                        channels: F, into: m)
-            Transpose.matrix(m, rows: L, cols: F, into: pooled.out)
+            let pooledLast = last + 16 * t.tiles * F
+            for j in 0..<stack.images {
+                transformOutput(m, stack, image: j, channels: F, t, bias: bias, into: last)
+                ReLUPoolEpilogue.reluMaxPool2x2ChannelsLast(last, height: Ho, width: Wo, rowLength: 4 * t.tilesWide,
+                                                            channels: F, into: pooledLast)
+                Transpose.matrix(pooledLast, rows: L, cols: F, into: pooled.out + j * L * F)
+            }
             return
         }
-        transformOutput(m, channels: F, t, bias: bias, into: last)
         let rowFloats = 4 * t.tilesWide * F
-        for h in 0..<Ho {
-            // row h of the tiles' outputs, (Wo, Fo) of (4Tw, Fo) → y[:, h, :], rows Ho·Wo apart
-            Transpose.matrix(last + h * rowFloats, rows: Wo, cols: F, sourceStride: F,
-                             into: y + h * Wo, destinationStride: Ho * Wo)
+        for j in 0..<stack.images {
+            transformOutput(m, stack, image: j, channels: F, t, bias: bias, into: last)
+            let image = y + j * F * Ho * Wo
+            for h in 0..<Ho {
+                // row h of the tiles' outputs, (Wo, Fo) of (4Tw, Fo) → y[:, h, :], rows Ho·Wo apart
+                Transpose.matrix(last + h * rowFloats, rows: Wo, cols: F, sourceStride: F,
+                                 into: image + h * Wo, destinationStride: Ho * Wo)
+            }
         }
     }
 
@@ -488,11 +571,13 @@ public enum Winograd4x4 {
         Tiling(height: t.outHeight, width: t.outWidth, padding: 2 - t.padding)
     }
 
-    /// Scratch floats for `backward` on C → F channels over the forward tiling `t`.
-    public static func backwardScratchCount(inChannels C: Int, outChannels F: Int, _ t: Tiling) -> Int {
-        let dt = inputGradientTiling(t)
+    /// Scratch floats for `backward` of k images on C → F channels over the forward tiling `t`: one padded dy,
+    /// the group's V for dx, then one image's filter-gradient work or the group's M for dx and one image's dx.
+    public static func backwardScratchCount(inChannels C: Int, outChannels F: Int, _ t: Tiling, images k: Int = 1) -> Int {
+        let dt = inputGradientTiling(t), rows = k * dt.tiles
         let gradient = t.paddedCount(channels: C) + 36 * planeStride(t.tiles, C) + 36 * planeStride(t.tiles, F)
-        return dt.paddedCount(channels: F) + max(gradient, productsCount(inChannels: F, outChannels: C, dt))
+        let products = productsCount(inChannels: F, outChannels: C, dt, images: k) - 36 * planeStride(rows, F)
+        return dt.paddedCount(channels: F) + 36 * planeStride(rows, F) + max(gradient, products)
     }
 
     /// The gradient reaching the convolution's output, for `backward`.
@@ -538,46 +623,54 @@ public enum Winograd4x4 {
         }
     }
 
-    /// One image's backward: db (F) += Σ dy over positions in row-major order; dU (36, C, F) += Σ_tiles
-    /// V[ξ]ᵀ dZ[ξ] with V from x (C, H, W); and, given dx and the flipped filters (36, F, C), dx (C, H, W) =
-    /// the convolution of dy padded by 2 − P. `scratch` holds `backwardScratchCount` floats.
-    public static func backward(_ x: UnsafePointer<Float>, _ dy: OutputGradient, inChannels C: Int,
-                                outChannels F: Int, _ t: Tiling, scratch slice: WorkspaceSlice<Float>,
+    /// The backward of k images, image after image: db (F) += Σ dy over positions in row-major order; dU (36, C,
+    /// F) += Σ_tiles V[ξ]ᵀ dZ[ξ] with V from x[j] (C, H, W); and, given dx and the flipped filters (36, F, C), dx
+    /// (k, C, H, W) = the convolution of each dy padded by 2 − P, the k images sharing each product (`Stack`).
+    /// `dy(j)` gives image j's gradient; it is called once per image, in order, and read before the next call.
+    /// `scratch` holds `backwardScratchCount` floats.
+    public static func backward(_ x: UnsafePointer<Float>, images k: Int = 1, _ dy: (Int) -> OutputGradient,
+                                inChannels C: Int, outChannels F: Int, _ t: Tiling, scratch slice: WorkspaceSlice<Float>,
                                 biasGradient db: UnsafeMutablePointer<Float>,
                                 filterGradient du: UnsafeMutablePointer<Float>,
                                 inputGradient: (dx: UnsafeMutablePointer<Float>, filters: UnsafePointer<Float>)?) {
-        let scratch = slice.pointer(for: backwardScratchCount(inChannels: C, outChannels: F, t), "Winograd4x4.backward")
-        let dt = inputGradientTiling(t), Pd = dt.padding, Wq = dt.paddedWidth
+        let scratch = slice.pointer(for: backwardScratchCount(inChannels: C, outChannels: F, t, images: k),
+                                    "Winograd4x4.backward")
+        let dt = inputGradientTiling(t), Pd = dt.padding, Wq = dt.paddedWidth, chw = C * t.height * t.width
+        let dxStack = Stack(tiles: dt.tiles, images: k), one = Stack(tiles: t.tiles, images: 1)
         // dy padded for dx, channels last; the forward tiles' dY sits at (2 − P, 2 − P) in it, zeros past
         // Ho and Wo (4Th + 2 − P ≤ 4⌈(Ho + 2 − 2P)/4⌉ + 2 for P ≤ 2).
-        let dyPadded = scratch, rest = scratch + dt.paddedCount(channels: F)
-        switch dy {
-        case let .plain(d): padInput(d, channels: F, dt, into: dyPadded)
-        case let .pooled(dOut, argmax): scatterPooled(dOut, argmax: argmax, channels: F, dt, transposed: rest, into: dyPadded)
-        }
-        let image = dyPadded + (Pd * Wq + Pd) * F
-        var fb = 0
-        while fb < F {
-            var sum = load(db + fb)
-            for h in 0..<t.outHeight {
-                let row = image + (h &* Wq &* F &+ fb)
-                for w in 0..<t.outWidth { sum += load(row + w &* F) }
-            }
-            store(sum, db + fb)
-            fb &+= 16
-        }
+        let dyPadded = scratch, dxV = scratch + dt.paddedCount(channels: F)
+        let rest = dxV + 36 * planeStride(dxStack.rows, F)
         let T = t.tiles, vs = planeStride(T, C), zs = planeStride(T, F)
-        let xPadded = rest, v = xPadded + t.paddedCount(channels: C), dz = v + 36 * vs
-        padInput(x, channels: C, t, into: xPadded)
-        transformInput(xPadded, channels: C, t, into: v)
-        transformOutputGradient(image, rowStride: Wq, channels: F, t, into: dz)
-        for xi in 0..<36 {
-            // dU[ξ] (C, F) += V[ξ]ᵀ (C, T) · dZ[ξ] (T, F)
-            BLAS.sgemm(transposeA: true, transposeB: false, m: C, n: F, k: T,
-                       a: v + xi * vs, lda: C, b: dz + xi * zs, ldb: F, beta: 1, c: du + xi * C * F, ldc: F)
+        let image = dyPadded + (Pd * Wq + Pd) * F
+        for j in 0..<k {
+            switch dy(j) {
+            case let .plain(d): padInput(d, channels: F, dt, into: dyPadded)
+            case let .pooled(dOut, argmax): scatterPooled(dOut, argmax: argmax, channels: F, dt, transposed: rest, into: dyPadded)
+            }
+            var fb = 0
+            while fb < F {
+                var sum = load(db + fb)
+                for h in 0..<t.outHeight {
+                    let row = image + (h &* Wq &* F &+ fb)
+                    for w in 0..<t.outWidth { sum += load(row + w &* F) }
+                }
+                store(sum, db + fb)
+                fb &+= 16
+            }
+            let xPadded = rest, v = xPadded + t.paddedCount(channels: C), dz = v + 36 * vs
+            padInput(x + j * chw, channels: C, t, into: xPadded)
+            transformInput(xPadded, channels: C, t, into: v, one, image: 0)
+            transformOutputGradient(image, rowStride: Wq, channels: F, t, into: dz)
+            for xi in 0..<36 {
+                // dU[ξ] (C, F) += V[ξ]ᵀ (C, T) · dZ[ξ] (T, F)
+                BLAS.sgemm(transposeA: true, transposeB: false, m: C, n: F, k: T,
+                           a: v + xi * vs, lda: C, b: dz + xi * zs, ldb: F, beta: 1, c: du + xi * C * F, ldc: F)
+            }
+            if inputGradient != nil { transformInput(dyPadded, channels: F, dt, into: dxV, dxStack, image: j) }
         }
         guard let inputGradient else { return }
-        multiply(dyPadded, inChannels: F, outChannels: C, dt, filters: inputGradient.filters, bias: nil,
-                 scratch: rest, into: inputGradient.dx, pooled: nil)
+        multiply(dxV, dxStack, inChannels: F, outChannels: C, dt, filters: inputGradient.filters, bias: nil,
+                 into: inputGradient.dx, pooled: nil)
     }
 }
