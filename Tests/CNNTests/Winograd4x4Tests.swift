@@ -101,10 +101,11 @@ final class Winograd4x4Tests: XCTestCase {
     }
 
     /// Tilings whose tile counts T take each form of `Stack`: T = 16 (blocks of 12 and remainders of 4 paired;
-    /// the record net's 14×14 layer), T = 4 (remainders only; its 7×7 layer), T = 36 (blocks of 12 only,
-    /// pytorch-example's 24×24 outputs), T = 28, and T = 9 (one image per product). (C, F, H, W, P).
-    private let groupShapes = [(16, 32, 14, 14, 1), (32, 16, 7, 7, 1), (16, 16, 26, 26, 0), (16, 32, 30, 18, 0),
-                               (16, 16, 12, 12, 1)]
+    /// the record net's 14×14 layers), T = 4 (remainders only; its 7×7 layer), T = 49 (blocks of 12 and single
+    /// remainders in threes; its 28×28 layer), T = 36 (blocks of 12 only, pytorch-example's 24×24 outputs),
+    /// T = 28, T = 1 (a single tile) and T = 9 (one image per product). (C, F, H, W, P).
+    private let groupShapes = [(16, 32, 14, 14, 1), (32, 16, 7, 7, 1), (16, 16, 28, 28, 1), (16, 16, 26, 26, 0),
+                               (16, 32, 30, 18, 0), (16, 16, 4, 4, 1), (16, 16, 12, 12, 1)]
 
     private func bitsDiffer(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Int {
         (0..<count).filter { a[$0].bitPattern != b[$0].bitPattern }.count
@@ -115,7 +116,7 @@ final class Winograd4x4Tests: XCTestCase {
         for (C, F, H, W, P) in groupShapes {
             let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
             let (Ho, Wo) = (t.outHeight, t.outWidth)
-            let groups = Set([2, 3, 5, Winograd4x4.imagesPerGroup(tiles: t.tiles)]).sorted()
+            let groups = Set([2, 3, 4, 5, 7, Winograd4x4.imagesPerGroup(tiles: t.tiles)]).sorted()
             let k = groups.max()!
             let x = values(k * C * H * W, &generator), g = values(F * C * 9, &generator), b = values(F, &generator)
             var u = [Float](repeating: 0, count: 36 * C * F)
@@ -170,7 +171,7 @@ final class Winograd4x4Tests: XCTestCase {
         for (C, F, H, W, P) in groupShapes {
             let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
             let dt = Winograd4x4.inputGradientTiling(t)
-            let groups = Set([2, 3, Winograd4x4.imagesPerGroup(tiles: dt.tiles)]).sorted()
+            let groups = Set([2, 3, 4, 7, Winograd4x4.imagesPerGroup(tiles: dt.tiles)]).sorted()
             let k = groups.max()!
             let (chw, L) = (C * H * W, F * t.outHeight * t.outWidth)
             let x = values(k * chw, &generator), dy = values(k * L, &generator), g = values(F * C * 9, &generator)

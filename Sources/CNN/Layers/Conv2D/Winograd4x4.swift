@@ -90,9 +90,10 @@ public enum Winograd4x4 {
     /// then of 4 or fewer, and the order in which it sums a dot product depends on the block its row falls in
     /// and the row's place there. So the first W = 12⌊T/12⌋ tiles of every image go first, image after image,
     /// one product for all of them (blocks of 12 that are each image's own); then each image's last r = T − W
-    /// tiles, one product per image, or, when r = 4, per two images (a block of 8, which sums as two blocks of
-    /// 4). Each output then has the bits of the image's own product; `Winograd4x4Tests` checks this against
-    /// per-image products. One image is one product of T rows, the image's own.
+    /// tiles, one product per image, or per two images when r = 4 (a block of 8, which sums as two blocks of
+    /// 4), per three when r = 1 (3 rows, which sum as three single rows). Each output then has the bits of the
+    /// image's own product; `Winograd4x4Tests` checks this against per-image products. One image is one
+    /// product of T rows, the image's own.
     public struct Stack {
         /// T, k
         public let tiles, images: Int
@@ -110,6 +111,14 @@ public enum Winograd4x4 {
             if images == 1 { return i }
             return i < whole ? j &* whole &+ i : images &* whole &+ j &* (tiles &- whole) &+ (i &- whole)
         }
+        /// Images whose last r tiles share one product.
+        static func imagesPerRemainderProduct(_ r: Int) -> Int {
+            switch r {
+            case 4: return 2
+            case 1: return 3
+            default: return 1
+            }
+        }
         /// Calls `body(first row, rows)` for each product, in row order.
         @inline(__always)
         func forEachProduct(_ body: (Int, Int) -> Void) {
@@ -117,7 +126,7 @@ public enum Winograd4x4 {
             let rest = tiles - whole
             if whole > 0 { body(0, images * whole) }
             guard rest > 0 else { return }
-            let perProduct = rest == 4 ? 2 : 1
+            let perProduct = Stack.imagesPerRemainderProduct(rest)
             var j = 0
             while j < images {
                 body(images * whole + j * rest, min(perProduct, images - j) * rest)
@@ -126,18 +135,19 @@ public enum Winograd4x4 {
         }
     }
 
-    /// Images per group for T tiles: about 128 rows per product when the stacked products keep each image's
-    /// bits and need fewer products than images (T mod 12 = 0 or 4), else 1. With Accelerate, whose blocking
-    /// is not OpenBLAS's, 1.
+    /// Images per group for T tiles, where the stacked products need fewer products than images (T mod 12 =
+    /// 0, 1 or 4), else 1: with T < 12, the images that share one remainder product; else about 128 rows in
+    /// the product of whole blocks, at least two remainder products' worth, in whole sets of the images that
+    /// share one. With Accelerate, whose blocking is not OpenBLAS's, 1.
     public static func imagesPerGroup(tiles T: Int) -> Int {
         #if canImport(Accelerate)
         return 1
         #else
-        switch T % 12 {
-        case 0: return max(1, 128 / T)
-        case 4: return T < 12 ? 2 : max(1, 128 / T)
-        default: return 1
-        }
+        let per = Stack.imagesPerRemainderProduct(T % 12)
+        guard T % 12 == 0 || per > 1 else { return 1 }
+        if T < 12 { return per }
+        let k = max(2 * per, 128 / T)
+        return k - k % per
         #endif
     }
 
