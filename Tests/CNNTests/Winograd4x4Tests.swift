@@ -116,7 +116,7 @@ final class Winograd4x4Tests: XCTestCase {
         for (C, F, H, W, P) in groupShapes {
             let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
             let (Ho, Wo) = (t.outHeight, t.outWidth)
-            let groups = Set([2, 3, 4, 5, 7, Winograd4x4.imagesPerGroup(tiles: t.tiles)]).sorted()
+            let groups = Set([2, 3, 4, 5, 7, Winograd4x4.imagesPerGroup(tiles: t.tiles, inChannels: C, outChannels: F)]).sorted()
             let k = groups.max()!
             let x = values(k * C * H * W, &generator), g = values(F * C * 9, &generator), b = values(F, &generator)
             var u = [Float](repeating: 0, count: 36 * C * F)
@@ -171,7 +171,7 @@ final class Winograd4x4Tests: XCTestCase {
         for (C, F, H, W, P) in groupShapes {
             let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
             let dt = Winograd4x4.inputGradientTiling(t)
-            let groups = Set([2, 3, 4, 7, Winograd4x4.imagesPerGroup(tiles: dt.tiles)]).sorted()
+            let groups = Set([2, 3, 4, 7, Winograd4x4.imagesPerGroup(tiles: dt.tiles, inChannels: F, outChannels: C)]).sorted()
             let k = groups.max()!
             let (chw, L) = (C * H * W, F * t.outHeight * t.outWidth)
             let x = values(k * chw, &generator), dy = values(k * L, &generator), g = values(F * C * 9, &generator)

@@ -23,7 +23,7 @@ extension Conv2D {
         // An evaluation forward takes a fused 2×2 pooling from the channels-last outputs whatever Ho and Wo are
         // (it keeps no winners, which only tile pooling lays out for backward).
         let pooledInside = tilePooled || (mode == .evaluation && epilogue.relu && epilogue.pools2x2)
-        let k = Winograd4x4.imagesPerGroup(tiles: tiling.tiles)
+        let k = Winograd4x4.imagesPerGroup(tiles: tiling.tiles, inChannels: C, outChannels: F)
         return forwardImages(x, g, convShape,
                              scratchPerThread: Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling, images: k),
                              imagesPerCall: k, tilePool: pooledInside, mode: mode) { x, images, bias, scratch, y, pooled in
@@ -45,7 +45,7 @@ extension Conv2D {
             }
         }
         // dx: groups of k images share each product
-        let k = Winograd4x4.imagesPerGroup(tiles: Winograd4x4.inputGradientTiling(tiling).tiles)
+        let k = Winograd4x4.imagesPerGroup(tiles: Winograd4x4.inputGradientTiling(tiling).tiles, inChannels: F, outChannels: C)
         let perThread = Winograd4x4.backwardScratchCount(inChannels: C, outChannels: F, tiling, images: k)
         let scratchSlices = paddedImages.reserve(threads * perThread)
         let stride = 36 * F * C + F

@@ -135,21 +135,27 @@ public enum Winograd4x4 {
         }
     }
 
-    /// Images per group for T tiles, where the stacked products need fewer products than images (T mod 12 =
-    /// 0, 1 or 4), else 1: with T < 12, the images that share one remainder product; else about 128 rows in
-    /// the product of whole blocks, at least two remainder products' worth, in whole sets of the images that
-    /// share one. With Accelerate, whose blocking is not OpenBLAS's, 1.
-    public static func imagesPerGroup(tiles T: Int) -> Int {
+    /// Images per group for T tiles on Ci → Fo channels: the most whose V and M (36·k·T·(Ci + Fo) floats) fit
+    /// in `groupBytes`, when that many need fewer products than images (T mod 12 = 0, 1 or 4; with T < 12,
+    /// the images of one remainder product), else 1. With Accelerate, whose blocking is not OpenBLAS's, 1.
+    public static func imagesPerGroup(tiles T: Int, inChannels C: Int, outChannels F: Int) -> Int {
         #if canImport(Accelerate)
         return 1
         #else
         let per = Stack.imagesPerRemainderProduct(T % 12)
         guard T % 12 == 0 || per > 1 else { return 1 }
-        if T < 12 { return per }
-        let k = max(2 * per, 128 / T)
-        return k - k % per
+        let most = groupBytes / max(1, 36 * T * (C + F) * MemoryLayout<Float>.size)
+        if T < 12 { return most >= per ? per : 1 }
+        let k = most - most % per
+        let products = T % 12 == 0 ? 1 : 1 + k / per
+        return products < k ? k : 1
         #endif
     }
+
+    /// The bytes of a group's V and M: half of a core's L2 cache (1 MiB) on the development machine, so that
+    /// they stay there beside OpenBLAS's packed operands while the transforms write them and the products read
+    /// them.
+    static let groupBytes = 512 << 10
 
     // MARK: - Filters
 
