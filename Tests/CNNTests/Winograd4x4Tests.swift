@@ -217,4 +217,16 @@ final class Winograd4x4Tests: XCTestCase {
             }
         }
     }
+
+    /// Groups only where they keep the bits and save products: T mod 12 = 0, 1 or 4, at most 256 output
+    /// channels, and V and M within the group's bytes.
+    func testGroupsOnlyWhereStackingKeepsTheBitsAndSavesProducts() {
+        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 4, inChannels: 64, outChannels: 128), 2)    // 7×7
+        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 1, inChannels: 16, outChannels: 16), 3)
+        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 1, inChannels: 16, outChannels: 768), 1)   // wide: other blocking
+        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 9, inChannels: 16, outChannels: 16), 1)    // remainder 9
+        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 49, inChannels: 32, outChannels: 32), 1)   // too big to share
+        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 16, inChannels: 16, outChannels: 16), 6)   // 4 products for 6
+        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 16, inChannels: 32, outChannels: 64), 1)   // 2 for 2: no saving
+    }
 }

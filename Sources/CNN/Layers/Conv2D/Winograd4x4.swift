@@ -137,13 +137,15 @@ public enum Winograd4x4 {
 
     /// Images per group for T tiles on Ci → Fo channels: the most whose V and M (36·k·T·(Ci + Fo) floats) fit
     /// in `groupBytes`, when that many need fewer products than images (T mod 12 = 0, 1 or 4; with T < 12,
-    /// the images of one remainder product), else 1. With Accelerate, whose blocking is not OpenBLAS's, 1.
+    /// the images of one remainder product), else 1. Also 1 for Fo > 256: OpenBLAS also blocks the columns
+    /// of wider products, and there the stacked rows do not keep their bits. With Accelerate, whose blocking
+    /// is not OpenBLAS's, 1.
     public static func imagesPerGroup(tiles T: Int, inChannels C: Int, outChannels F: Int) -> Int {
         #if canImport(Accelerate)
         return 1
         #else
         let per = Stack.imagesPerRemainderProduct(T % 12)
-        guard T % 12 == 0 || per > 1 else { return 1 }
+        guard F <= 256, T % 12 == 0 || per > 1 else { return 1 }
         let most = groupBytes / max(1, 36 * T * (C + F) * MemoryLayout<Float>.size)
         if T < 12 { return most >= per ? per : 1 }
         let k = most - most % per
