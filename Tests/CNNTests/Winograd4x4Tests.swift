@@ -2,8 +2,9 @@
 //
 //  The F(4×4, 3×3) kernels' own contracts, bit for bit: the filter transforms, which run on eight kernels at
 //  once, against the same formulas on one Double at a time; and a group of images sharing each product
-//  (`Winograd4x4.Stack`) against each image alone, forward, pooled forward and backward. (The whole
-//  convolution against the reference loops is in Conv2DTests and FusionTests.)
+//  (`Winograd4x4.Stack`) against each image alone, forward, pooled forward and backward, where the probe
+//  (`Winograd4x4.stacksImages`) lets images share products; where it does not, that no shape forms a group.
+//  (The whole convolution against the reference loops is in Conv2DTests and FusionTests.)
 //
 //  Dimension legend: k images, F filters, C channels, T tiles; U (36, C, F), g (F, C, 3, 3).
 
@@ -12,6 +13,13 @@ import TestSupport
 import XCTest
 
 final class Winograd4x4Tests: XCTestCase {
+    /// The kernels run with BLAS on one thread (`Parallel.setThreads` keeps it there), and only then may images
+    /// share a product (`Winograd4x4.stacksImages`).
+    override func setUp() {
+        super.setUp()
+        BLAS.setThreads(1)
+    }
+
     /// (F, C): multiples of 16 as the layers use them, and counts that leave a partial block of eight lanes
     /// in either direction.
     private let filterShapes = [(16, 16), (32, 16), (16, 48), (5, 3), (9, 17), (1, 1)]
@@ -111,7 +119,22 @@ final class Winograd4x4Tests: XCTestCase {
         (0..<count).filter { a[$0].bitPattern != b[$0].bitPattern }.count
     }
 
+    /// Where the probe finds that stacked rows change bits: no shape forms a group, so every product is one
+    /// image's.
+    private func assertNothingStacks(file: StaticString = #filePath, line: UInt = #line) {
+        var grouped: [String] = []
+        for T in 1...64 {
+            for C in [16, 32, 64, 128, 256] {
+                for F in [16, 32, 64, 128, 256] where Winograd4x4.imagesPerGroup(tiles: T, inChannels: C, outChannels: F) != 1 {
+                    grouped.append("T \(T) C \(C) F \(F)")
+                }
+            }
+        }
+        XCTAssertEqual(grouped, [], "groups formed although the probe is false", file: file, line: line)
+    }
+
     func testImagesSharingAProductAreBitwiseEachImageAlone() {
+        guard Winograd4x4.stacksImages else { return assertNothingStacks() }
         var generator = RandomGenerator(seed: 43)
         for (C, F, H, W, P) in groupShapes {
             let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
@@ -167,6 +190,7 @@ final class Winograd4x4Tests: XCTestCase {
     }
 
     func testBackwardOfImagesSharingAProductIsBitwiseEachImageAlone() {
+        guard Winograd4x4.stacksImages else { return assertNothingStacks() }
         var generator = RandomGenerator(seed: 44)
         for (C, F, H, W, P) in groupShapes {
             let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
@@ -219,8 +243,9 @@ final class Winograd4x4Tests: XCTestCase {
     }
 
     /// Groups only where they keep the bits and save products: T mod 12 = 0, 1 or 4, at most 256 output
-    /// channels, and V and M within the group's bytes.
+    /// channels, and V and M within the group's bytes; none where the probe is false.
     func testGroupsOnlyWhereStackingKeepsTheBitsAndSavesProducts() {
+        guard Winograd4x4.stacksImages else { return assertNothingStacks() }
         XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 4, inChannels: 64, outChannels: 128), 2)    // 7×7
         XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 1, inChannels: 16, outChannels: 16), 3)
         XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 1, inChannels: 16, outChannels: 768), 1)   // wide: other blocking
@@ -228,5 +253,48 @@ final class Winograd4x4Tests: XCTestCase {
         XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 49, inChannels: 32, outChannels: 32), 1)   // too big to share
         XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 16, inChannels: 16, outChannels: 16), 6)   // 4 products for 6
         XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 16, inChannels: 32, outChannels: 64), 1)   // 2 for 2: no saving
+    }
+
+    /// Where the probe holds, it holds on every layout these tests use: the products of each tested tiling
+    /// (forward and dx) in the tested group sizes, stacked, are bitwise each image's own.
+    func testProbeHoldsOnTheTestedLayoutsWhenItHolds() {
+        guard Winograd4x4.stacksImages else { return assertNothingStacks() }
+        var generator = RandomGenerator(seed: 45)
+        var layouts: [(T: Int, C: Int, F: Int)] = []
+        for (C, F, H, W, P) in groupShapes {
+            let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
+            layouts += [(t.tiles, C, F), (Winograd4x4.inputGradientTiling(t).tiles, F, C)]
+        }
+        layouts += Winograd4x4.probeCases.map { ($0.tiles, $0.inChannels, $0.outChannels) }
+        for (T, C, F) in layouts {
+            for k in [2, 3, 4, 5, 7] {
+                let stack = Winograd4x4.Stack(tiles: T, images: k)
+                let v = values(stack.rows * C, &generator), u = values(C * F, &generator)
+                let differing = Winograd4x4.stackedOutputsDiffering(v, stacked: Winograd4x4.stackedRows(v, stack, channels: C),
+                                                                    filters: u, stack, inChannels: C, outChannels: F)
+                XCTAssertEqual(differing, 0, "T \(T) C \(C) F \(F), \(k) images: \(differing) of \(stack.rows * F) outputs differ")
+            }
+        }
+    }
+
+    /// The probe's comparison can fail: with one value of the stacked V changed, the outputs of its row differ
+    /// (all F of them, and only those, where stacking keeps the bits).
+    func testProbeComparisonSeesADifferentProduct() {
+        var generator = RandomGenerator(seed: 46)
+        for c in Winograd4x4.probeCases {
+            let (C, F) = (c.inChannels, c.outChannels)
+            let stack = Winograd4x4.Stack(tiles: c.tiles, images: c.images)
+            let v = (0..<(stack.rows * C)).map { _ in generator.nextNormal() }
+            let u = (0..<(C * F)).map { _ in generator.nextNormal() }
+            var stacked = Winograd4x4.stackedRows(v, stack, channels: C)
+            let row = stack.rows - 1, at = row * C + C / 2
+            stacked[at] = 2 * stacked[at] + 1
+            let differing = Winograd4x4.stackedOutputsDiffering(v, stacked: stacked, filters: u, stack, inChannels: C, outChannels: F)
+            if Winograd4x4.stacksImages {
+                XCTAssertEqual(differing, F, "T \(c.tiles) k \(c.images) C \(C) F \(F)")
+            } else {
+                XCTAssertGreaterThanOrEqual(differing, F, "T \(c.tiles) k \(c.images) C \(C) F \(F)")
+            }
+        }
     }
 }

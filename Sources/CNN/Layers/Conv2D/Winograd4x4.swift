@@ -23,7 +23,9 @@
 //      dx is the 3×3 convolution of dy padded by 2 − P with the kernels flipped and Ci and Fo swapped.
 //
 //  Several images can share each ξ's product: their V[ξ] stacked into one (k·T, Ci) matrix (`Stack`), each
-//  output still the dot product of one row of V[ξ] with one column of U[ξ], summed as in the image's own product.
+//  output still the dot product of one row of V[ξ] with one column of U[ξ], summed as in the image's own product
+//  under OpenBLAS's row blocking; a probe checks that once per process (Winograd4x4+Probe.swift), and where it
+//  fails every product is one image's.
 //
 //  The transforms run on 16 channels at a time (one vector), so they need no particular image width; the
 //  image goes to channels last (Hx, Wx, Ci) once, zero-padded to whole tiles, and the outputs come back to
@@ -92,8 +94,10 @@ public enum Winograd4x4 {
     /// one product for all of them (blocks of 12 that are each image's own); then each image's last r = T − W
     /// tiles, one product per image, or per two images when r = 4 (a block of 8, which sums as two blocks of
     /// 4), per three when r = 1 (3 rows, which sum as three single rows). Each output then has the bits of the
-    /// image's own product; `Winograd4x4Tests` checks this against per-image products. One image is one
-    /// product of T rows, the image's own.
+    /// image's own product under this blocking, which depends on the CPU OpenBLAS picks its kernel for:
+    /// `stacksImages` (the probe) checks it on this process's BLAS before `imagesPerGroup` forms a group, and
+    /// `Winograd4x4Tests` checks it against per-image products. One image is one product of T rows, the
+    /// image's own.
     public struct Stack {
         /// T, k
         public let tiles, images: Int
@@ -138,20 +142,17 @@ public enum Winograd4x4 {
     /// Images per group for T tiles on Ci → Fo channels: the most whose V and M (36·k·T·(Ci + Fo) floats) fit
     /// in `groupBytes`, when that many need fewer products than images (T mod 12 = 0, 1 or 4; with T < 12,
     /// the images of one remainder product), else 1. Also 1 for Fo > 256: OpenBLAS also blocks the columns
-    /// of wider products, and there the stacked rows do not keep their bits. With Accelerate, whose blocking
-    /// is not OpenBLAS's, 1.
+    /// of wider products, and there the stacked rows do not keep their bits. And 1 unless `stacksImages`: the
+    /// stacked rows keep their bits only under the row blocking `Stack` is laid out for, which the probe
+    /// checks on this process's BLAS (Winograd4x4+Probe.swift); so with Accelerate, or another blocking, 1.
     public static func imagesPerGroup(tiles T: Int, inChannels C: Int, outChannels F: Int) -> Int {
-        #if canImport(Accelerate)
-        return 1
-        #else
         let per = Stack.imagesPerRemainderProduct(T % 12)
-        guard F <= 256, T % 12 == 0 || per > 1 else { return 1 }
+        guard F <= 256, T % 12 == 0 || per > 1, stacksImages else { return 1 }
         let most = groupBytes / max(1, 36 * T * (C + F) * MemoryLayout<Float>.size)
         if T < 12 { return most >= per ? per : 1 }
         let k = most - most % per
         let products = T % 12 == 0 ? 1 : 1 + k / per
         return products < k ? k : 1
-        #endif
     }
 
     /// The bytes of a group's V and M: half of a core's L2 cache (1 MiB) on the development machine, so that
