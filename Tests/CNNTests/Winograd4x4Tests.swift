@@ -61,19 +61,26 @@ final class Winograd4x4Tests: XCTestCase {
         (0..<count).map { i in i % 11 == 0 ? 0 : Float(generator.nextNormal()) * Float(1 << (i % 5)) }
     }
 
+    /// `Winograd4x4.transformFilters` of g (F, C, 3, 3) into U (36, C, F), over NaNs (so an output it leaves
+    /// unwritten shows).
+    private func transformed(_ g: [Float], F: Int, C: Int, flipped: Bool) -> [Float] {
+        var u = [Float](repeating: .nan, count: 36 * F * C)
+        g.withUnsafeBufferPointer { gp in
+            u.withUnsafeMutableBufferPointer {
+                Winograd4x4.transformFilters(gp.baseAddress!, outChannels: F, inChannels: C, flipped: flipped,
+                                             into: $0.baseAddress!)
+            }
+        }
+        return u
+    }
+
     func testFilterTransformIsBitwiseTheScalarFormula() {
         var generator = RandomGenerator(seed: 41)
         for (F, C) in filterShapes {
             let g = values(F * C * 9, &generator)
             for flipped in [false, true] {
                 let expected = scalarTransform(g, F: F, C: C, flipped: flipped)
-                var u = [Float](repeating: .nan, count: 36 * F * C)
-                g.withUnsafeBufferPointer { gp in
-                    u.withUnsafeMutableBufferPointer {
-                        Winograd4x4.transformFilters(gp.baseAddress!, outChannels: F, inChannels: C, flipped: flipped,
-                                                     into: $0.baseAddress!)
-                    }
-                }
+                let u = transformed(g, F: F, C: C, flipped: flipped)
                 let differing = zip(u, expected).filter { $0.bitPattern != $1.bitPattern }.count
                 XCTAssertEqual(differing, 0, "F \(F), C \(C), flipped \(flipped): \(differing) of \(u.count) values differ")
             }
@@ -142,13 +149,7 @@ final class Winograd4x4Tests: XCTestCase {
             let groups = Set([2, 3, 4, 5, 7, Winograd4x4.imagesPerGroup(tiles: t.tiles, inChannels: C, outChannels: F)]).sorted()
             let k = groups.max()!
             let x = values(k * C * H * W, &generator), g = values(F * C * 9, &generator), b = values(F, &generator)
-            var u = [Float](repeating: 0, count: 36 * C * F)
-            g.withUnsafeBufferPointer { gp in
-                u.withUnsafeMutableBufferPointer {
-                    Winograd4x4.transformFilters(gp.baseAddress!, outChannels: F, inChannels: C, flipped: false,
-                                                 into: $0.baseAddress!)
-                }
-            }
+            let u = transformed(g, F: F, C: C, flipped: false)
             let workspace = Workspace<Float>()
             let scratch = workspace.reserve(Winograd4x4.scratchCount(inChannels: C, outChannels: F, t, images: k))
             let pools = Ho % 4 == 0 && Wo % 4 == 0
@@ -199,13 +200,7 @@ final class Winograd4x4Tests: XCTestCase {
             let k = groups.max()!
             let (chw, L) = (C * H * W, F * t.outHeight * t.outWidth)
             let x = values(k * chw, &generator), dy = values(k * L, &generator), g = values(F * C * 9, &generator)
-            var uFlipped = [Float](repeating: 0, count: 36 * C * F)
-            g.withUnsafeBufferPointer { gp in
-                uFlipped.withUnsafeMutableBufferPointer {
-                    Winograd4x4.transformFilters(gp.baseAddress!, outChannels: F, inChannels: C, flipped: true,
-                                                 into: $0.baseAddress!)
-                }
-            }
+            let uFlipped = transformed(g, F: F, C: C, flipped: true)
             let workspace = Workspace<Float>()
             let scratch = workspace.reserve(Winograd4x4.backwardScratchCount(inChannels: C, outChannels: F, t, images: k))
             // dU (36, C, F) then db (F), and dx (k, C, H, W): each image alone, then in groups

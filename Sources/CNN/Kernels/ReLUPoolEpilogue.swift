@@ -182,20 +182,9 @@ public enum ReLUPoolEpilogue {
     @inline(__always)
     static func reluPoolWindows<V: SIMD>(_ a: V, _ b: V, _ c: V, _ d: V, at q: V, rowStride w: Int32)
         -> (bits: V, at: V) where V.Scalar == Int32 {
-        let one = V(repeating: 1), aboveInfinity = V(repeating: 0x7F80_0001)
-        let infinity = V(repeating: 0x7F80_0000), quietNaN = V(repeating: 0x7FC0_0000), magnitude = V(repeating: 0x7FFF_FFFF)
-        @inline(__always) func positive(_ x: V) -> V {
-            // |x|'s bits above +∞'s: a NaN (the subtraction cannot overflow: both are at most 0x7FFFFFFF).
-            let nan = (infinity &- (x & magnitude)) &>> 31
-            return (x & ~(x &>> 31) & ((x &- aboveInfinity) &>> 31)) | (nan & quietNaN)
-        }
-        // max(x, y) = x − (x − y)·[x < y], exact for values in 0 … 0x7FC00000 (no overflow).
-        @inline(__always) func maximum(_ x: V, _ y: V) -> V {
-            let difference = x &- y
-            return x &- (difference & (difference &>> 31))
-        }
-        let ra = positive(a), rb = positive(b), rc = positive(c), rd = positive(d)
-        let m = maximum(maximum(ra, rb), maximum(rc, rd))
+        let one = V(repeating: 1)
+        let ra = positiveBits(a), rb = positiveBits(b), rc = positiveBits(c), rd = positiveBits(d)
+        let m = bitMaximum(bitMaximum(ra, rb), bitMaximum(rc, rd))
         // (m − r − 1) >> 31 is all ones exactly where r = m (m − r ≥ 0).
         @inline(__always) func equal(_ r: V) -> V { (m &- r &- one) &>> 31 }
         // The winner's offset from q: w + 1, then w where c wins (+ −1), 1 where b does ((0) − (−1)), 0 where a
@@ -205,11 +194,33 @@ public enum ReLUPoolEpilogue {
         var offset = V(repeating: w &+ 1) &+ ec
         offset = (offset & ~eb) &- eb
         offset = offset & ~ea
-        let at = q &+ offset
-        // −0 survives where m = 0 and a is −0 (a + a = 0 and the sign set).
+        return (keepingNegativeZero(m, first: a), q &+ offset)
+    }
+
+    /// The bits of max(x, 0) on a lane holding x's Float bits, NaN to the quiet NaN: x where x is positive and
+    /// finite or +∞, 0 where x is negative or −0 (so −0 → +0; `keepingNegativeZero` puts it back).
+    @inline(__always)
+    static func positiveBits<V: SIMD>(_ x: V) -> V where V.Scalar == Int32 {
+        let aboveInfinity = V(repeating: 0x7F80_0001), infinity = V(repeating: 0x7F80_0000)
+        let quietNaN = V(repeating: 0x7FC0_0000), magnitude = V(repeating: 0x7FFF_FFFF)
+        // |x|'s bits above +∞'s: a NaN (the subtraction cannot overflow: both are at most 0x7FFFFFFF).
+        let nan = (infinity &- (x & magnitude)) &>> 31
+        return (x & ~(x &>> 31) & ((x &- aboveInfinity) &>> 31)) | (nan & quietNaN)
+    }
+
+    /// max(x, y) = x − (x − y)·[x < y], exact for values in 0 … 0x7FC00000 (no overflow).
+    @inline(__always)
+    static func bitMaximum<V: SIMD>(_ x: V, _ y: V) -> V where V.Scalar == Int32 {
+        let difference = x &- y
+        return x &- (difference & (difference &>> 31))
+    }
+
+    /// m, with −0 where m = 0 and the window's first value a is −0 (a + a = 0 and the sign set).
+    @inline(__always)
+    static func keepingNegativeZero<V: SIMD>(_ m: V, first a: V) -> V where V.Scalar == Int32 {
         let twice = a &+ a
-        let mZero = (m &- one) &>> 31, twiceZero = ~((twice | (V() &- twice)) &>> 31)
-        return (m | (mZero & twiceZero & a), at)
+        let mZero = (m &- V(repeating: 1)) &>> 31, twiceZero = ~((twice | (V() &- twice)) &>> 31)
+        return m | (mZero & twiceZero & a)
     }
 
     /// One output row of 2×2, stride-2 windows of relu(y), n = Row.Half.scalarCount windows at a time
@@ -435,20 +446,8 @@ extension ReLUPoolEpilogue {
     /// signed integer maximum m, and −0 where m = 0 and a is −0.
     @inline(__always)
     static func reluPoolWindowValues<V: SIMD>(_ a: V, _ b: V, _ c: V, _ d: V) -> V where V.Scalar == Int32 {
-        let one = V(repeating: 1), aboveInfinity = V(repeating: 0x7F80_0001)
-        let infinity = V(repeating: 0x7F80_0000), quietNaN = V(repeating: 0x7FC0_0000), magnitude = V(repeating: 0x7FFF_FFFF)
-        @inline(__always) func positive(_ x: V) -> V {
-            let nan = (infinity &- (x & magnitude)) &>> 31
-            return (x & ~(x &>> 31) & ((x &- aboveInfinity) &>> 31)) | (nan & quietNaN)
-        }
-        @inline(__always) func maximum(_ x: V, _ y: V) -> V {
-            let difference = x &- y
-            return x &- (difference & (difference &>> 31))
-        }
-        let m = maximum(maximum(positive(a), positive(b)), maximum(positive(c), positive(d)))
-        let twice = a &+ a
-        let mZero = (m &- one) &>> 31, twiceZero = ~((twice | (V() &- twice)) &>> 31)
-        return m | (mZero & twiceZero & a)
+        let m = bitMaximum(bitMaximum(positiveBits(a), positiveBits(b)), bitMaximum(positiveBits(c), positiveBits(d)))
+        return keepingNegativeZero(m, first: a)
     }
 
     /// `reluPool2x2Row`'s values without the winners: n = Row.Half.scalarCount windows at a time (`wp` ≥ n), the
