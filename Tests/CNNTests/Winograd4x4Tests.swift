@@ -4,7 +4,9 @@
 //  once, against the same formulas on one Double at a time; and a group of images sharing each product
 //  (`Winograd4x4.Stack`) against each image alone, forward, pooled forward and backward, where the probe
 //  (`Winograd4x4.stacksImages`) lets images share products; where it does not, that no shape forms a group.
-//  (The whole convolution against the reference loops is in Conv2DTests and FusionTests.)
+//  The convolution on channels-last inputs and outputs (evaluation's handoff between F(4×4) layers) against
+//  the channels-first one, bit for bit. (The whole convolution against the reference loops is in Conv2DTests
+//  and FusionTests.)
 //
 //  Dimension legend: k images, F filters, C channels, T tiles; U (36, C, F), g (F, C, 3, 3).
 
@@ -185,6 +187,62 @@ final class Winograd4x4Tests: XCTestCase {
                     let differing = bitsDiffer(grouped, alone, images * Lp)
                     let moved = (0..<(images * Lp)).filter { winners[$0] != winnersAlone[$0] }.count
                     XCTAssertEqual(differing + moved, 0, "pooled, C \(C) F \(F) \(H)×\(W), \(images) images: \(differing) values, \(moved) winners differ")
+                }
+            }
+        }
+    }
+
+    /// Each image of `x` (k, rows, cols) → (k, cols, rows).
+    private func transposedImages(_ x: [Float], images k: Int, rows: Int, cols: Int) -> [Float] {
+        var y = [Float](repeating: .nan, count: x.count)
+        for n in 0..<k { for r in 0..<rows { for c in 0..<cols { y[(n * cols + c) * rows + r] = x[(n * rows + r) * cols + c] } } }
+        return y
+    }
+
+    /// The convolution with its input and outputs channels last (the evaluation handoff between F(4×4) layers)
+    /// holds the channels-first convolution's values bit for bit, in each combination of layouts, plain and
+    /// pooled (tile-pooled where Ho and Wo are multiples of 4, else across tiles), for one image and a group of
+    /// two: padding 0, 1 and 2; Ho and Wo multiples of 4 or not, whole tiles on a padding-0 input (read in
+    /// place); 16, 32 and 48 channels. (C, F, H, W, P).
+    func testChannelsLastLayoutsAreBitwiseChannelsFirst() {
+        var generator = RandomGenerator(seed: 45)
+        let shapes = [(16, 32, 15, 15, 1), (32, 48, 13, 11, 0), (48, 16, 6, 6, 1), (16, 16, 6, 6, 0), (16, 16, 10, 10, 0),
+                      (32, 16, 16, 16, 1), (16, 48, 8, 8, 1), (48, 32, 4, 4, 2), (16, 32, 7, 7, 1)]
+        let first = ActivationLayout.channelsFirst, last = ActivationLayout.channelsLast
+        for (C, F, H, W, P) in shapes {
+            let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
+            let (Ho, Wo) = (t.outHeight, t.outWidth)
+            for k in [1, 2] {
+                let x = values(k * C * H * W, &generator), g = values(F * C * 9, &generator), b = values(F, &generator)
+                let xLast = transposedImages(x, images: k, rows: C, cols: H * W)
+                let u = transformed(g, F: F, C: C, flipped: false)
+                let workspace = Workspace<Float>()
+                defer { withExtendedLifetime(workspace) {} }
+                let scratch = workspace.reserve(Winograd4x4.scratchCount(inChannels: C, outChannels: F, t, images: k))
+                for pooled in [false, true] {
+                    let (h, w) = pooled ? (Ho / 2, Wo / 2) : (Ho, Wo)
+                    let count = k * F * h * w
+                    // the outputs in `layout`, channels first
+                    func run(_ layout: StepLayout) -> [Float] {
+                        var y = [Float](repeating: .nan, count: max(count, k * F * Ho * Wo))
+                        (layout.input == .channelsLast ? xLast : x).withUnsafeBufferPointer { xb in
+                            y.withUnsafeMutableBufferPointer { yb in
+                                Winograd4x4.convolve(xb.baseAddress!, images: k, inChannels: C, outChannels: F, t, filters: u,
+                                                     bias: b, scratch: scratch, into: yb.baseAddress!,
+                                                     pooled: pooled ? (yb.baseAddress!, nil) : nil, layout: layout)
+                            }
+                        }
+                        let out = Array(y.prefix(count))
+                        return layout.output == .channelsLast ? transposedImages(out, images: k, rows: h * w, cols: F) : out
+                    }
+                    let expected = run(.channelsFirst)
+                    XCTAssertFalse(expected.contains { $0.isNaN }, "C \(C) F \(F) \(H)×\(W) P \(P): outputs not all written")
+                    for layout in [StepLayout(input: last, output: last), StepLayout(input: last, output: first),
+                                   StepLayout(input: first, output: last)] {
+                        let y = run(layout)
+                        let differing = zip(y, expected).filter { $0.bitPattern != $1.bitPattern }.count
+                        XCTAssertEqual(differing, 0, "C \(C) F \(F) \(H)×\(W) P \(P), \(k) images, \(pooled ? "pooled" : "plain"), \(layout): \(differing) of \(count) differ")
+                    }
                 }
             }
         }

@@ -31,4 +31,22 @@ final class PresetPlanTests: XCTestCase {
             }.joined(separator: " | "))
         }
     }
+
+    /// Which evaluation steps hand their output channels last to the next (both F(4×4) on MNIST's shapes,
+    /// `Sequential.evaluationLayouts`): the record net's four F(4×4) convolutions, from the second to the
+    /// fifth; no other preset has two F(4×4) steps in a row.
+    func testEvaluationHandsChannelsLastBetweenF4x4Steps() throws {
+        for preset in Architecture.presets {
+            let specs = try Architecture.resolve(preset.name, input: InputDescriptor())
+            var generator = RandomGenerator(seed: 1)
+            let network = Sequential(specs: specs, generator: &generator)
+            let handing = network.evaluationLayouts(forInput: [1000, 1, 28, 28]).enumerated()
+                .filter { $0.element.output == .channelsLast }.map { network.evaluationSteps[$0.offset].description }
+            XCTAssertEqual(handing, preset.name == "record" ? [
+                "conv2d(32→32, k3, s1, p1) + batchnorm2d(32), folded + relu + maxpool2d(k2, s2)",
+                "conv2d(32→64, k3, s1, p1) + batchnorm2d(64), folded + relu",
+                "conv2d(64→64, k3, s1, p1) + batchnorm2d(64), folded + relu + maxpool2d(k2, s2)",
+            ] : [], preset.name)
+        }
+    }
 }

@@ -13,6 +13,10 @@
 //  runs on the whole batch as before, each Linear splitting its product across threads itself, so that its
 //  packed weights serve every row of the batch.
 //
+//  Each step's input and output layout (channels first, or channels last between F(4×4) convolutions:
+//  `evaluationLayouts`, ActivationLayout.swift) is decided once per call from the batch's shape, and every
+//  chunk runs in those layouts; the head's output, and the network's, is channels first.
+//
 //  Invariant: the head computes each image from that image alone (per-image products and tiles, per-plane
 //  pooling, per-element batch norm), in an order that does not depend on the other images, so its output
 //  for an image is bitwise the same for any chunking, any thread count and any batch, and the same as the
@@ -43,19 +47,19 @@ extension Sequential {
     /// `evaluationSteps` on x (N, …): the head in chunks across threads, the tail on the whole batch (see
     /// the top of this file).
     func evaluate(_ x: Tensor<Float>) -> Tensor<Float> {
-        let tail = evaluationTail
-        var y = tail == 0 ? x : evaluateHead(x, steps: 0..<tail)
-        for step in evaluationSteps[tail...] { y = step.forward(y, mode: .evaluation) }
-        return y
+        let tail = evaluationTail, layouts = evaluationLayouts(forInput: x.shape)
+        precondition(tail == 0 || layouts[tail - 1].output == .channelsFirst, "evaluation: the head ends channels first")
+        let y = tail == 0 ? x : evaluateHead(x, steps: 0..<tail, layouts: layouts)
+        return run(tail..<evaluationSteps.count, on: y, layouts: layouts)
     }
 
-    /// Evaluation steps `steps` on x in chunks across threads.
-    private func evaluateHead(_ x: Tensor<Float>, steps: Range<Int>) -> Tensor<Float> {
+    /// Evaluation steps `steps` on x in chunks across threads, each step's input and output in `layouts`.
+    private func evaluateHead(_ x: Tensor<Float>, steps: Range<Int>, layouts: [StepLayout]) -> Tensor<Float> {
         let n = x.shape.first ?? 0
         let threads = Parallel.threads, chunk = evaluationChunkSize(batch: n, threads: threads)
         Parallel.setThreads(1)
         defer { Parallel.setThreads(threads) }
-        guard n > chunk else { return run(steps, on: x) }
+        guard n > chunk else { return run(steps, on: x, layouts: layouts) }
         let chunks = (n + chunk - 1) / chunk
         var workers = min(threads, chunks)
         while replicas.count < workers - 1 {
@@ -69,7 +73,7 @@ extension Sequential {
         var shape = [chunk] + x.shape.dropFirst()
         for step in evaluationSteps[steps] {
             for i in step.layers {
-                guard let next = layers[i].outputShape(for: shape) else { return run(steps, on: x) }
+                guard let next = layers[i].outputShape(for: shape) else { return run(steps, on: x, layouts: layouts) }
                 shape = next
             }
         }
@@ -83,7 +87,7 @@ extension Sequential {
                     let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
                     guard k < chunks else { return }
                     let images = (k * chunk)..<min(n, (k + 1) * chunk)
-                    let y = networks[w].run(steps, on: x, images: images)
+                    let y = networks[w].run(steps, on: x, images: images, layouts: layouts)
                     precondition(y.count == images.count * outSize, "evaluation: a chunk gave \(y.shape), expected \(shape.dropFirst()) per image")
                     y.scalars.withUnsafeBufferPointer {
                         (out + images.lowerBound * outSize).update(from: $0.baseAddress!, count: $0.count)
@@ -95,7 +99,7 @@ extension Sequential {
     }
 
     /// Evaluation steps `steps` on images `images` of x, copied into this network's chunk input first.
-    private func run(_ steps: Range<Int>, on x: Tensor<Float>, images: Range<Int>) -> Tensor<Float> {
+    private func run(_ steps: Range<Int>, on x: Tensor<Float>, images: Range<Int>, layouts: [StepLayout]) -> Tensor<Float> {
         let imageSize = x.count / x.shape[0]
         chunkInput.resize(to: [images.count] + x.shape.dropFirst())
         chunkInput.scalars.withUnsafeMutableBufferPointer { d in
@@ -103,19 +107,22 @@ extension Sequential {
                 d.baseAddress!.update(from: s.baseAddress! + images.lowerBound * imageSize, count: images.count * imageSize)
             }
         }
-        return run(steps, on: chunkInput)
+        return run(steps, on: chunkInput, layouts: layouts)
     }
 
-    /// Evaluation steps `steps` on x, in order, with the kernels on `Parallel.threads`.
-    private func run(_ steps: Range<Int>, on x: Tensor<Float>) -> Tensor<Float> {
+    /// Evaluation steps `steps` on x, in order, each in its layouts (`evaluationLayouts`), with the kernels on
+    /// `Parallel.threads`.
+    private func run(_ steps: Range<Int>, on x: Tensor<Float>, layouts: [StepLayout]) -> Tensor<Float> {
         var x = x
-        for step in evaluationSteps[steps] { x = step.forward(x, mode: .evaluation) }
+        for i in steps { x = evaluationSteps[i].forward(x, mode: .evaluation, layout: layouts[i]) }
         return x
     }
 
     /// `evaluationSteps` one by one on the whole batch, each splitting its work across threads itself (what
-    /// evaluation computed before it was split by images; tests compare the two).
-    public func evaluateLayerByLayer(_ x: Tensor<Float>) -> Tensor<Float> { run(evaluationSteps.indices, on: x) }
+    /// evaluation computed before it was split by images; tests compare the two), in the same layouts.
+    public func evaluateLayerByLayer(_ x: Tensor<Float>) -> Tensor<Float> {
+        run(evaluationSteps.indices, on: x, layouts: evaluationLayouts(forInput: x.shape))
+    }
 
     /// A network of the same layers as this one on the same backends, with its own outputs and workspaces
     /// and zero parameters (`share(from:)` gives it this network's); nil when some layer is of a type its

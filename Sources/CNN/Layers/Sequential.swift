@@ -20,6 +20,27 @@ public struct ExecutionStep: CustomStringConvertible {
         return head.forward(x, mode: mode)
     }
 
+    /// The evaluation forward with x and the output in `layout`, which only a convolution step's head takes
+    /// other than channels first (see `Sequential.evaluationLayouts`).
+    func forward(_ x: Tensor<Float>, mode: Mode, layout: StepLayout) -> Tensor<Float> {
+        if layout == .channelsFirst { return forward(x, mode: mode) }
+        guard let convolution = head as? ChannelsLastConvolution else {
+            preconditionFailure("\(self): only a fast convolution takes or gives channels last")
+        }
+        return convolution.forward(x, mode: mode, epilogue: epilogue ?? .none, layout: layout)
+    }
+
+    /// Whether this evaluation step runs F(4×4) on an input of `shape` (N, C, H, W) (a finite one), and so
+    /// can take it channels last; and whether it can also give its output channels last (F(4×4) outputs
+    /// channels last, which a ReLU and a 2×2 pooling keep; a separate pooling is channels first).
+    func channelsLast(forInput shape: [Int]) -> (takes: Bool, gives: Bool) {
+        guard let convolution = head as? ChannelsLastConvolution,
+              case .winograd4x4? = convolution.evaluationPlan(forInput: shape, epilogue: epilogue ?? .none)
+        else { return (false, false) }
+        let e = epilogue ?? .none
+        return (true, e.pool == nil || (e.relu && e.pools2x2))
+    }
+
     func backward(_ dy: Tensor<Float>) -> Tensor<Float> { head.backward(dy) }
 
     /// The head's spec and what it absorbs, e.g. "conv2d(1→6, k5, s1, p2) + relu + maxpool2d(k2, s2)", or
@@ -64,6 +85,42 @@ public final class Sequential {
     var chunkInput = Tensor<Float>(shape: [0])
     /// The evaluation head's output for the whole batch, the chunks' outputs side by side.
     var headOutput = Tensor<Float>(shape: [0])
+
+    /// Whether evaluation hands activations channels last between F(4×4) steps (`evaluationLayouts`); tests
+    /// switch it off to compare.
+    public var channelsLastHandoff = true
+
+    /// The layout of each evaluation step's input and output for a network input of `shape` (N, …): what the
+    /// evaluation rewrite decides once the shapes are known (`evaluationSteps` are built without them).
+    /// Step i's output, and step i + 1's input, are channels last exactly where step i gives channels last
+    /// and step i + 1 takes it (`ExecutionStep.channelsLast`: both run F(4×4) on the shapes they will see);
+    /// everything else, and so the network's output, is channels first. All channels first without
+    /// `channelsLastHandoff`. Plans do not depend on N in evaluation, so chunks of any size share these.
+    public func evaluationLayouts(forInput shape: [Int]) -> [StepLayout] {
+        channelsLastHandoff ? Self.evaluationLayouts(evaluationSteps, layers: layers, input: shape)
+            : Array(repeating: .channelsFirst, count: evaluationSteps.count)
+    }
+
+    /// See the instance method; steps after one whose input shape does not fit stay channels first.
+    static func evaluationLayouts(_ steps: [ExecutionStep], layers: [Layer], input: [Int]) -> [StepLayout] {
+        var shape: [Int]? = input
+        // (takes, gives) per step, from the shape each step's input has
+        var channelsLast: [(takes: Bool, gives: Bool)] = []
+        for step in steps {
+            let input = shape
+            for i in step.layers { shape = shape.flatMap { layers[i].outputShape(for: $0) } }
+            channelsLast.append(input.flatMap { shape == nil ? nil : step.channelsLast(forInput: $0) } ?? (false, false))
+        }
+        var layouts: [StepLayout] = []
+        var input = ActivationLayout.channelsFirst
+        for i in steps.indices {
+            let handsOn = i + 1 < steps.count && channelsLast[i].gives && channelsLast[i + 1].takes
+            let output: ActivationLayout = handsOn ? .channelsLast : .channelsFirst
+            layouts.append(StepLayout(input: input, output: output))
+            input = output
+        }
+        return layouts
+    }
 
     /// The evaluation rewrite of `steps` (see `evaluationSteps`); none without fusing.
     static func evaluationSteps(_ steps: [ExecutionStep], fusing: Bool) -> [ExecutionStep] {

@@ -142,6 +142,11 @@ extension Conv2D {
                                forced: algorithm, columnsCacheLimit: columnsCacheLimit, layer: name)
     }
 
+    /// The plan of an evaluation forward on the fast backend (see `ChannelsLastConvolution`).
+    func evaluationPlan(forInput shape: [Int], epilogue: Epilogue) -> Plan? {
+        backend == .fast ? try? plan(forInput: shape, mode: .evaluation, epilogue: epilogue) : nil
+    }
+
     /// "Conv2D(C→F, kK, sS, pP)", for messages.
     var name: String { "Conv2D(\(inChannels)→\(outChannels), k\(kernelSize), s\(stride), p\(padding))" }
 }

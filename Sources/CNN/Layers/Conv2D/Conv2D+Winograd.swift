@@ -30,9 +30,10 @@ extension Conv2D {
     /// y[n..<n+k] (k, F, Ho, Wo) + b, for k ≤ `imagesPerCall` consecutive images of one thread's share, or,
     /// given `pooled`, only their ReLU and pooling (`tilePool`), with their argmax when given; else a fused
     /// ReLU and pooling follow on each y[n] in a scratch, or a fused ReLU alone in place. The pooling's
-    /// winners are kept for backward in training only.
+    /// winners are kept for backward in training only. With `outputLayout` channels last, the output tensor
+    /// is (N, Ho, Wo, F) or (N, Hp, Wp, F), which `convolve` writes (tile-pooled, or without a pooling).
     func forwardImages(_ x: Tensor<Float>, _ g: ConvGeometry, _ convShape: [Int], scratchPerThread perThread: Int,
-                       imagesPerCall: Int = 1, tilePool: Bool, mode: Mode,
+                       imagesPerCall: Int = 1, tilePool: Bool, mode: Mode, outputLayout: ActivationLayout = .channelsFirst,
                        convolve: (_ x: UnsafePointer<Float>, _ images: Int, _ bias: UnsafePointer<Float>,
                                   _ scratch: WorkspaceSlice<Float>,
                                   _ y: UnsafeMutablePointer<Float>,
@@ -46,7 +47,8 @@ extension Conv2D {
         let ySlices = scratch.reserve(pool == nil || tilePool ? 0 : threads * imagesPerCall * F * L)
         let keepsArgmax = mode == .training
         let argmaxSlices = argmax.reserve(keepsArgmax ? g.n * F * pooledL : 0)
-        output.resize(to: outShape)
+        precondition(outputLayout == .channelsFirst || pool == nil || tilePool, "a separate pooling pools channels first")
+        output.resize(to: outputLayout.shape(ofChannelsFirst: outShape))
         x.scalars.withUnsafeBufferPointer { xp in
             bias.value.scalars.withUnsafeBufferPointer { bp in
                 output.scalars.withUnsafeMutableBufferPointer { op in

@@ -13,9 +13,12 @@
 
 extension Conv2D {
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling: the argmax is then
-    /// channels last (Hp, Wp, F) when tile-pooled, else (F, Hp, Wp).
+    /// channels last (Hp, Wp, F) when tile-pooled, else (F, Hp, Wp). In evaluation, x may come channels last
+    /// (N, H, W, C) and y leave channels last, (N, Ho, Wo, F) or (N, Hp, Wp, F), as `layout` says; a
+    /// channels-last y needs an epilogue that the outputs take channels last: none, a ReLU, or a ReLU and 2×2
+    /// pooling.
     func winograd4x4Forward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd4x4.Tiling,
-                            _ convShape: [Int], tilePooled: Bool, mode: Mode) -> Tensor<Float> {
+                            _ convShape: [Int], tilePooled: Bool, mode: Mode, layout: StepLayout = .channelsFirst) -> Tensor<Float> {
         let C = inChannels, F = outChannels
         let u = forwardFilters(positions: 36) { g, u in
             Winograd4x4.transformFilters(g, outChannels: F, inChannels: C, flipped: false, into: u)
@@ -23,12 +26,14 @@ extension Conv2D {
         // An evaluation forward takes a fused 2×2 pooling from the channels-last outputs whatever Ho and Wo are
         // (it keeps no winners, which only tile pooling lays out for backward).
         let pooledInside = tilePooled || (mode == .evaluation && epilogue.relu && epilogue.pools2x2)
+        precondition(layout.output == .channelsFirst || epilogue.pool == nil || pooledInside,
+                     "\(name): a pooling other than 2×2 after ReLU gives channels first")
         let k = Winograd4x4.imagesPerGroup(tiles: tiling.tiles, inChannels: C, outChannels: F)
         return forwardImages(x, g, convShape,
                              scratchPerThread: Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling, images: k),
-                             imagesPerCall: k, tilePool: pooledInside, mode: mode) { x, images, bias, scratch, y, pooled in
+                             imagesPerCall: k, tilePool: pooledInside, mode: mode, outputLayout: layout.output) { x, images, bias, scratch, y, pooled in
             Winograd4x4.convolve(x, images: images, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
-                                 into: y, pooled: pooled)
+                                 into: y, pooled: pooled, layout: layout)
         }
     }
 

@@ -30,7 +30,7 @@ import Glibc
 import RealModule
 
 /// A 2-D convolution with square kernels, stride and zero padding: `nn.Conv2d`.
-public final class Conv2D: EpilogueFusing {
+public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
     public let inChannels, outChannels, kernelSize, stride, padding: Int
     public var backend: Backend
     /// (F, C, HH, WW)
@@ -70,6 +70,9 @@ public final class Conv2D: EpilogueFusing {
     let shiftedFilters = Workspace<SIMD8<Float>>() // direct path: the kernels at the offsets of a 2×2 window
     var output = Tensor<Float>(shape: [0])
     var dInput = Tensor<Float>(shape: [0])
+    /// A channels-last input transposed for a plan other than F(4×4), and such a plan's output transposed to
+    /// channels last (evaluation only; ActivationLayout.swift).
+    var layoutInput = Tensor<Float>(shape: [0]), layoutOutput = Tensor<Float>(shape: [0])
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 backend: Backend = .fast) {
@@ -117,8 +120,18 @@ public final class Conv2D: EpilogueFusing {
 
     /// x (N, C, H, W) → the epilogue of y: (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
     public func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue) -> Tensor<Float> {
-        guard let convShape = outputShape(for: x.shape) else {
-            preconditionFailure("\(name) cannot take input \(x.shape)")
+        forward(x, mode: mode, epilogue: epilogue, layout: .channelsFirst)
+    }
+
+    /// x in `layout.input`, (N, C, H, W) or (N, H, W, C) → the epilogue of y in `layout.output`; layouts other
+    /// than channels first in evaluation only, on the fast backend. F(4×4) computes on them; the other plans
+    /// transpose them (ActivationLayout.swift).
+    func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue, layout: StepLayout) -> Tensor<Float> {
+        precondition(layout == .channelsFirst || (mode == .evaluation && backend == .fast),
+                     "\(name): channels last is for the fast backend's evaluation only")
+        let shape = layout.input.channelsFirstShape(x.shape)
+        guard let convShape = outputShape(for: shape) else {
+            preconditionFailure("\(name) cannot take input \(shape)")
         }
         input = mode == .training ? x : nil
         self.epilogue = epilogue
@@ -127,7 +140,7 @@ public final class Conv2D: EpilogueFusing {
             plan = nil
             return Reference.conv2DForward(input: x, weight: weight.value, bias: bias.value, stride: stride, padding: padding)
         }
-        let g = geometry(of: x.shape)
+        let g = geometry(of: shape)
         // Only the Winograd algorithms need to know whether the input is finite.
         let mayTile = algorithm == .winograd2x2 || algorithm == .winograd4x4
             || (algorithm == nil && (Winograd4x4.supports(g, outChannels: outChannels) || Winograd.supports(g)))
@@ -140,15 +153,21 @@ public final class Conv2D: EpilogueFusing {
             preconditionFailure("\(error)")
         }
         plan = chosen
-        switch chosen {
-        case let .winograd4x4(tiling, tilePooled):
-            return winograd4x4Forward(x, g, tiling, convShape, tilePooled: tilePooled, mode: mode)
-        case let .winograd2x2(tiling, tilePooled):
-            return winogradForward(x, g, tiling, convShape, tilePooled: tilePooled, mode: mode)
-        case let .direct(direct): return directForward(x, g, direct, mode: mode)
-        case let .im2col(columns, keeps): return im2colForward(x, g, columns, keepsColumns: keeps, convShape, mode: mode)
-        case let .paddedIm2col(columns, keeps): return im2colForward(x, g, columns, keepsColumns: keeps, convShape, mode: mode)
+        if case let .winograd4x4(tiling, tilePooled) = chosen {
+            return winograd4x4Forward(x, g, tiling, convShape, tilePooled: tilePooled, mode: mode, layout: layout)
         }
+        // The other plans compute channels first.
+        let xFirst = ActivationLayout.transpose(x, from: layout.input, to: .channelsFirst, into: &layoutInput)
+        let y: Tensor<Float>
+        switch chosen {
+        case .winograd4x4: preconditionFailure("taken above")
+        case let .winograd2x2(tiling, tilePooled):
+            y = winogradForward(xFirst, g, tiling, convShape, tilePooled: tilePooled, mode: mode)
+        case let .direct(direct): y = directForward(xFirst, g, direct, mode: mode)
+        case let .im2col(columns, keeps): y = im2colForward(xFirst, g, columns, keepsColumns: keeps, convShape, mode: mode)
+        case let .paddedIm2col(columns, keeps): y = im2colForward(xFirst, g, columns, keepsColumns: keeps, convShape, mode: mode)
+        }
+        return ActivationLayout.transpose(y, from: .channelsFirst, to: layout.output, into: &layoutOutput)
     }
 
     /// The im2col algorithms' forward, on `lowering`'s columns (nil: `Im2Col`); a fused pooling keeps its

@@ -15,7 +15,7 @@
 
 /// `conv` then `batchNorm` in evaluation mode, as one fast convolution with folded weights, which applies
 /// the batch norm's ReLU and pooling epilogue itself. Evaluation only: it has no backward.
-public final class FoldedConvolution: EpilogueFusing {
+public final class FoldedConvolution: EpilogueFusing, ChannelsLastConvolution {
     public let convolution: Conv2D
     public let batchNorm: BatchNorm2D
     /// The convolution with w' and b'; chooses its own plan (for the epilogue it is given).
@@ -48,9 +48,19 @@ public final class FoldedConvolution: EpilogueFusing {
 
     /// x (N, C, H, W) → the epilogue of batchNorm(conv(x)) in evaluation mode.
     public func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue) -> Tensor<Float> {
+        forward(x, mode: mode, epilogue: epilogue, layout: .channelsFirst)
+    }
+
+    /// The same with x and the output in `layout` (ActivationLayout.swift).
+    func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue, layout: StepLayout) -> Tensor<Float> {
         precondition(mode == .evaluation, "FoldedConvolution is for evaluation only")
         fold()
-        return folded.forward(x, mode: .evaluation, epilogue: epilogue)
+        return folded.forward(x, mode: .evaluation, epilogue: epilogue, layout: layout)
+    }
+
+    /// The plan the folded convolution takes for an input of `shape` with `epilogue`.
+    func evaluationPlan(forInput shape: [Int], epilogue: Epilogue) -> Conv2D.Plan? {
+        folded.evaluationPlan(forInput: shape, epilogue: epilogue)
     }
 
     public func backward(_ dOutput: Tensor<Float>) -> Tensor<Float> {

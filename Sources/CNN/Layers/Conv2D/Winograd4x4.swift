@@ -29,7 +29,9 @@
 //
 //  The transforms run on 16 channels at a time (one vector), so they need no particular image width; the
 //  image goes to channels last (Hx, Wx, Ci) once, zero-padded to whole tiles, and the outputs come back to
-//  channels first through the blocked transposition. Tiles past Ho or Wo compute outputs that are dropped,
+//  channels first through the blocked transposition. In evaluation, between two F(4×4) layers, neither
+//  transposition is made (ActivationLayout.swift): the outputs leave channels last, (Ho, Wo, Fo) or pooled
+//  (Hp, Wp, Fo), and the next layer copies their rows into its padded input. Tiles past Ho or Wo compute outputs that are dropped,
 //  and see a zero gradient.
 //
 //  Wrapping arithmetic: the index arithmetic inside the loops uses `&+` and `&*`. Every index it forms is
@@ -303,11 +305,19 @@ public enum Winograd4x4 {
         return (y0, e + o, e - o, e4 + o8, e4 - o8, y3)
     }
 
-    /// x (C, H, W), channels first → padded (4Th + 2, 4Tw + 2, C), channels last, the image at (P, P) and
-    /// zeros around it.
+    /// x (C, H, W), channels first, or (H, W, C) with `layout` channels last → padded (4Th + 2, 4Tw + 2, C),
+    /// channels last, the image at (P, P) and zeros around it: a transposition, or a copy of rows.
     public static func padInput(_ x: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
-                                into padded: UnsafeMutablePointer<Float>) {
+                                layout: ActivationLayout = .channelsFirst, into padded: UnsafeMutablePointer<Float>) {
         let (Hx, Wx, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
+        if layout == .channelsLast {
+            zeroBorder(padded, channels: C, t)
+            for h in 0..<H {
+                // row h, (W, C) → the padded row h + P from column P
+                (padded + ((h &+ P) &* Wx &+ P) &* C).update(from: x + h &* W &* C, count: W &* C)
+            }
+            return
+        }
         if Hx == H && Wx == W {
             // No padding at all (P = 0 and whole tiles): one transposition of (C, H·W).
             Transpose.matrix(x, rows: C, cols: H &* W, into: padded)
@@ -520,26 +530,38 @@ public enum Winograd4x4 {
     /// with `pooled`, only relu(y) pooled over 2×2 windows (k, Fo, ⌊Ho/2⌋, ⌊Wo/2⌋) and, when given (Ho and Wo
     /// multiples of 4), their argmax (k, Ho/2, Wo/2, Fo), channels last, −1 where nothing passes (see
     /// `transformOutputReLUPool`). Each image's outputs are the bits of its own convolution (k = 1).
+    /// `layout.input` channels last takes x as (k, H, W, Ci); `layout.output` channels last gives y as
+    /// (k, Ho, Wo, Fo) and the pooled values as (k, ⌊Ho/2⌋, ⌊Wo/2⌋, Fo): the same values, untransposed.
     public static func convolve(_ x: UnsafePointer<Float>, images k: Int = 1, inChannels C: Int, outChannels F: Int,
                                 _ t: Tiling, filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                 scratch slice: WorkspaceSlice<Float>, into y: UnsafeMutablePointer<Float>,
-                                pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)? = nil) {
+                                pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)? = nil,
+                                layout: StepLayout = .channelsFirst) {
         let scratch = slice.pointer(for: scratchCount(inChannels: C, outChannels: F, t, images: k), "Winograd4x4.convolve")
         let stack = Stack(tiles: t.tiles, images: k), chw = C * t.height * t.width
         let padded = scratch, v = scratch + t.paddedCount(channels: C)
+        // A channels-last image already is the padded input when there is no padding and the tiles are whole.
+        let inPlace = layout.input == .channelsLast && t.paddedHeight == t.height && t.paddedWidth == t.width
         for j in 0..<k {
-            padInput(x + j * chw, channels: C, t, into: padded)
+            if inPlace {
+                transformInput(x + j * chw, channels: C, t, into: v, stack, image: j)
+                continue
+            }
+            padInput(x + j * chw, channels: C, t, layout: layout.input, into: padded)
             transformInput(padded, channels: C, t, into: v, stack, image: j)
         }
-        multiply(v, stack, inChannels: C, outChannels: F, t, filters: u, bias: bias, into: y, pooled: pooled)
+        multiply(v, stack, inChannels: C, outChannels: F, t, filters: u, bias: bias, into: y, pooled: pooled,
+                 layout: layout.output)
     }
 
     /// `convolve` from V (36, k·T, Ci), written by `transformInput`; the scratch after V holds M and one
-    /// image's outputs (`productsCount` floats from V on).
+    /// image's outputs (`productsCount` floats from V on). `layout` is the outputs' (see `convolve`).
     static func multiply(_ v: UnsafeMutablePointer<Float>, _ stack: Stack, inChannels C: Int, outChannels F: Int,
                          _ t: Tiling, filters u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                          into y: UnsafeMutablePointer<Float>,
-                         pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)?) {
+                         pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)?,
+                         layout: ActivationLayout = .channelsFirst) {
+        let keepsChannelsLast = layout == .channelsLast
         let vs = planeStride(stack.rows, C), ms = planeStride(stack.rows, F)
         let m = v + 36 * vs, last = m + 36 * ms
         for xi in 0..<36 {
@@ -551,13 +573,14 @@ public enum Winograd4x4 {
         }
         let (Ho, Wo) = (t.outHeight, t.outWidth)
         if let pooled, let bias {
-            // pooled values (L, Fo) → (Fo, L); the argmax stays channels last, for `backward`
+            // pooled values (L, Fo), channels last, or then → (Fo, L); the argmax stays channels last, for `backward`
             let L = (Ho / 2) * (Wo / 2)
             if Ho % 4 == 0 && Wo % 4 == 0 {
                 for j in 0..<stack.images {
-                    transformOutputReLUPool(m, stack, image: j, channels: F, t, bias: bias, into: last,
+                    let out = pooled.out + j * L * F
+                    transformOutputReLUPool(m, stack, image: j, channels: F, t, bias: bias, into: keepsChannelsLast ? out : last,
                                             argmax: pooled.argmax.map { $0 + j * L * F })
-                    Transpose.matrix(last, rows: L, cols: F, into: pooled.out + j * L * F)
+                    if !keepsChannelsLast { Transpose.matrix(last, rows: L, cols: F, into: out) }
                 }
                 return
             }
@@ -566,18 +589,27 @@ public enum Winograd4x4 {
             precondition(pooled.argmax == nil, "Winograd4x4: the winners of a pooling across tiles are not kept")
             let pooledLast = last + 16 * t.tiles * F
             for j in 0..<stack.images {
+                let out = pooled.out + j * L * F
                 transformOutput(m, stack, image: j, channels: F, t, bias: bias, into: last)
                 ReLUPoolEpilogue.reluMaxPool2x2ChannelsLast(last, height: Ho, width: Wo, rowLength: 4 * t.tilesWide,
-                                                            channels: F, into: pooledLast)
-                Transpose.matrix(pooledLast, rows: L, cols: F, into: pooled.out + j * L * F)
+                                                            channels: F, into: keepsChannelsLast ? out : pooledLast)
+                if !keepsChannelsLast { Transpose.matrix(pooledLast, rows: L, cols: F, into: out) }
             }
             return
         }
         let rowFloats = 4 * t.tilesWide * F
+        // Whole tiles: the tiles' outputs (4Th, 4Tw, Fo) are y's image channels last.
+        let wholeTiles = keepsChannelsLast && Ho == 4 * t.tilesHigh && Wo == 4 * t.tilesWide
         for j in 0..<stack.images {
-            transformOutput(m, stack, image: j, channels: F, t, bias: bias, into: last)
             let image = y + j * F * Ho * Wo
+            transformOutput(m, stack, image: j, channels: F, t, bias: bias, into: wholeTiles ? image : last)
+            if wholeTiles { continue }
             for h in 0..<Ho {
+                if keepsChannelsLast {
+                    // row h of the tiles' outputs, the first Wo of 4Tw positions → y[h] (Wo, Fo)
+                    (image + h * Wo * F).update(from: last + h * rowFloats, count: Wo * F)
+                    continue
+                }
                 // row h of the tiles' outputs, (Wo, Fo) of (4Tw, Fo) → y[:, h, :], rows Ho·Wo apart
                 Transpose.matrix(last + h * rowFloats, rows: Wo, cols: F, sourceStride: F,
                                  into: image + h * Wo, destinationStride: Ho * Wo)
