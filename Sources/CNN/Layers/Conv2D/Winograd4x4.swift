@@ -573,14 +573,15 @@ public enum Winograd4x4 {
         }
         let (Ho, Wo) = (t.outHeight, t.outWidth)
         if let pooled, let bias {
-            // pooled values (L, Fo), channels last, or then → (Fo, L); the argmax stays channels last, for `backward`
+            // pooled values (L, Fo) in the scratch, then copied in one sequential pass (channels last) or
+            // transposed → (Fo, L), into an output that is not in cache; the argmax stays channels last, for `backward`
             let L = (Ho / 2) * (Wo / 2)
             if Ho % 4 == 0 && Wo % 4 == 0 {
                 for j in 0..<stack.images {
                     let out = pooled.out + j * L * F
-                    transformOutputReLUPool(m, stack, image: j, channels: F, t, bias: bias, into: keepsChannelsLast ? out : last,
+                    transformOutputReLUPool(m, stack, image: j, channels: F, t, bias: bias, into: last,
                                             argmax: pooled.argmax.map { $0 + j * L * F })
-                    if !keepsChannelsLast { Transpose.matrix(last, rows: L, cols: F, into: out) }
+                    if keepsChannelsLast { out.update(from: last, count: L * F) } else { Transpose.matrix(last, rows: L, cols: F, into: out) }
                 }
                 return
             }
@@ -592,18 +593,21 @@ public enum Winograd4x4 {
                 let out = pooled.out + j * L * F
                 transformOutput(m, stack, image: j, channels: F, t, bias: bias, into: last)
                 ReLUPoolEpilogue.reluMaxPool2x2ChannelsLast(last, height: Ho, width: Wo, rowLength: 4 * t.tilesWide,
-                                                            channels: F, into: keepsChannelsLast ? out : pooledLast)
-                if !keepsChannelsLast { Transpose.matrix(pooledLast, rows: L, cols: F, into: out) }
+                                                            channels: F, into: pooledLast)
+                if keepsChannelsLast { out.update(from: pooledLast, count: L * F) } else { Transpose.matrix(pooledLast, rows: L, cols: F, into: out) }
             }
             return
         }
+        // The tiles' outputs (4Th, 4Tw, Fo) in the scratch, then each row's first Wo positions copied (channels
+        // last; one copy when Wo = 4Tw) or transposed into y.
         let rowFloats = 4 * t.tilesWide * F
-        // Whole tiles: the tiles' outputs (4Th, 4Tw, Fo) are y's image channels last.
-        let wholeTiles = keepsChannelsLast && Ho == 4 * t.tilesHigh && Wo == 4 * t.tilesWide
         for j in 0..<stack.images {
             let image = y + j * F * Ho * Wo
-            transformOutput(m, stack, image: j, channels: F, t, bias: bias, into: wholeTiles ? image : last)
-            if wholeTiles { continue }
+            transformOutput(m, stack, image: j, channels: F, t, bias: bias, into: last)
+            if keepsChannelsLast && Wo == 4 * t.tilesWide {
+                image.update(from: last, count: Ho * Wo * F)
+                continue
+            }
             for h in 0..<Ho {
                 if keepsChannelsLast {
                     // row h of the tiles' outputs, the first Wo of 4Tw positions → y[h] (Wo, Fo)
