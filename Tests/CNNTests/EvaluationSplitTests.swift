@@ -113,6 +113,33 @@ final class EvaluationSplitTests: XCTestCase {
         }
     }
 
+    /// Which step writes each chunk's output straight into the batch's output (`evaluationWriter`): the head's
+    /// last convolution when only Flatten and Dropout follow it (default, cs231n, pytorch-example, the strided
+    /// convolution of "mixed"); none when the head ends on a batch norm alone. The outputs are checked against
+    /// the layer-by-layer ones in `testOutputsAreTheLayerByLayerOnes`.
+    func testLastConvolutionWritesIntoTheBatchOutput() {
+        let bnLast: [LayerSpec] = [.conv2d(inChannels: 1, outChannels: 4, kernelSize: 5, stride: 1, padding: 0), .relu,
+                                   .maxPool2d(kernelSize: 2, stride: 2), .batchNorm2d(numFeatures: 4, eps: 1e-5, momentum: 0.1),
+                                   .flatten, .linear(inFeatures: 4 * 12 * 12, outFeatures: 10)]
+        let writers: [String: String?] = [
+            "default": "conv2d(10→8, k5, s1, p0) + batchnorm2d(8), folded + relu + maxpool2d(k2, s2)",
+            "cs231n": "conv2d(1→16, k7, s1, p3) + relu + maxpool2d(k2, s2)",
+            "pytorch-example": "conv2d(16→16, k3, s1, p0) + relu + maxpool2d(k2, s2)",
+            "mixed": "conv2d(8→4, k3, s2, p1)",
+            "batch norm last": nil,
+        ]
+        for (name, specs, image, _) in Self.nets + [("batch norm last", bnLast, [1, 28, 28], [])] {
+            let (net, x) = trained(specs, image: image, n: 13)
+            let writer = net.evaluationWriter(0..<net.evaluationTail, layouts: net.evaluationLayouts(forInput: x.shape))
+            XCTAssertEqual(writer.map { net.evaluationSteps[$0].description }, writers[name] ?? "?", name)
+            check(name, net, x) { threads in
+                var y = Tensor<Float>(shape: [0])
+                withThreads(threads) { y = net.evaluateLayerByLayer(x) }
+                return y
+            }
+        }
+    }
+
     /// Without Linear layers, every image's output is its own whatever its chunk and batch.
     func testWithoutLinearEachImageIsAlone() {
         for (name, specs, image, _) in Self.nets {

@@ -80,11 +80,13 @@ public struct StepLayout: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// A fast convolution step's head (Conv2D, FoldedConvolution) that can take its input and give its output
-/// channels last in evaluation.
+/// channels last in evaluation, and write its output into a given place.
 protocol ChannelsLastConvolution: EpilogueFusing {
     /// The plan an evaluation forward on a finite input of `shape` (N, C, H, W) with `epilogue` takes; nil
     /// when it takes none (another backend, or a forced algorithm that cannot compute it).
     func evaluationPlan(forInput shape: [Int], epilogue: Epilogue) -> Conv2D.Plan?
-    /// x in `layout.input` → the epilogue of the layer's evaluation output, in `layout.output`.
-    func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue, layout: StepLayout) -> Tensor<Float>
+    /// x in `layout.input` → the epilogue of the layer's evaluation output, in `layout.output`; or, given
+    /// `destination`, that output (channels first) written there and an empty tensor returned.
+    func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue, layout: StepLayout,
+                 into destination: UnsafeMutablePointer<Float>?) -> Tensor<Float>
 }

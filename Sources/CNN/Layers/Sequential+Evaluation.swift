@@ -8,7 +8,8 @@
 //  [kB, min(N, (k + 1)B)). T = min(Parallel.threads, chunks) workers (one region of Parallel's) each take
 //  the next chunk nobody has taken and run the whole head on it with single-threaded kernels and their own copy of the network (its
 //  own outputs and workspaces, so nothing is shared but the read-only weights), writing its output rows
-//  [kB, …). Worker 0 computes on the network itself; worker t > 0 on its replica t, whose parameters and
+//  [kB, …): the head's last convolution writes them there itself when only reshapes (Flatten, Dropout)
+//  follow it (`evaluationWriter`), else they are copied from the last step's output. Worker 0 computes on the network itself; worker t > 0 on its replica t, whose parameters and
 //  buffers are the network's own arrays (shared copy-on-write for the call and let go after it). The tail
 //  runs on the whole batch as before, each Linear splitting its product across threads itself, so that its
 //  packed weights serve every row of the batch.
@@ -78,6 +79,7 @@ extension Sequential {
             }
         }
         let outSize = shape.dropFirst().reduce(1, *)
+        let writer = evaluationWriter(steps, layouts: layouts)
         headOutput.resize(to: [n] + shape.dropFirst())
         headOutput.scalars.withUnsafeMutableBufferPointer { o in
             let out = o.baseAddress!
@@ -87,7 +89,8 @@ extension Sequential {
                     let k = next.wrappingAdd(1, ordering: .relaxed).oldValue
                     guard k < chunks else { return }
                     let images = (k * chunk)..<min(n, (k + 1) * chunk)
-                    let y = networks[w].run(steps, on: x, images: images, layouts: layouts)
+                    guard let y = networks[w].run(steps, on: x, images: images, layouts: layouts,
+                                                  writer: writer, into: out + images.lowerBound * outSize) else { continue }
                     precondition(y.count == images.count * outSize, "evaluation: a chunk gave \(y.shape), expected \(shape.dropFirst()) per image")
                     y.scalars.withUnsafeBufferPointer {
                         (out + images.lowerBound * outSize).update(from: $0.baseAddress!, count: $0.count)
@@ -98,8 +101,21 @@ extension Sequential {
         return headOutput
     }
 
-    /// Evaluation steps `steps` on images `images` of x, copied into this network's chunk input first.
-    private func run(_ steps: Range<Int>, on x: Tensor<Float>, images: Range<Int>, layouts: [StepLayout]) -> Tensor<Float> {
+    /// The head step among `steps` that writes each chunk's output straight into its place in the batch's
+    /// output: the last one that is more than a reshape in evaluation (Flatten, Dropout), when it is a fast
+    /// convolution giving channels first (`ExecutionStep.writesIntoDestination`); nil otherwise, and then each
+    /// chunk's output is copied there.
+    func evaluationWriter(_ steps: Range<Int>, layouts: [StepLayout]) -> Int? {
+        guard let last = steps.last(where: { i in !evaluationSteps[i].layers.allSatisfy { layers[$0] is Flatten || layers[$0] is Dropout } })
+        else { return nil }
+        return evaluationSteps[last].writesIntoDestination && layouts[last].output == .channelsFirst ? last : nil
+    }
+
+    /// Evaluation steps `steps` on images `images` of x, copied into this network's chunk input first. With
+    /// a `writer` (`evaluationWriter`), the steps up to it, the writer's output written into `destination`
+    /// (the steps after it only reshape) and nil returned.
+    private func run(_ steps: Range<Int>, on x: Tensor<Float>, images: Range<Int>, layouts: [StepLayout],
+                     writer: Int?, into destination: UnsafeMutablePointer<Float>) -> Tensor<Float>? {
         let imageSize = x.count / x.shape[0]
         chunkInput.resize(to: [images.count] + x.shape.dropFirst())
         chunkInput.scalars.withUnsafeMutableBufferPointer { d in
@@ -107,7 +123,10 @@ extension Sequential {
                 d.baseAddress!.update(from: s.baseAddress! + images.lowerBound * imageSize, count: images.count * imageSize)
             }
         }
-        return run(steps, on: chunkInput, layouts: layouts)
+        guard let writer else { return run(steps, on: chunkInput, layouts: layouts) }
+        let y = run(steps.lowerBound..<writer, on: chunkInput, layouts: layouts)
+        _ = evaluationSteps[writer].forward(y, mode: .evaluation, layout: layouts[writer], into: destination)
+        return nil
     }
 
     /// Evaluation steps `steps` on x, in order, each in its layouts (`evaluationLayouts`), with the kernels on

@@ -21,14 +21,19 @@ public struct ExecutionStep: CustomStringConvertible {
     }
 
     /// The evaluation forward with x and the output in `layout`, which only a convolution step's head takes
-    /// other than channels first (see `Sequential.evaluationLayouts`).
-    func forward(_ x: Tensor<Float>, mode: Mode, layout: StepLayout) -> Tensor<Float> {
-        if layout == .channelsFirst { return forward(x, mode: mode) }
+    /// other than channels first (see `Sequential.evaluationLayouts`); given `destination`, the output is
+    /// written there and an empty tensor returned (`writesIntoDestination`).
+    func forward(_ x: Tensor<Float>, mode: Mode, layout: StepLayout,
+                 into destination: UnsafeMutablePointer<Float>? = nil) -> Tensor<Float> {
+        if layout == .channelsFirst && destination == nil { return forward(x, mode: mode) }
         guard let convolution = head as? ChannelsLastConvolution else {
-            preconditionFailure("\(self): only a fast convolution takes or gives channels last")
+            preconditionFailure("\(self): only a fast convolution takes or gives channels last or writes into a destination")
         }
-        return convolution.forward(x, mode: mode, epilogue: epilogue ?? .none, layout: layout)
+        return convolution.forward(x, mode: mode, epilogue: epilogue ?? .none, layout: layout, into: destination)
     }
+
+    /// Whether `forward(_:mode:layout:into:)` can write the output into a destination: a fast convolution's.
+    var writesIntoDestination: Bool { (head as? ChannelsLastConvolution)?.backend == .fast }
 
     /// Whether this evaluation step runs F(4×4) on an input of `shape` (N, C, H, W) (a finite one), and so
     /// can take it channels last; and whether it can also give its output channels last (F(4×4) outputs

@@ -10,7 +10,8 @@
 
 extension Conv2D {
     /// x (N, C, H, W) → the pooled output (N, F, Hp, Wp).
-    func directForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ conv: DirectConvolution, mode: Mode) -> Tensor<Float> {
+    func directForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ conv: DirectConvolution, mode: Mode,
+                       into destination: UnsafeMutablePointer<Float>? = nil) -> Tensor<Float> {
         guard let pool = fusedPool else { preconditionFailure("the direct path needs a fused pooling") }
         let F = outChannels, chw = g.c * g.h * g.w, (hp, wp) = pooledSize(g, pool), pooledL = hp * wp
         let threads = min(Parallel.threads, g.n)
@@ -20,13 +21,12 @@ extension Conv2D {
         let ySlices = scratch.reserve(threads * conv.outputCount(filters: F))
         // Only a training forward keeps the winners, for backward.
         let argmaxSlices = argmax.reserve(keeps ? g.n * F * pooledL : 0)
-        let relu = fusesReLU
-        output.resize(to: [g.n, F, hp, wp])
+        let relu = fusesReLU, outShape = [g.n, F, hp, wp]
         x.scalars.withUnsafeBufferPointer { xp in
             weight.value.scalars.withUnsafeBufferPointer { wp in
                 bias.value.scalars.withUnsafeBufferPointer { bp in
-                    output.scalars.withUnsafeMutableBufferPointer { op in
-                        let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
+                    withOutput(outShape, into: destination) { o0 in
+                        let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!
                         Parallel.forEachChunk(g.n, threads: threads) { t, images in
                             let y = ySlices.piece(t, size: conv.outputCount(filters: F))
                             for n in images {
@@ -47,7 +47,7 @@ extension Conv2D {
                 }
             }
         }
-        return output
+        return result(destination)
     }
 
     /// The pooled gradient (N, F, Hp, Wp) → dx (N, C, H, W); accumulates dW and db.

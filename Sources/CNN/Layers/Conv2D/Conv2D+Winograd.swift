@@ -12,14 +12,14 @@
 extension Conv2D {
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling.
     func winogradForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd.Tiling, _ convShape: [Int],
-                         tilePooled tilePool: Bool, mode: Mode) -> Tensor<Float> {
+                         tilePooled tilePool: Bool, mode: Mode, into destination: UnsafeMutablePointer<Float>? = nil) -> Tensor<Float> {
         let C = inChannels, F = outChannels
         let u = forwardFilters(positions: 16) { g, u in
             Winograd.transformFilters(g, outChannels: F, inChannels: C, flipped: false, into: u)
         }
         // With `tilePool` (a fused ReLU and 2×2, stride-2 pooling), the output tiles are the pooling's windows.
         return forwardImages(x, g, convShape, scratchPerThread: Winograd.scratchCount(inChannels: C, outChannels: F, tiling),
-                             tilePool: tilePool, mode: mode) { x, _, bias, scratch, y, pooled in
+                             tilePool: tilePool, mode: mode, into: destination) { x, _, bias, scratch, y, pooled in
             // one image per call (`imagesPerCall` 1)
             Winograd.convolve(x, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
                               into: y, pooled: pooled)
@@ -34,6 +34,7 @@ extension Conv2D {
     /// is (N, Ho, Wo, F) or (N, Hp, Wp, F), which `convolve` writes (tile-pooled, or without a pooling).
     func forwardImages(_ x: Tensor<Float>, _ g: ConvGeometry, _ convShape: [Int], scratchPerThread perThread: Int,
                        imagesPerCall: Int = 1, tilePool: Bool, mode: Mode, outputLayout: ActivationLayout = .channelsFirst,
+                       into destination: UnsafeMutablePointer<Float>? = nil,
                        convolve: (_ x: UnsafePointer<Float>, _ images: Int, _ bias: UnsafePointer<Float>,
                                   _ scratch: WorkspaceSlice<Float>,
                                   _ y: UnsafeMutablePointer<Float>,
@@ -48,11 +49,10 @@ extension Conv2D {
         let keepsArgmax = mode == .training
         let argmaxSlices = argmax.reserve(keepsArgmax ? g.n * F * pooledL : 0)
         precondition(outputLayout == .channelsFirst || pool == nil || tilePool, "a separate pooling pools channels first")
-        output.resize(to: outputLayout.shape(ofChannelsFirst: outShape))
         x.scalars.withUnsafeBufferPointer { xp in
             bias.value.scalars.withUnsafeBufferPointer { bp in
-                output.scalars.withUnsafeMutableBufferPointer { op in
-                    let x0 = xp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
+                withOutput(outputLayout.shape(ofChannelsFirst: outShape), into: destination) { o0 in
+                    let x0 = xp.baseAddress!, b = bp.baseAddress!
                     Parallel.forEachChunk(g.n, threads: threads) { t, images in
                         let work = scratchSlices.piece(t, size: perThread)
                         var first = images.lowerBound
@@ -86,7 +86,7 @@ extension Conv2D {
                 }
             }
         }
-        return output
+        return result(destination)
     }
 
     /// Adds the per-thread partial sums of both Winograd paths, each dU (positions, …) of `filterCount`

@@ -18,7 +18,8 @@ extension Conv2D {
     /// channels-last y needs an epilogue that the outputs take channels last: none, a ReLU, or a ReLU and 2×2
     /// pooling.
     func winograd4x4Forward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd4x4.Tiling,
-                            _ convShape: [Int], tilePooled: Bool, mode: Mode, layout: StepLayout = .channelsFirst) -> Tensor<Float> {
+                            _ convShape: [Int], tilePooled: Bool, mode: Mode, layout: StepLayout = .channelsFirst,
+                            into destination: UnsafeMutablePointer<Float>? = nil) -> Tensor<Float> {
         let C = inChannels, F = outChannels
         let u = forwardFilters(positions: 36) { g, u in
             Winograd4x4.transformFilters(g, outChannels: F, inChannels: C, flipped: false, into: u)
@@ -31,7 +32,8 @@ extension Conv2D {
         let k = Winograd4x4.imagesPerGroup(tiles: tiling.tiles, inChannels: C, outChannels: F)
         return forwardImages(x, g, convShape,
                              scratchPerThread: Winograd4x4.scratchCount(inChannels: C, outChannels: F, tiling, images: k),
-                             imagesPerCall: k, tilePool: pooledInside, mode: mode, outputLayout: layout.output) { x, images, bias, scratch, y, pooled in
+                             imagesPerCall: k, tilePool: pooledInside, mode: mode, outputLayout: layout.output,
+                             into: destination) { x, images, bias, scratch, y, pooled in
             Winograd4x4.convolve(x, images: images, inChannels: C, outChannels: F, tiling, filters: u, bias: bias, scratch: scratch,
                                  into: y, pooled: pooled, layout: layout)
         }

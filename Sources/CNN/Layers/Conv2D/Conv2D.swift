@@ -125,10 +125,14 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
 
     /// x in `layout.input`, (N, C, H, W) or (N, H, W, C) → the epilogue of y in `layout.output`; layouts other
     /// than channels first in evaluation only, on the fast backend. F(4×4) computes on them; the other plans
-    /// transpose them (ActivationLayout.swift).
-    func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue, layout: StepLayout) -> Tensor<Float> {
+    /// transpose them (ActivationLayout.swift). Given `destination` (evaluation, channels-first output), the
+    /// output is written there, y.count floats, and an empty tensor returned.
+    func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue, layout: StepLayout,
+                 into destination: UnsafeMutablePointer<Float>? = nil) -> Tensor<Float> {
         precondition(layout == .channelsFirst || (mode == .evaluation && backend == .fast),
                      "\(name): channels last is for the fast backend's evaluation only")
+        precondition(destination == nil || (mode == .evaluation && backend == .fast && layout.output == .channelsFirst),
+                     "\(name): only a fast evaluation forward writes into a destination, channels first")
         let shape = layout.input.channelsFirstShape(x.shape)
         guard let convShape = outputShape(for: shape) else {
             preconditionFailure("\(name) cannot take input \(shape)")
@@ -154,7 +158,7 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
         }
         plan = chosen
         if case let .winograd4x4(tiling, tilePooled) = chosen {
-            return winograd4x4Forward(x, g, tiling, convShape, tilePooled: tilePooled, mode: mode, layout: layout)
+            return winograd4x4Forward(x, g, tiling, convShape, tilePooled: tilePooled, mode: mode, layout: layout, into: destination)
         }
         // The other plans compute channels first.
         let xFirst = ActivationLayout.transpose(x, from: layout.input, to: .channelsFirst, into: &layoutInput)
@@ -162,10 +166,12 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
         switch chosen {
         case .winograd4x4: preconditionFailure("taken above")
         case let .winograd2x2(tiling, tilePooled):
-            y = winogradForward(xFirst, g, tiling, convShape, tilePooled: tilePooled, mode: mode)
-        case let .direct(direct): y = directForward(xFirst, g, direct, mode: mode)
-        case let .im2col(columns, keeps): y = im2colForward(xFirst, g, columns, keepsColumns: keeps, convShape, mode: mode)
-        case let .paddedIm2col(columns, keeps): y = im2colForward(xFirst, g, columns, keepsColumns: keeps, convShape, mode: mode)
+            y = winogradForward(xFirst, g, tiling, convShape, tilePooled: tilePooled, mode: mode, into: destination)
+        case let .direct(direct): y = directForward(xFirst, g, direct, mode: mode, into: destination)
+        case let .im2col(columns, keeps):
+            y = im2colForward(xFirst, g, columns, keepsColumns: keeps, convShape, mode: mode, into: destination)
+        case let .paddedIm2col(columns, keeps):
+            y = im2colForward(xFirst, g, columns, keepsColumns: keeps, convShape, mode: mode, into: destination)
         }
         return ActivationLayout.transpose(y, from: .channelsFirst, to: layout.output, into: &layoutOutput)
     }
@@ -173,7 +179,7 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
     /// The im2col algorithms' forward, on `lowering`'s columns (nil: `Im2Col`); a fused pooling keeps its
     /// winners for backward in training only.
     func im2colForward(_ x: Tensor<Float>, _ g: ConvGeometry, _ lowering: PaddedColumns?, keepsColumns perImage: Bool,
-                       _ convShape: [Int], mode: Mode) -> Tensor<Float> {
+                       _ convShape: [Int], mode: Mode, into destination: UnsafeMutablePointer<Float>? = nil) -> Tensor<Float> {
         let Q = g.patchSize, L = g.positions, F = outChannels, chw = g.c * g.h * g.w
         // y[n] is (F, Ho, R): R = Wx on the padded width, else Wo. LW = Ho·R columns in the product.
         let R = lowering?.rowLength ?? g.wo, LW = g.ho * R
@@ -188,12 +194,11 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
         let ySlices = scratch.reserve(intoOutput ? 0 : threads * F * LW)
         let keepsArgmax = mode == .training
         let argmaxSlices = argmax.reserve(keepsArgmax ? g.n * F * pooledL : 0)
-        output.resize(to: outShape)
         x.scalars.withUnsafeBufferPointer { xp in
             weight.value.scalars.withUnsafeBufferPointer { wp in
                 bias.value.scalars.withUnsafeBufferPointer { bp in
-                    output.scalars.withUnsafeMutableBufferPointer { op in
-                        let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!, o0 = op.baseAddress!
+                    withOutput(outShape, into: destination) { o0 in
+                        let x0 = xp.baseAddress!, w = wp.baseAddress!, b = bp.baseAddress!
                         Parallel.forEachChunk(g.n, threads: threads) { t, images in
                             for n in images {
                                 let c = colSlices.piece(perImage ? n : t, size: Q * LW).start
@@ -226,7 +231,7 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
                 }
             }
         }
-        return output
+        return result(destination)
     }
 
     /// dy (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling → dx (N, C, H, W); accumulates dW and db.
@@ -324,6 +329,22 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
         }
         addPartials(partialSlices.start, threads: threads)
         return dInput
+    }
+
+    /// Calls `body(o)` with the storage of a forward's output of `shape`: `output`, resized, or `destination`
+    /// when given (an evaluation writing straight into its place in the batch's output; see `result`).
+    func withOutput(_ shape: [Int], into destination: UnsafeMutablePointer<Float>?, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+        guard let destination else {
+            output.resize(to: shape)
+            output.scalars.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+            return
+        }
+        body(destination)
+    }
+
+    /// What a forward returns: `output`, or an empty tensor when it wrote into `destination` instead.
+    func result(_ destination: UnsafeMutablePointer<Float>?) -> Tensor<Float> {
+        destination == nil ? output : Tensor(shape: [0])
     }
 
     /// Adds the per-thread partial gradients, each dW (F, C·HH·WW) then db (F), to the parameters' gradients

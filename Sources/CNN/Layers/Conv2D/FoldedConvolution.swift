@@ -48,14 +48,16 @@ public final class FoldedConvolution: EpilogueFusing, ChannelsLastConvolution {
 
     /// x (N, C, H, W) → the epilogue of batchNorm(conv(x)) in evaluation mode.
     public func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue) -> Tensor<Float> {
-        forward(x, mode: mode, epilogue: epilogue, layout: .channelsFirst)
+        forward(x, mode: mode, epilogue: epilogue, layout: .channelsFirst, into: nil)
     }
 
-    /// The same with x and the output in `layout` (ActivationLayout.swift).
-    func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue, layout: StepLayout) -> Tensor<Float> {
+    /// The same with x and the output in `layout` (ActivationLayout.swift), or the output written into
+    /// `destination` (see Conv2D's).
+    func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue, layout: StepLayout,
+                 into destination: UnsafeMutablePointer<Float>?) -> Tensor<Float> {
         precondition(mode == .evaluation, "FoldedConvolution is for evaluation only")
         fold()
-        return folded.forward(x, mode: .evaluation, epilogue: epilogue, layout: layout)
+        return folded.forward(x, mode: .evaluation, epilogue: epilogue, layout: layout, into: destination)
     }
 
     /// The plan the folded convolution takes for an input of `shape` with `epilogue`.
