@@ -14,7 +14,7 @@
 //  (ReLUPoolEpilogue). Bit for bit what the separate layers compute.
 //  Fast training path: each channel is one thread's; forward keeps x, μ and s = 1/√(σ² + ε), and backward
 //  recomputes x̂ = (x − μ)·s with the forward's Float operations, so it is the same x̂. The per-plane loops are
-//  in BatchNormKernels.swift.
+//  in BatchNormKernels.swift. On channels-last activations (N, H, W, C): BatchNorm2D+ChannelsLast.swift, the same bits.
 
 import RealModule
 
@@ -36,18 +36,21 @@ public final class BatchNorm2D: EpilogueFusing {
     public var numBatchesTracked: Int64 = 0
 
     /// The last forward's epilogue, which the backward after it differentiates.
-    private var epilogue = Epilogue.none
+    var epilogue = Epilogue.none
+    /// How the last forward ran (BatchNorm2D+ChannelsLast.swift), which the backward after it follows.
+    var forwardPath = LayoutPath.channelsFirst
     private var fusesReLU: Bool { epilogue.relu }
     private var fusedPool: (kernel: Int, stride: Int)? { epilogue.pool }
 
-    private var cachedInput: Tensor<Float>?     // x (N, C, H, W) of the last training forward, released by backward
-    private let planes = Workspace<Float>()     // per thread: forward, one (H, W) plane of pre-pooling y; backward, one pooled plane of masked dOut
-    private let argmax = Workspace<Int32>()     // with pooling: each window's maximum
-    private var mean: [Float] = []              // fast backend, (C): μ of the last training forward
-    private var inverseStd: [Float] = []        // fast backend, (C): s = 1/√(σ² + ε)
-    private var hasCache = false
-    private var output = Tensor<Float>(shape: [0])
-    private var dInput = Tensor<Float>(shape: [0])
+    var cachedInput: Tensor<Float>?             // x (N, C, H, W), or (N, H, W, C) channels last, of the last training forward, released by backward
+    let planes = Workspace<Float>()             // per thread: forward, one (H, W) plane of pre-pooling y; backward, one pooled plane of masked dOut
+    let argmax = Workspace<Int32>()             // with pooling: each window's maximum (channels last: its code 0–3)
+    var mean: [Float] = []                      // fast backend, (C): μ of the last training forward
+    var inverseStd: [Float] = []                // fast backend, (C): s = 1/√(σ² + ε)
+    var hasCache = false
+    var output = Tensor<Float>(shape: [0])
+    var dInput = Tensor<Float>(shape: [0])
+    let transposed = LayoutBuffers()            // the transpositions around a forward or backward in other layouts
 
     public init(numFeatures: Int, eps: Float = 1e-5, momentum: Float = 0.1, backend: Backend = .fast) {
         precondition(numFeatures > 0, "invalid BatchNorm2D(\(numFeatures))")
@@ -89,6 +92,7 @@ public final class BatchNorm2D: EpilogueFusing {
         precondition(outputShape(for: x.shape) != nil, "BatchNorm2D(\(numFeatures)) cannot take input \(x.shape)")
         precondition(backend == .fast || epilogue == .none, "BatchNorm2D: the reference backend runs every layer on its own")
         self.epilogue = epilogue
+        forwardPath = .channelsFirst
         let (N, C, H, W) = x.nchw, HW = H * W, m = N * HW
         if mode == .evaluation {
             if backend == .reference {
@@ -222,7 +226,7 @@ public final class BatchNorm2D: EpilogueFusing {
         return output
     }
 
-    private func updateRunningStatistics(mean: [Float], variance: [Float], count m: Int) {
+    func updateRunningStatistics(mean: [Float], variance: [Float], count m: Int) {
         let unbias = m > 1 ? Float(m) / Float(m - 1) : 1
         for c in 0..<numFeatures {
             runningMean.scalars[c] = (1 - momentum) * runningMean.scalars[c] + momentum * mean[c]
@@ -231,8 +235,18 @@ public final class BatchNorm2D: EpilogueFusing {
         numBatchesTracked += 1
     }
 
-    /// dy (N, C, H, W) → dx (N, C, H, W); accumulates dγ and dβ.
+    /// dy (N, C, H, W) → dx (N, C, H, W); accumulates dγ and dβ. After a channels-last forward, dy and dx are in
+    /// its layouts (see BatchNorm2D+ChannelsLast.swift).
     public func backward(_ dy: Tensor<Float>) -> Tensor<Float> {
+        switch forwardPath {
+        case .channelsFirst: return backwardChannelsFirst(dy)
+        case .channelsLast(let output): return backwardChannelsLast(dy, outputLayout: output)
+        case .transposed(let layout): return backwardTransposed(dy, layout: layout)
+        }
+    }
+
+    /// `backward` after a channels-first forward.
+    func backwardChannelsFirst(_ dy: Tensor<Float>) -> Tensor<Float> {
         if backend == .reference {
             guard let x = cachedInput else { preconditionFailure("BatchNorm2D.backward without a training forward") }
             cachedInput = nil
