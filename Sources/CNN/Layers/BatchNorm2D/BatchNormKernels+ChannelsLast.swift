@@ -47,10 +47,10 @@ extension BatchNormKernels {
     private static func float(_ v: SIMD16<Int32>) -> SIMD16<Float> { unsafeBitCast(v, to: SIMD16<Float>.self) }
 
     /// Σ term(p) for p < count, lane by lane in the order of a channels-first plane sum (see the top of this
-    /// file): sixteen accumulators over p ≡ ℓ (mod 16), added in lane order, then the tail in order. Generic
-    /// over the vector (SIMD16 for one sum of sixteen channels, SIMD32 for two), specialized where called.
+    /// file): sixteen accumulators over p ≡ ℓ (mod 16), added in lane order, then the tail in order.
     @inline(__always)
-    static func planeSum<V: SIMD>(count n: Int, _ term: (Int) -> V) -> V where V.Scalar == Float {
+    static func planeSum(count n: Int, _ term: (Int) -> SIMD16<Float>) -> SIMD16<Float> {
+        typealias V = SIMD16<Float>
         let full = n & ~15
         var s = V()
         var g = 0
@@ -69,6 +69,32 @@ extension BatchNormKernels {
         var p = full
         while p < n { s += term(p); p &+= 1 }
         return s
+    }
+
+    /// `planeSum` of two terms at once, (Σ first(p), Σ second(p)), four accumulators of each at a time (lanes
+    /// 0–3, 4–7, 8–11, 12–15), which changes no addition.
+    @inline(__always)
+    static func planeSums(count n: Int, _ term: (Int) -> (SIMD16<Float>, SIMD16<Float>)) -> (SIMD16<Float>, SIMD16<Float>) {
+        let full = n & ~15
+        var s = SIMD16<Float>(), t = SIMD16<Float>()
+        var g = 0
+        while g < 16 {
+            var a0 = SIMD16<Float>(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0
+            var p = g
+            while p < full {
+                let (u0, v0) = term(p), (u1, v1) = term(p &+ 1), (u2, v2) = term(p &+ 2), (u3, v3) = term(p &+ 3)
+                a0 += u0; a1 += u1; a2 += u2; a3 += u3
+                b0 += v0; b1 += v1; b2 += v2; b3 += v3
+                p &+= 16
+            }
+            if g == 0 { s = a0; t = b0 } else { s += a0; t += b0 }
+            s += a1; s += a2; s += a3
+            t += b1; t += b2; t += b3
+            g &+= 4
+        }
+        var p = full
+        while p < n { let (u, v) = term(p); s += u; t += v; p &+= 1 }
+        return (s, t)
     }
 
     /// The block's Σ x over one image's count = H·W positions, x (H·W, C) at channel c0: lane ℓ has the bits of
@@ -90,11 +116,10 @@ extension BatchNormKernels {
     @inline(__always)
     static func sumsChannelsLast(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, count n: Int, channels C: Int,
                                  mean: SIMD16<Float>, inverseStd s: SIMD16<Float>) -> (dy: SIMD16<Float>, dyXHat: SIMD16<Float>) {
-        let both = planeSum(count: n) { p -> SIMD32<Float> in
+        planeSums(count: n) { p in
             let d = load16(dy + p &* C), h = (load16(x + p &* C) - mean) * s
-            return SIMD32(lowHalf: d, highHalf: d * h)
+            return (d, d * h)
         }
-        return (both.lowHalf, both.highHalf)
     }
 
     /// One image's block through `transform` (y from x, lane by lane) and the epilogue: x (H, W, C) at channel c0
