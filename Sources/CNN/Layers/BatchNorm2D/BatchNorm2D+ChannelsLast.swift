@@ -131,30 +131,41 @@ extension BatchNorm2D {
                         let s0 = sp.baseAddress!, m0 = mp.baseAddress!, v0 = vp.baseAddress!
                         let eps = self.eps
                         Parallel.forEachChunk(blocks, threads: threads) { _, range in
+                            // Images outermost, so that an image's rows are read from memory once for all of this
+                            // thread's blocks; each channel's sums still add its image planes in image order.
+                            let base = range.lowerBound
+                            var sums = [SIMD16<Double>](repeating: SIMD16(), count: range.count)
+                            for n in 0..<N {
+                                for block in range {
+                                    let s = BatchNormKernels.sumChannelsLast(x0 + n * HW * C + block * 16, count: HW, channels: C)
+                                    for l in 0..<16 { sums[block - base][l] += Double(s[l]) }
+                                }
+                            }
+                            var means = [SIMD16<Float>](repeating: SIMD16(), count: range.count)
+                            for block in range { for l in 0..<16 { means[block - base][l] = Float(sums[block - base][l] / Double(m)) } }
+                            var squares = [SIMD16<Double>](repeating: SIMD16(), count: range.count)
+                            for n in 0..<N {
+                                for block in range {
+                                    let s = BatchNormKernels.sumOfSquaredDeviationsChannelsLast(x0 + n * HW * C + block * 16, count: HW,
+                                                                                                channels: C, from: means[block - base])
+                                    for l in 0..<16 { squares[block - base][l] += Double(s[l]) }
+                                }
+                            }
+                            var inverses = [SIMD16<Float>](repeating: SIMD16(), count: range.count)
                             for block in range {
                                 let c0 = block * 16
-                                // Per channel: the image planes' Float sums added in Double in image order.
-                                var sum = SIMD16<Double>()
-                                for n in 0..<N {
-                                    let s = BatchNormKernels.sumChannelsLast(x0 + n * HW * C + c0, count: HW, channels: C)
-                                    for l in 0..<16 { sum[l] += Double(s[l]) }
-                                }
-                                var mean = SIMD16<Float>()
-                                for l in 0..<16 { mean[l] = Float(sum[l] / Double(m)) }
-                                var squares = SIMD16<Double>()
-                                for n in 0..<N {
-                                    let s = BatchNormKernels.sumOfSquaredDeviationsChannelsLast(x0 + n * HW * C + c0, count: HW,
-                                                                                                channels: C, from: mean)
-                                    for l in 0..<16 { squares[l] += Double(s[l]) }
-                                }
-                                var inv = SIMD16<Float>()
                                 for l in 0..<16 {
-                                    let variance = Float(squares[l] / Double(m))
-                                    inv[l] = 1 / (variance + eps).squareRoot()
-                                    m0[c0 + l] = mean[l]; v0[c0 + l] = variance; s0[c0 + l] = inv[l]
+                                    let variance = Float(squares[block - base][l] / Double(m))
+                                    let inv = 1 / (variance + eps).squareRoot()
+                                    inverses[block - base][l] = inv
+                                    m0[c0 + l] = means[block - base][l]; v0[c0 + l] = variance; s0[c0 + l] = inv
                                 }
-                                let g = BatchNormKernels.load16(g0 + c0), b = BatchNormKernels.load16(b0 + c0)
-                                for n in 0..<N {
+                            }
+                            for n in 0..<N {
+                                for block in range {
+                                    let c0 = block * 16
+                                    let g = BatchNormKernels.load16(g0 + c0), b = BatchNormKernels.load16(b0 + c0)
+                                    let mean = means[block - base], inv = inverses[block - base]
                                     BatchNormKernels.writeChannelsLast(x0 + n * HW * C + c0, height: H, width: W, channels: C,
                                                                        relu: relu, pool: pool, into: o0 + n * outImage + c0,
                                                                        codes: codes + n * outImage + c0) { v in
@@ -203,37 +214,45 @@ extension BatchNorm2D {
                             let dg0 = dgp.baseAddress!, db0 = dbp.baseAddress!
                             let g0 = gp.baseAddress!, s0 = sp.baseAddress!, m0 = mp.baseAddress!
                             Parallel.forEachChunk(blocks, threads: threads) { _, range in
-                                for block in range {
-                                    let c0 = block * 16
-                                    // dy of image n: rebuilt into dx's image through the fused ReLU and pooling, or dOutput's.
-                                    if relu {
-                                        for n in 0..<N {
+                                // Images outermost (as in forward); each channel's sums add its planes in image order.
+                                let base = range.lowerBound
+                                var sumDy = [SIMD16<Float>](repeating: SIMD16(), count: range.count), sumDyXHat = sumDy
+                                func gradient(_ n: Int, _ c0: Int) -> UnsafePointer<Float> {
+                                    relu ? UnsafePointer(dx0 + n * HW * C + c0) : d0 + n * HW * C + c0
+                                }
+                                for n in 0..<N {
+                                    for block in range {
+                                        let c0 = block * 16
+                                        // dy of image n: rebuilt into dx's image through the fused ReLU and pooling, or dOutput's.
+                                        if relu {
                                             BatchNormKernels.rebuildChannelsLast(d0 + n * outImage + c0, output: o0 + n * outImage + c0,
                                                                                  codes: codes + n * outImage + c0, height: H, width: W,
                                                                                  channels: C, pool: pool, into: dx0 + n * HW * C + c0)
                                         }
+                                        let (a, b) = BatchNormKernels.sumsChannelsLast(gradient(n, c0), x0 + n * HW * C + c0, count: HW,
+                                                                                       channels: C, mean: BatchNormKernels.load16(m0 + c0),
+                                                                                       inverseStd: BatchNormKernels.load16(s0 + c0))
+                                        sumDy[block - base] += a
+                                        sumDyXHat[block - base] += b
                                     }
-                                    func gradient(_ n: Int) -> UnsafePointer<Float> {
-                                        relu ? UnsafePointer(dx0 + n * HW * C + c0) : d0 + n * HW * C + c0
-                                    }
-                                    let mu = BatchNormKernels.load16(m0 + c0), s = BatchNormKernels.load16(s0 + c0)
-                                    var sumDy = SIMD16<Float>(), sumDyXHat = SIMD16<Float>()
-                                    for n in 0..<N {
-                                        let (a, b) = BatchNormKernels.sumsChannelsLast(gradient(n), x0 + n * HW * C + c0, count: HW,
-                                                                                       channels: C, mean: mu, inverseStd: s)
-                                        sumDy += a
-                                        sumDyXHat += b
-                                    }
-                                    var k = SIMD16<Float>()
+                                }
+                                var ks = [SIMD16<Float>](repeating: SIMD16(), count: range.count)
+                                for block in range {
+                                    let c0 = block * 16
                                     for l in 0..<16 {
-                                        db0[c0 + l] += sumDy[l]
-                                        dg0[c0 + l] += sumDyXHat[l]
-                                        k[l] = g0[c0 + l] * s[l] / m
+                                        db0[c0 + l] += sumDy[block - base][l]
+                                        dg0[c0 + l] += sumDyXHat[block - base][l]
+                                        ks[block - base][l] = g0[c0 + l] * s0[c0 + l] / m
                                     }
-                                    for n in 0..<N {
-                                        BatchNormKernels.inputGradientChannelsLast(gradient(n), x0 + n * HW * C + c0, count: HW,
-                                                                                   channels: C, mean: mu, inverseStd: s, k: k, m: m,
-                                                                                   sumDy: sumDy, sumDyXHat: sumDyXHat,
+                                }
+                                for n in 0..<N {
+                                    for block in range {
+                                        let c0 = block * 16
+                                        BatchNormKernels.inputGradientChannelsLast(gradient(n, c0), x0 + n * HW * C + c0, count: HW,
+                                                                                   channels: C, mean: BatchNormKernels.load16(m0 + c0),
+                                                                                   inverseStd: BatchNormKernels.load16(s0 + c0),
+                                                                                   k: ks[block - base], m: m, sumDy: sumDy[block - base],
+                                                                                   sumDyXHat: sumDyXHat[block - base],
                                                                                    into: dx0 + n * HW * C + c0)
                                     }
                                 }
