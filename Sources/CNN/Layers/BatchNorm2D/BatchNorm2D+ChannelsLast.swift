@@ -10,19 +10,20 @@
 //  - channels first in and out: the channels-first path (BatchNorm2D.swift);
 //  - channels last in, on the fast backend, C a multiple of 16, and no pooling or the 2×2, stride-2 one (any
 //    H, W: odd ones leave the last row or column out of every window, as there): the channels-last kernels
-//    (BatchNormKernels+ChannelsLast.swift), each thread taking whole blocks of sixteen channels, so that each
-//    channel's sums are added in the channels-first path's order on any thread count; a channels-first output
-//    is the channels-last one transposed (and its dy transposed back in backward);
+//    (BatchNormKernels+ChannelsLast.swift) on blocks of sixteen channels, each pass split by images across
+//    threads; every image plane's sum is kept, and each channel's are added in image order after the pass, on
+//    one thread, so the bits do not depend on the thread count; a channels-first output is the channels-last
+//    one transposed (and its dy transposed back in backward);
 //  - otherwise (a channels-first input with a channels-last output, the reference backend, C not a multiple
 //    of 16, another pooling): the channels-first path, with channels-last inputs and outputs transposed
 //    around it (and dy, dx in backward). Only data moves, so the bits are that path's.
 //
-//  Channels-last training forward, per block of sixteen channels, per image in order (as per channel there):
-//      Σx per image plane (Float, in the plane-sum order), added in Double;  μ = Float(Σ/m)
+//  Channels-last training forward (per channel, the channels-first path's operations):
+//      Σx per image plane (Float, in the plane-sum order), added in Double in image order;  μ = Float(Σ/m)
 //      Σ(x − μ)² the same way;  σ² = Float(Σ/m);  s = 1/√(σ² + ε)
 //      y = γ·((x − μ)·s) + β, then the epilogue, written channels last
-//  Backward, per block: dy rebuilt through the epilogue into dx (H, W, C); Σdy and Σdy·x̂ per image plane,
-//  added in Float in image order; dx = k·(m·dy − Σdy − x̂·Σdy·x̂), k = γ·s/m.
+//  Backward: dy rebuilt through the epilogue into dx (H, W, C); Σdy and Σdy·x̂ per image plane, added in Float
+//  in image order; dx = k·(m·dy − Σdy − x̂·Σdy·x̂), k = γ·s/m.
 
 extension BatchNorm2D {
     /// How a forward ran, and so how the backward after it runs (see the top of this file).
@@ -75,6 +76,9 @@ extension BatchNorm2D {
 
     /// x (N, H, W, C), C a multiple of 16, the fast backend → the epilogue of y, (N, H, W, C) or (N, Hp, Wp, C),
     /// in `output`; in training keeps x, μ and s for backward and updates the running statistics.
+    /// Each pass is split by images across threads: an image's plane sums are the same whoever computes them, and
+    /// each channel's are added in image order on one thread after the pass, so the bits do not depend on the
+    /// thread count.
     private func forwardChannelsLast(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue) -> Tensor<Float> {
         precondition(x.shape.count == 4 && x.shape[3] == numFeatures && x.shape[1] > 0 && x.shape[2] > 0,
                      "BatchNorm2D(\(numFeatures)) cannot take channels-last input \(x.shape)")
@@ -83,94 +87,90 @@ extension BatchNorm2D {
         let relu = epilogue.relu, pool = epilogue.pool != nil
         let hp = pool ? H / 2 : H, wp = pool ? W / 2 : W, outImage = hp * wp * C
         precondition(hp > 0 && wp > 0, "BatchNorm2D(\(numFeatures)): input \(x.shape) is smaller than its pooling")
+        precondition(mode == .evaluation || m > 1, "BatchNorm2D(\(numFeatures)): input \(x.shape) has \(Self.tooFewValuesMessage)")
         output.resize(to: [N, hp, wp, C])
         let codes = argmax.reserve(pool ? N * outImage : 0).start
-        let blocks = C / 16, threads = min(Parallel.threads, blocks)
+        let blocks = C / 16, threads = min(Parallel.threads, N)
 
+        // Per channel, the coefficients of y = x·a + b: in evaluation a = γ/√(running_var + ε), b = β − running_mean·a
+        // (the channels-first evaluation's Float operations); in training μ and s from the batch, and y = γ·((x − μ)·s) + β.
+        var a = [Float](repeating: 0, count: C), b = a
         if mode == .evaluation {
-            // y = x·a + b, a = γ/√(running_var + ε), b = β − running_mean·a: the channels-first evaluation's Float operations.
             let gamma = weight.value.scalars, beta = bias.value.scalars
             let runningMean = runningMean.scalars, variance = runningVariance.scalars
-            var scale = [Float](repeating: 0, count: C), shift = scale
             for c in 0..<C {
-                scale[c] = gamma[c] / (variance[c] + eps).squareRoot()
-                shift[c] = beta[c] - runningMean[c] * scale[c]
+                a[c] = gamma[c] / (variance[c] + eps).squareRoot()
+                b[c] = beta[c] - runningMean[c] * a[c]
             }
+        } else {
+            cachedInput = x
+            var batchMean = [Float](repeating: 0, count: C), batchVariance = batchMean
+            if inverseStd.count != C { inverseStd = [Float](repeating: 0, count: C) }
+            let partial = transposed.partials.reserve(N * C).start   // (N, C): each image plane's Float sum
             x.scalars.withUnsafeBufferPointer { xp in
-                output.scalars.withUnsafeMutableBufferPointer { op in
-                    let x0 = xp.baseAddress!, o0 = op.baseAddress!
-                    Parallel.forEachChunk(blocks, threads: threads) { _, range in
-                        for block in range {
-                            let c0 = block * 16
-                            let a = scale.withUnsafeBufferPointer { BatchNormKernels.load16($0.baseAddress! + c0) }
-                            let b = shift.withUnsafeBufferPointer { BatchNormKernels.load16($0.baseAddress! + c0) }
-                            for n in 0..<N {
-                                BatchNormKernels.writeChannelsLast(x0 + n * HW * C + c0, height: H, width: W, channels: C,
-                                                                   relu: relu, pool: pool, into: o0 + n * outImage + c0,
-                                                                   codes: codes + n * outImage + c0) { v in v * a + b }
+                let x0 = xp.baseAddress!
+                Parallel.forEachChunk(N, threads: threads) { _, images in
+                    for n in images {
+                        for block in 0..<blocks {
+                            let c0 = n * C + block * 16
+                            BatchNormKernels.store16(BatchNormKernels.sumChannelsLast(x0 + n * HW * C + block * 16, count: HW, channels: C),
+                                                     partial + c0)
+                        }
+                    }
+                }
+                for c in 0..<C {
+                    var sum: Double = 0
+                    for n in 0..<N { sum += Double(partial[n * C + c]) }
+                    batchMean[c] = Float(sum / Double(m))
+                }
+                batchMean.withUnsafeBufferPointer { mp in
+                    let m0 = mp.baseAddress!
+                    Parallel.forEachChunk(N, threads: threads) { _, images in
+                        for n in images {
+                            for block in 0..<blocks {
+                                let c0 = block * 16
+                                let s = BatchNormKernels.sumOfSquaredDeviationsChannelsLast(x0 + n * HW * C + c0, count: HW, channels: C,
+                                                                                            from: BatchNormKernels.load16(m0 + c0))
+                                BatchNormKernels.store16(s, partial + n * C + c0)
                             }
                         }
                     }
                 }
             }
-            return output
+            for c in 0..<C {
+                var squares: Double = 0
+                for n in 0..<N { squares += Double(partial[n * C + c]) }
+                batchVariance[c] = Float(squares / Double(m))
+                inverseStd[c] = 1 / (batchVariance[c] + eps).squareRoot()
+            }
+            mean = batchMean
+            a = inverseStd
+            b = bias.value.scalars
+            hasCache = true
+            updateRunningStatistics(mean: batchMean, variance: batchVariance, count: m)
         }
-
-        precondition(m > 1, "BatchNorm2D(\(numFeatures)): input \(x.shape) has \(Self.tooFewValuesMessage)")
-        cachedInput = x
-        var batchMean = [Float](repeating: 0, count: C), batchVariance = batchMean
-        if inverseStd.count != C { inverseStd = [Float](repeating: 0, count: C) }
+        let training = mode == .training
         x.scalars.withUnsafeBufferPointer { xp in
           output.scalars.withUnsafeMutableBufferPointer { op in
             weight.value.scalars.withUnsafeBufferPointer { gp in
-              bias.value.scalars.withUnsafeBufferPointer { bp in
-                inverseStd.withUnsafeMutableBufferPointer { sp in
-                  batchMean.withUnsafeMutableBufferPointer { mp in
-                    batchVariance.withUnsafeMutableBufferPointer { vp in
-                        let x0 = xp.baseAddress!, o0 = op.baseAddress!, g0 = gp.baseAddress!, b0 = bp.baseAddress!
-                        let s0 = sp.baseAddress!, m0 = mp.baseAddress!, v0 = vp.baseAddress!
-                        let eps = self.eps
-                        Parallel.forEachChunk(blocks, threads: threads) { _, range in
-                            // Images outermost, so that an image's rows are read from memory once for all of this
-                            // thread's blocks; each channel's sums still add its image planes in image order.
-                            let base = range.lowerBound
-                            var sums = [SIMD16<Double>](repeating: SIMD16(), count: range.count)
-                            for n in 0..<N {
-                                for block in range {
-                                    let s = BatchNormKernels.sumChannelsLast(x0 + n * HW * C + block * 16, count: HW, channels: C)
-                                    for l in 0..<16 { sums[block - base][l] += Double(s[l]) }
-                                }
-                            }
-                            var means = [SIMD16<Float>](repeating: SIMD16(), count: range.count)
-                            for block in range { for l in 0..<16 { means[block - base][l] = Float(sums[block - base][l] / Double(m)) } }
-                            var squares = [SIMD16<Double>](repeating: SIMD16(), count: range.count)
-                            for n in 0..<N {
-                                for block in range {
-                                    let s = BatchNormKernels.sumOfSquaredDeviationsChannelsLast(x0 + n * HW * C + block * 16, count: HW,
-                                                                                                channels: C, from: means[block - base])
-                                    for l in 0..<16 { squares[block - base][l] += Double(s[l]) }
-                                }
-                            }
-                            var inverses = [SIMD16<Float>](repeating: SIMD16(), count: range.count)
-                            for block in range {
+              mean.withUnsafeBufferPointer { mp in
+                a.withUnsafeBufferPointer { ap in
+                  b.withUnsafeBufferPointer { bp in
+                    let x0 = xp.baseAddress!, o0 = op.baseAddress!, g0 = gp.baseAddress!, a0 = ap.baseAddress!, b0 = bp.baseAddress!
+                    let m0 = mp.baseAddress
+                    Parallel.forEachChunk(N, threads: threads) { _, images in
+                        for n in images {
+                            for block in 0..<blocks {
                                 let c0 = block * 16
-                                for l in 0..<16 {
-                                    let variance = Float(squares[block - base][l] / Double(m))
-                                    let inv = 1 / (variance + eps).squareRoot()
-                                    inverses[block - base][l] = inv
-                                    m0[c0 + l] = means[block - base][l]; v0[c0 + l] = variance; s0[c0 + l] = inv
-                                }
-                            }
-                            for n in 0..<N {
-                                for block in range {
-                                    let c0 = block * 16
-                                    let g = BatchNormKernels.load16(g0 + c0), b = BatchNormKernels.load16(b0 + c0)
-                                    let mean = means[block - base], inv = inverses[block - base]
-                                    BatchNormKernels.writeChannelsLast(x0 + n * HW * C + c0, height: H, width: W, channels: C,
-                                                                       relu: relu, pool: pool, into: o0 + n * outImage + c0,
-                                                                       codes: codes + n * outImage + c0) { v in
-                                        g * ((v - mean) * inv) + b
-                                    }
+                                let av = BatchNormKernels.load16(a0 + c0), bv = BatchNormKernels.load16(b0 + c0)
+                                let into = o0 + n * outImage + c0, at = codes + n * outImage + c0, xn = x0 + n * HW * C + c0
+                                if training {
+                                    let mv = BatchNormKernels.load16(m0! + c0), gv = BatchNormKernels.load16(g0 + c0)
+                                    BatchNormKernels.writeChannelsLast(xn, height: H, width: W, channels: C, relu: relu, pool: pool,
+                                                                       into: into, codes: at) { v in gv * ((v - mv) * av) + bv }
+                                } else {
+                                    BatchNormKernels.writeChannelsLast(xn, height: H, width: W, channels: C, relu: relu, pool: pool,
+                                                                       into: into, codes: at) { v in v * av + bv }
                                 }
                             }
                         }
@@ -181,13 +181,11 @@ extension BatchNorm2D {
             }
           }
         }
-        self.mean = batchMean
-        hasCache = true
-        updateRunningStatistics(mean: batchMean, variance: batchVariance, count: m)
         return output
     }
 
-    /// dy in `outputLayout` (the epilogue's output) → dx (N, H, W, C) after a `.channelsLast` forward; accumulates dγ and dβ.
+    /// dy in `outputLayout` (the epilogue's output) → dx (N, H, W, C) after a `.channelsLast` forward; accumulates dγ
+    /// and dβ. Split by images as the forward, each channel's Σdy and Σdy·x̂ added in image order after the pass.
     func backwardChannelsLast(_ dOutput: Tensor<Float>, outputLayout: ActivationLayout) -> Tensor<Float> {
         precondition(hasCache, "BatchNorm2D.backward without a training forward")
         guard let x = cachedInput else { preconditionFailure("BatchNorm2D.backward without a training forward") }
@@ -198,61 +196,61 @@ extension BatchNorm2D {
         let (N, H, W, C) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]), HW = H * W, m = Float(N * HW)
         let relu = epilogue.relu, pool = epilogue.pool != nil
         let outImage = dy.count / max(1, N)
-        let blocks = C / 16, threads = min(Parallel.threads, blocks)
+        let blocks = C / 16, threads = min(Parallel.threads, N)
         let codes = UnsafePointer(argmax.contents.start)
+        let partial = transposed.partials.reserve(2 * N * C).start   // (2, N, C): each image plane's Σdy, then its Σdy·x̂
+        var sumDy = [Float](repeating: 0, count: C), sumDyXHat = sumDy, k = sumDy
         dInput.resize(to: x.shape)
         dy.scalars.withUnsafeBufferPointer { dp in
           output.scalars.withUnsafeBufferPointer { op in
             x.scalars.withUnsafeBufferPointer { xp in
               dInput.scalars.withUnsafeMutableBufferPointer { dxp in
-                weight.gradient.scalars.withUnsafeMutableBufferPointer { dgp in
-                  bias.gradient.scalars.withUnsafeMutableBufferPointer { dbp in
-                    weight.value.scalars.withUnsafeBufferPointer { gp in
-                      inverseStd.withUnsafeBufferPointer { sp in
-                        mean.withUnsafeBufferPointer { mp in
-                            let d0 = dp.baseAddress!, o0 = op.baseAddress!, x0 = xp.baseAddress!, dx0 = dxp.baseAddress!
-                            let dg0 = dgp.baseAddress!, db0 = dbp.baseAddress!
-                            let g0 = gp.baseAddress!, s0 = sp.baseAddress!, m0 = mp.baseAddress!
-                            Parallel.forEachChunk(blocks, threads: threads) { _, range in
-                                // Images outermost (as in forward); each channel's sums add its planes in image order.
-                                let base = range.lowerBound
-                                var sumDy = [SIMD16<Float>](repeating: SIMD16(), count: range.count), sumDyXHat = sumDy
-                                func gradient(_ n: Int, _ c0: Int) -> UnsafePointer<Float> {
-                                    relu ? UnsafePointer(dx0 + n * HW * C + c0) : d0 + n * HW * C + c0
+                inverseStd.withUnsafeBufferPointer { sp in
+                  mean.withUnsafeBufferPointer { mp in
+                    let d0 = dp.baseAddress!, o0 = op.baseAddress!, x0 = xp.baseAddress!, dx0 = dxp.baseAddress!
+                    let s0 = sp.baseAddress!, m0 = mp.baseAddress!
+                    func gradient(_ n: Int, _ c0: Int) -> UnsafePointer<Float> {
+                        relu ? UnsafePointer(dx0 + n * HW * C + c0) : d0 + n * HW * C + c0
+                    }
+                    Parallel.forEachChunk(N, threads: threads) { _, images in
+                        for n in images {
+                            for block in 0..<blocks {
+                                let c0 = block * 16
+                                // dy of image n: rebuilt into dx's image through the fused ReLU and pooling, or dOutput's.
+                                if relu {
+                                    BatchNormKernels.rebuildChannelsLast(d0 + n * outImage + c0, output: o0 + n * outImage + c0,
+                                                                         codes: codes + n * outImage + c0, height: H, width: W,
+                                                                         channels: C, pool: pool, into: dx0 + n * HW * C + c0)
                                 }
-                                for n in 0..<N {
-                                    for block in range {
-                                        let c0 = block * 16
-                                        // dy of image n: rebuilt into dx's image through the fused ReLU and pooling, or dOutput's.
-                                        if relu {
-                                            BatchNormKernels.rebuildChannelsLast(d0 + n * outImage + c0, output: o0 + n * outImage + c0,
-                                                                                 codes: codes + n * outImage + c0, height: H, width: W,
-                                                                                 channels: C, pool: pool, into: dx0 + n * HW * C + c0)
-                                        }
-                                        let (a, b) = BatchNormKernels.sumsChannelsLast(gradient(n, c0), x0 + n * HW * C + c0, count: HW,
-                                                                                       channels: C, mean: BatchNormKernels.load16(m0 + c0),
-                                                                                       inverseStd: BatchNormKernels.load16(s0 + c0))
-                                        sumDy[block - base] += a
-                                        sumDyXHat[block - base] += b
-                                    }
-                                }
-                                var ks = [SIMD16<Float>](repeating: SIMD16(), count: range.count)
-                                for block in range {
-                                    let c0 = block * 16
-                                    for l in 0..<16 {
-                                        db0[c0 + l] += sumDy[block - base][l]
-                                        dg0[c0 + l] += sumDyXHat[block - base][l]
-                                        ks[block - base][l] = g0[c0 + l] * s0[c0 + l] / m
-                                    }
-                                }
-                                for n in 0..<N {
-                                    for block in range {
+                                let (a, b) = BatchNormKernels.sumsChannelsLast(gradient(n, c0), x0 + n * HW * C + c0, count: HW,
+                                                                               channels: C, mean: BatchNormKernels.load16(m0 + c0),
+                                                                               inverseStd: BatchNormKernels.load16(s0 + c0))
+                                BatchNormKernels.store16(a, partial + n * C + c0)
+                                BatchNormKernels.store16(b, partial + (N + n) * C + c0)
+                            }
+                        }
+                    }
+                    let gamma = weight.value.scalars
+                    for c in 0..<C {
+                        var a: Float = 0, b: Float = 0
+                        for n in 0..<N { a += partial[n * C + c]; b += partial[(N + n) * C + c] }
+                        sumDy[c] = a; sumDyXHat[c] = b
+                        k[c] = gamma[c] * s0[c] / m
+                    }
+                    sumDy.withUnsafeBufferPointer { ap in
+                      sumDyXHat.withUnsafeBufferPointer { bp in
+                        k.withUnsafeBufferPointer { kp in
+                            let a0 = ap.baseAddress!, b0 = bp.baseAddress!, k0 = kp.baseAddress!
+                            Parallel.forEachChunk(N, threads: threads) { _, images in
+                                for n in images {
+                                    for block in 0..<blocks {
                                         let c0 = block * 16
                                         BatchNormKernels.inputGradientChannelsLast(gradient(n, c0), x0 + n * HW * C + c0, count: HW,
                                                                                    channels: C, mean: BatchNormKernels.load16(m0 + c0),
                                                                                    inverseStd: BatchNormKernels.load16(s0 + c0),
-                                                                                   k: ks[block - base], m: m, sumDy: sumDy[block - base],
-                                                                                   sumDyXHat: sumDyXHat[block - base],
+                                                                                   k: BatchNormKernels.load16(k0 + c0), m: m,
+                                                                                   sumDy: BatchNormKernels.load16(a0 + c0),
+                                                                                   sumDyXHat: BatchNormKernels.load16(b0 + c0),
                                                                                    into: dx0 + n * HW * C + c0)
                                     }
                                 }
@@ -266,12 +264,18 @@ extension BatchNorm2D {
             }
           }
         }
+        for c in 0..<C {
+            bias.gradient.scalars[c] += sumDy[c]
+            weight.gradient.scalars[c] += sumDyXHat[c]
+        }
         return dInput
     }
 }
 
 /// The buffers of the transpositions around a forward and backward in other layouts (BatchNorm2D+ChannelsLast.swift).
 final class LayoutBuffers {
+    /// The channels-last passes' per-image plane sums.
+    let partials = Workspace<Float>()
     var input = Tensor<Float>(shape: [0]), output = Tensor<Float>(shape: [0])
     var dOutput = Tensor<Float>(shape: [0]), dInput = Tensor<Float>(shape: [0])
 }
