@@ -115,9 +115,10 @@ public enum Benchmark {
             }
             if perLayer && timed {
                 var h = x
+                let layouts = network.trainingLayouts(forInput: x.shape)
                 for l in network.steps.indices {
                     let t = DispatchTime.now().uptimeNanoseconds
-                    h = network.forward(step: l, h, mode: .training)
+                    h = network.forward(step: l, h, mode: .training, layout: layouts[l])
                     forwardTimes[l] += Double(DispatchTime.now().uptimeNanoseconds - t)
                 }
                 var d = loss(logits: h, labels: y).dLogits

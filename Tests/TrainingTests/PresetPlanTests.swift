@@ -49,4 +49,28 @@ final class PresetPlanTests: XCTestCase {
             ] : [], preset.name)
         }
     }
+
+    /// Which training steps take or give channels last (`Sequential.trainingLayouts`, batch 64 of MNIST):
+    /// the record net's chain from its second convolution's output through each batch norm into the next
+    /// F(4×4) convolution, the last batch norm giving channels first to the head; every step of the other
+    /// presets channels first.
+    func testTrainingHandsChannelsLastThroughBatchNorms() throws {
+        for preset in Architecture.presets {
+            let specs = try Architecture.resolve(preset.name, input: InputDescriptor())
+            var generator = RandomGenerator(seed: 1)
+            let network = Sequential(specs: specs, generator: &generator)
+            let handing = network.trainingLayouts(forInput: [64, 1, 28, 28]).enumerated()
+                .filter { $0.element != .channelsFirst }.map { "\(network.steps[$0.offset]): \($0.element)" }
+            XCTAssertEqual(handing, preset.name == "record" ? [
+                "conv2d(32→32, k3, s1, p1): channels first → channels last",
+                "batchnorm2d(32) + relu + maxpool2d(k2, s2): channels last → channels last",
+                "conv2d(32→64, k3, s1, p1): channels last → channels last",
+                "batchnorm2d(64) + relu: channels last → channels last",
+                "conv2d(64→64, k3, s1, p1): channels last → channels last",
+                "batchnorm2d(64) + relu + maxpool2d(k2, s2): channels last → channels last",
+                "conv2d(64→128, k3, s1, p1): channels last → channels last",
+                "batchnorm2d(128) + relu + maxpool2d(k2, s2): channels last → channels first",
+            ] : [], preset.name)
+        }
+    }
 }

@@ -8,6 +8,11 @@
 //  consumer pads it by copying rows (instead of transposing it in `Winograd4x4.padInput`). Only the data
 //  moves, so every value keeps its bits.
 //
+//  In training, channels last flows from an F(4×4) convolution step's output through the batch norm step
+//  after it (BatchNorm2D+ChannelsLast.swift) into the next F(4×4) convolution step's input, and the backward
+//  runs on the same layouts: each step's dy in its output's layout, its dx in its input's.
+//  `Sequential.trainingLayouts` decides it, from the plans the steps take for the batch's shapes.
+//
 //  The evaluation rewrite decides each step's layouts, from the plans the steps' convolutions take for the
 //  shapes evaluation will see (`Sequential.evaluationLayouts`), and nothing else does. A convolution whose
 //  plan at run time is another (an input holding a NaN or an infinity leaves the Winograd algorithms)
@@ -64,7 +69,7 @@ public enum ActivationLayout: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The layouts of one evaluation step's input and output.
+/// The layouts of one execution step's input and output (evaluation or training).
 public struct StepLayout: Hashable, Sendable, CustomStringConvertible {
     public let input, output: ActivationLayout
 

@@ -46,6 +46,42 @@ public struct ExecutionStep: CustomStringConvertible {
         return (true, e.pool == nil || (e.relu && e.pools2x2))
     }
 
+    /// The training forward with x and the output in `layout` (see `Sequential.trainingLayouts`): only a fast
+    /// Conv2D or BatchNorm2D head takes or gives channels last. The backward after it takes dy in
+    /// `layout.output` and returns dx in `layout.input` (each head keeps its forward's layouts).
+    func trainingForward(_ x: Tensor<Float>, layout: StepLayout) -> Tensor<Float> {
+        if layout == .channelsFirst { return forward(x, mode: .training) }
+        if let batchNorm = head as? BatchNorm2D {
+            return batchNorm.forward(x, mode: .training, epilogue: epilogue ?? .none, layout: layout)
+        }
+        guard let convolution = head as? Conv2D else {
+            preconditionFailure("\(self): only a fast convolution or batch norm takes or gives channels last in training")
+        }
+        return convolution.forward(x, mode: .training, epilogue: epilogue ?? .none, layout: layout)
+    }
+
+    /// How this training step can join a channels-last handoff on an input of `shape` (N, C, H, W):
+    /// `convolutionTakes` when it is a fast convolution running F(4×4) on it (so x can come channels last),
+    /// `convolutionGives` when moreover it has no epilogue (so y can leave channels last), `batchNormTakes`
+    /// when it is a fast batch norm that runs its channels-last kernels on a channels-last input (and gives
+    /// either layout).
+    func trainingChannelsLast(forInput shape: [Int]) -> TrainingHandoff {
+        let e = epilogue ?? .none
+        if let batchNorm = head as? BatchNorm2D {
+            let path = batchNorm.path(for: StepLayout(input: .channelsLast, output: .channelsFirst), epilogue: e)
+            return TrainingHandoff(batchNormTakes: path == .channelsLast(output: .channelsFirst))
+        }
+        guard let convolution = head as? Conv2D, convolution.backend == .fast,
+              case .winograd4x4? = try? convolution.plan(forInput: shape, mode: .training, epilogue: e)
+        else { return TrainingHandoff() }
+        return TrainingHandoff(convolutionTakes: true, convolutionGives: epilogue == nil)
+    }
+
+    /// See `trainingChannelsLast(forInput:)`.
+    struct TrainingHandoff {
+        var convolutionTakes = false, convolutionGives = false, batchNormTakes = false
+    }
+
     func backward(_ dy: Tensor<Float>) -> Tensor<Float> { head.backward(dy) }
 
     /// The head's spec and what it absorbs, e.g. "conv2d(1→6, k5, s1, p2) + relu + maxpool2d(k2, s2)", or
@@ -91,9 +127,43 @@ public final class Sequential {
     /// The evaluation head's output for the whole batch, the chunks' outputs side by side.
     var headOutput = Tensor<Float>(shape: [0])
 
-    /// Whether evaluation hands activations channels last between F(4×4) steps (`evaluationLayouts`); tests
-    /// switch it off to compare.
+    /// Whether evaluation hands activations channels last between F(4×4) steps (`evaluationLayouts`), and
+    /// training through the batch norm between them (`trainingLayouts`); tests switch it off to compare.
     public var channelsLastHandoff = true
+
+    /// The layout of each training step's input and output for a network input of `shape` (N, …), from the
+    /// plans the steps' convolutions take for the shapes they will see. Channels last flows from an F(4×4)
+    /// convolution step without an epilogue into the batch norm step after it (when that runs its
+    /// channels-last kernels), and from that batch norm step, with its epilogue, into the F(4×4) convolution
+    /// step after it; everything else, and so the network's output, is channels first (a batch norm followed
+    /// by anything else gives channels first). All channels first without `channelsLastHandoff`. The
+    /// backward runs on the same layouts: each step's dy comes in its output's, its dx leaves in its input's.
+    public func trainingLayouts(forInput shape: [Int]) -> [StepLayout] {
+        channelsLastHandoff ? Self.trainingLayouts(steps, layers: layers, input: shape)
+            : Array(repeating: .channelsFirst, count: steps.count)
+    }
+
+    /// See the instance method; steps after one whose input shape does not fit stay channels first.
+    static func trainingLayouts(_ steps: [ExecutionStep], layers: [Layer], input: [Int]) -> [StepLayout] {
+        var shape: [Int]? = input
+        var joins: [ExecutionStep.TrainingHandoff] = []
+        for step in steps {
+            let input = shape
+            for i in step.layers { shape = shape.flatMap { layers[i].outputShape(for: $0) } }
+            joins.append(input.flatMap { shape == nil ? nil : step.trainingChannelsLast(forInput: $0) } ?? ExecutionStep.TrainingHandoff())
+        }
+        var layouts: [StepLayout] = []
+        var input = ActivationLayout.channelsFirst
+        for i in steps.indices {
+            let next = i + 1 < steps.count ? joins[i + 1] : ExecutionStep.TrainingHandoff()
+            let handsOn = (joins[i].convolutionGives && next.batchNormTakes)
+                || (joins[i].batchNormTakes && input == .channelsLast && next.convolutionTakes)
+            let output: ActivationLayout = handsOn ? .channelsLast : .channelsFirst
+            layouts.append(StepLayout(input: input, output: output))
+            input = output
+        }
+        return layouts
+    }
 
     /// The layout of each evaluation step's input and output for a network input of `shape` (N, …): what the
     /// evaluation rewrite decides once the shapes are known (`evaluationSteps` are built without them).
@@ -234,7 +304,7 @@ public final class Sequential {
     public func forward(_ input: Tensor<Float>, mode: Mode) -> Tensor<Float> {
         if mode == .evaluation { return evaluate(input) }
         var x = input
-        for step in steps { x = step.forward(x, mode: mode) }
+        for (step, layout) in zip(steps, trainingLayouts(forInput: input.shape)) { x = step.trainingForward(x, layout: layout) }
         return x
     }
 
@@ -246,8 +316,11 @@ public final class Sequential {
         return d
     }
 
-    /// Step `i`'s forward alone (for per-step timing): its input is step i − 1's output.
-    public func forward(step i: Int, _ x: Tensor<Float>, mode: Mode) -> Tensor<Float> { steps[i].forward(x, mode: mode) }
+    /// Step `i`'s forward alone (for per-step timing): its input is step i − 1's output; in training, in
+    /// `layout` (step i's of `trainingLayouts`, channels first by default).
+    public func forward(step i: Int, _ x: Tensor<Float>, mode: Mode, layout: StepLayout = .channelsFirst) -> Tensor<Float> {
+        mode == .training ? steps[i].trainingForward(x, layout: layout) : steps[i].forward(x, mode: mode)
+    }
 
     /// Step `i`'s backward alone, after its forward and the backward of every later step.
     public func backward(step i: Int, _ dy: Tensor<Float>) -> Tensor<Float> { steps[i].backward(dy) }

@@ -10,6 +10,8 @@
 //             multiples of 4), each output tile is pooled as it is formed.
 //  Backward:  dU += V(x[n])ᵀ · dZ(dy[n]),  dg = Gᵀ dU G,  db = Σ dy,  dx[n] = the same forward on dy[n]
 //             padded by 2 − P, with the flipped kernels, F and C swapped, no bias.
+//  Layouts: x (and so dx) and y (and so dy) channels first or channels last, as the step's layout says
+//  (ActivationLayout.swift); the kernels pad either into the same channels-last buffers, so only data moves.
 
 extension Conv2D {
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling: the argmax is then
@@ -40,8 +42,11 @@ extension Conv2D {
     }
 
     /// dy (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling → dx (N, C, H, W); accumulates dW and db.
+    /// With `layout` (the forward's) channels last, x and dx are (N, H, W, C) for `layout.input`, and dy
+    /// (N, Ho, Wo, F) for `layout.output` (no epilogue then).
     func winograd4x4Backward(_ dy: Tensor<Float>, _ x: Tensor<Float>, _ g: ConvGeometry,
-                             _ tiling: Winograd4x4.Tiling, tilePooled tilePool: Bool) -> Tensor<Float> {
+                             _ tiling: Winograd4x4.Tiling, tilePooled tilePool: Bool,
+                             layout: StepLayout = .channelsFirst) -> Tensor<Float> {
         let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
         let wantsInput = computesInputGradient
@@ -59,6 +64,8 @@ extension Conv2D {
         let partialSlices = partials.reserve(threads * stride)
         partialSlices.start.update(repeating: 0, count: threads * stride)
         let relu = fusesReLU, pool = fusedPool
+        precondition(layout.output == .channelsFirst || (!relu && pool == nil),
+                     "\(name): a channels-last dy comes only from a forward without an epilogue")
         let outL = output.count / max(1, g.n * F)
         let maskedSlices = scratch.reserve(relu && !tilePool ? threads * F * L : 0)
         let argmaxSlices = argmax.contents
@@ -94,7 +101,8 @@ extension Conv2D {
                             }
                             Winograd4x4.backward(x0 + first * chw, images: count, gradient, inChannels: C, outChannels: F,
                                                  tiling, scratch: work, biasGradient: db, filterGradient: du,
-                                                 inputGradient: dx0.map { ($0 + first * chw, UnsafePointer(uFlipped)) })
+                                                 inputGradient: dx0.map { ($0 + first * chw, UnsafePointer(uFlipped)) },
+                                                 layout: layout)
                         }
                     }
                 }

@@ -53,7 +53,10 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
     var fusesReLU: Bool { epilogue.relu }
     var fusedPool: (kernel: Int, stride: Int)? { epilogue.pool }
 
-    var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there)
+    var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there): in the forward
+                                       // layout's input layout on F(4×4), channels first on the other plans
+    /// The last forward's layouts, which the backward after it follows: dy in `output`, dx in `input`.
+    private(set) var forwardLayout = StepLayout.channelsFirst
     let filters = Workspace<Float>()   // Winograd: transformed filters U (16 or 36 positions, F, C), or dx's
     /// When `filters` holds a forward's U: its positions (16 or 36) and the weights it was made from, bit for
     /// bit (`heldPositions` 0 otherwise). See `forwardFilters`.
@@ -71,8 +74,9 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
     var output = Tensor<Float>(shape: [0])
     var dInput = Tensor<Float>(shape: [0])
     /// A channels-last input transposed for a plan other than F(4×4), and such a plan's output transposed to
-    /// channels last (evaluation only; ActivationLayout.swift).
+    /// channels last; in its backward, dy transposed to channels first and dx back (ActivationLayout.swift).
     var layoutInput = Tensor<Float>(shape: [0]), layoutOutput = Tensor<Float>(shape: [0])
+    var layoutDOutput = Tensor<Float>(shape: [0]), layoutDInput = Tensor<Float>(shape: [0])
 
     public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 backend: Backend = .fast) {
@@ -124,13 +128,16 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
     }
 
     /// x in `layout.input`, (N, C, H, W) or (N, H, W, C) → the epilogue of y in `layout.output`; layouts other
-    /// than channels first in evaluation only, on the fast backend. F(4×4) computes on them; the other plans
-    /// transpose them (ActivationLayout.swift). Given `destination` (evaluation, channels-first output), the
-    /// output is written there, y.count floats, and an empty tensor returned.
+    /// than channels first on the fast backend only, and in training a channels-last output only without an
+    /// epilogue (whose backward would mask dy channels first). F(4×4) computes on them; the other plans
+    /// transpose them (ActivationLayout.swift). The backward after a training forward takes dy in
+    /// `layout.output` and returns dx in `layout.input`. Given `destination` (evaluation, channels-first
+    /// output), the output is written there, y.count floats, and an empty tensor returned.
     func forward(_ x: Tensor<Float>, mode: Mode, epilogue: Epilogue, layout: StepLayout,
                  into destination: UnsafeMutablePointer<Float>? = nil) -> Tensor<Float> {
-        precondition(layout == .channelsFirst || (mode == .evaluation && backend == .fast),
-                     "\(name): channels last is for the fast backend's evaluation only")
+        precondition(layout == .channelsFirst || backend == .fast, "\(name): channels last is for the fast backend only")
+        precondition(mode == .evaluation || layout.output == .channelsFirst || epilogue == .none,
+                     "\(name): a training forward gives channels last only without an epilogue")
         precondition(destination == nil || (mode == .evaluation && backend == .fast && layout.output == .channelsFirst),
                      "\(name): only a fast evaluation forward writes into a destination, channels first")
         let shape = layout.input.channelsFirstShape(x.shape)
@@ -139,6 +146,7 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
         }
         input = mode == .training ? x : nil
         self.epilogue = epilogue
+        forwardLayout = layout
         if backend == .reference {
             precondition(epilogue == .none, "\(name): the reference backend runs every layer on its own")
             plan = nil
@@ -162,6 +170,7 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
         }
         // The other plans compute channels first.
         let xFirst = ActivationLayout.transpose(x, from: layout.input, to: .channelsFirst, into: &layoutInput)
+        if mode == .training { input = xFirst }
         let y: Tensor<Float>
         switch chosen {
         case .winograd4x4: preconditionFailure("taken above")
@@ -245,16 +254,28 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
             bias.gradient.add(db)
             return dx
         }
-        let g = geometry(of: x.shape)
-        precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
         guard let plan else { preconditionFailure("Conv2D.backward without a fast training forward") }
-        switch plan {
-        case let .winograd4x4(tiling, tilePooled): return winograd4x4Backward(dy, x, g, tiling, tilePooled: tilePooled)
-        case let .winograd2x2(tiling, _): return winogradBackward(dy, x, g, tiling)
-        case let .direct(direct): return directBackward(dy, x, g, direct)
-        case let .im2col(columns, keeps): return im2colBackward(dy, x, g, columns, keptColumns: keeps)
-        case let .paddedIm2col(columns, keeps): return im2colBackward(dy, x, g, columns, keptColumns: keeps)
+        let layout = forwardLayout
+        if case let .winograd4x4(tiling, tilePooled) = plan {
+            // F(4×4) computes on the forward's layouts: x and dx in layout.input, dy in layout.output.
+            precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
+            return winograd4x4Backward(dy, x, geometry(of: layout.input.channelsFirstShape(x.shape)), tiling,
+                                       tilePooled: tilePooled, layout: layout)
         }
+        // The other plans compute channels first: x was kept so, dy and dx are transposed around them.
+        let dyFirst = ActivationLayout.transpose(dy, from: layout.output, to: .channelsFirst, into: &layoutDOutput)
+        let g = geometry(of: x.shape)
+        precondition(dyFirst.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
+        let dx: Tensor<Float>
+        switch plan {
+        case .winograd4x4: preconditionFailure("taken above")
+        case let .winograd2x2(tiling, _): dx = winogradBackward(dyFirst, x, g, tiling)
+        case let .direct(direct): dx = directBackward(dyFirst, x, g, direct)
+        case let .im2col(columns, keeps): dx = im2colBackward(dyFirst, x, g, columns, keptColumns: keeps)
+        case let .paddedIm2col(columns, keeps): dx = im2colBackward(dyFirst, x, g, columns, keptColumns: keeps)
+        }
+        guard dx.count > 0 else { return dx }
+        return ActivationLayout.transpose(dx, from: .channelsFirst, to: layout.input, into: &layoutDInput)
     }
 
     /// The im2col algorithms' backward, on the forward's columns.

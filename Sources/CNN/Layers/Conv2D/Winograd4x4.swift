@@ -681,13 +681,16 @@ public enum Winograd4x4 {
     /// The backward of k images, image after image: db (F) += Σ dy over positions in row-major order; dU (36, C,
     /// F) += Σ_tiles V[ξ]ᵀ dZ[ξ] with V from x[j] (C, H, W); and, given dx and the flipped filters (36, F, C), dx
     /// (k, C, H, W) = the convolution of each dy padded by 2 − P, the k images sharing each product (`Stack`).
+    /// `layout.input` channels last takes x and gives dx as (k, H, W, C); `layout.output` channels last takes a
+    /// `.plain` dy as (Ho, Wo, F).
     /// `dy(j)` gives image j's gradient; it is called once per image, in order, and read before the next call.
     /// `scratch` holds `backwardScratchCount` floats.
     public static func backward(_ x: UnsafePointer<Float>, images k: Int = 1, _ dy: (Int) -> OutputGradient,
                                 inChannels C: Int, outChannels F: Int, _ t: Tiling, scratch slice: WorkspaceSlice<Float>,
                                 biasGradient db: UnsafeMutablePointer<Float>,
                                 filterGradient du: UnsafeMutablePointer<Float>,
-                                inputGradient: (dx: UnsafeMutablePointer<Float>, filters: UnsafePointer<Float>)?) {
+                                inputGradient: (dx: UnsafeMutablePointer<Float>, filters: UnsafePointer<Float>)?,
+                                layout: StepLayout = .channelsFirst) {
         let scratch = slice.pointer(for: backwardScratchCount(inChannels: C, outChannels: F, t, images: k),
                                     "Winograd4x4.backward")
         let dt = inputGradientTiling(t), Pd = dt.padding, Wq = dt.paddedWidth, chw = C * t.height * t.width
@@ -700,7 +703,7 @@ public enum Winograd4x4 {
         let image = dyPadded + (Pd * Wq + Pd) * F
         for j in 0..<k {
             switch dy(j) {
-            case let .plain(d): padInput(d, channels: F, dt, into: dyPadded)
+            case let .plain(d): padInput(d, channels: F, dt, layout: layout.output, into: dyPadded)
             case let .pooled(dOut, argmax): scatterPooled(dOut, argmax: argmax, channels: F, dt, transposed: rest, into: dyPadded)
             }
             var fb = 0
@@ -714,7 +717,7 @@ public enum Winograd4x4 {
                 fb &+= 16
             }
             let xPadded = rest, v = xPadded + t.paddedCount(channels: C), dz = v + 36 * vs
-            padInput(x + j * chw, channels: C, t, into: xPadded)
+            padInput(x + j * chw, channels: C, t, layout: layout.input, into: xPadded)
             transformInput(xPadded, channels: C, t, into: v, one, image: 0)
             transformOutputGradient(image, rowStride: Wq, channels: F, t, into: dz)
             for xi in 0..<36 {
@@ -726,6 +729,6 @@ public enum Winograd4x4 {
         }
         guard let inputGradient else { return }
         multiply(dxV, dxStack, inChannels: F, outChannels: C, dt, filters: inputGradient.filters, bias: nil,
-                 into: inputGradient.dx, pooled: nil)
+                 into: inputGradient.dx, pooled: nil, layout: layout.input)
     }
 }
