@@ -1,6 +1,6 @@
 //  ActivationLayout.swift
 //
-//  How an activation passed from one evaluation step to the next lays out each image:
+//  How an activation passed from one execution step to the next lays out each image:
 //      channelsFirst   (N, C, H, W)   what every layer takes and gives, and all the network's callers see
 //      channelsLast    (N, H, W, C)   what the F(4×4, 3×3) kernels compute on (Winograd4x4.swift)
 //  Between two evaluation steps that both run F(4×4), the producer leaves its output channels last (its
@@ -13,9 +13,10 @@
 //  runs on the same layouts: each step's dy in its output's layout, its dx in its input's.
 //  `Sequential.trainingLayouts` decides it, from the plans the steps take for the batch's shapes.
 //
-//  The evaluation rewrite decides each step's layouts, from the plans the steps' convolutions take for the
-//  shapes evaluation will see (`Sequential.evaluationLayouts`), and nothing else does. A convolution whose
-//  plan at run time is another (an input holding a NaN or an infinity leaves the Winograd algorithms)
+//  Two functions decide each step's layouts, and nothing else does (Sequential+Layouts.swift):
+//  `Sequential.evaluationLayouts` for the evaluation steps and `Sequential.trainingLayouts` for the training
+//  steps, from the plans the steps take for the shapes they will see. A convolution whose plan at run time
+//  is another (an input holding a NaN or an infinity leaves the Winograd algorithms)
 //  transposes a channels-last input to channels first before it, and its output to channels last after it
 //  when it must give that (`ActivationLayout.transpose`), so a step never computes on a layout it does not
 //  take.
@@ -84,8 +85,9 @@ public struct StepLayout: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(input) → \(output)" }
 }
 
-/// A fast convolution step's head (Conv2D, FoldedConvolution) that can take its input and give its output
-/// channels last in evaluation, and write its output into a given place.
+/// The evaluation forward of a fast convolution step's head (Conv2D, FoldedConvolution), which can take its
+/// input and give its output channels last and write its output into a given place. (Conv2D's training
+/// forward takes layouts too: `Conv2D.forward(_:mode:epilogue:layout:into:)`.)
 protocol ChannelsLastConvolution: EpilogueFusing {
     /// The plan an evaluation forward on a finite input of `shape` (N, C, H, W) with `epilogue` takes; nil
     /// when it takes none (another backend, or a forced algorithm that cannot compute it).

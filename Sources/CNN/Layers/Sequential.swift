@@ -35,17 +35,6 @@ public struct ExecutionStep: CustomStringConvertible {
     /// Whether `forward(_:mode:layout:into:)` can write the output into a destination: a fast convolution's.
     var writesIntoDestination: Bool { (head as? ChannelsLastConvolution)?.backend == .fast }
 
-    /// Whether this evaluation step runs F(4×4) on an input of `shape` (N, C, H, W) (a finite one), and so
-    /// can take it channels last; and whether it can also give its output channels last (F(4×4) outputs
-    /// channels last, which a ReLU and a 2×2 pooling keep; a separate pooling is channels first).
-    func channelsLast(forInput shape: [Int]) -> (takes: Bool, gives: Bool) {
-        guard let convolution = head as? ChannelsLastConvolution,
-              case .winograd4x4? = convolution.evaluationPlan(forInput: shape, epilogue: epilogue ?? .none)
-        else { return (false, false) }
-        let e = epilogue ?? .none
-        return (true, e.pool == nil || (e.relu && e.pools2x2))
-    }
-
     /// The training forward with x and the output in `layout` (see `Sequential.trainingLayouts`): only a fast
     /// Conv2D or BatchNorm2D head takes or gives channels last. The backward after it takes dy in
     /// `layout.output` and returns dx in `layout.input` (each head keeps its forward's layouts).
@@ -58,28 +47,6 @@ public struct ExecutionStep: CustomStringConvertible {
             preconditionFailure("\(self): only a fast convolution or batch norm takes or gives channels last in training")
         }
         return convolution.forward(x, mode: .training, epilogue: epilogue ?? .none, layout: layout)
-    }
-
-    /// How this training step can join a channels-last handoff on an input of `shape` (N, C, H, W):
-    /// `convolutionTakes` when it is a fast convolution running F(4×4) on it (so x can come channels last),
-    /// `convolutionGives` when moreover it has no epilogue (so y can leave channels last), `batchNormTakes`
-    /// when it is a fast batch norm that runs its channels-last kernels on a channels-last input (and gives
-    /// either layout).
-    func trainingChannelsLast(forInput shape: [Int]) -> TrainingHandoff {
-        let e = epilogue ?? .none
-        if let batchNorm = head as? BatchNorm2D {
-            let path = batchNorm.path(for: StepLayout(input: .channelsLast, output: .channelsFirst), epilogue: e)
-            return TrainingHandoff(batchNormTakes: path == .channelsLast(output: .channelsFirst))
-        }
-        guard let convolution = head as? Conv2D, convolution.backend == .fast,
-              case .winograd4x4? = try? convolution.plan(forInput: shape, mode: .training, epilogue: e)
-        else { return TrainingHandoff() }
-        return TrainingHandoff(convolutionTakes: true, convolutionGives: epilogue == nil)
-    }
-
-    /// See `trainingChannelsLast(forInput:)`.
-    struct TrainingHandoff {
-        var convolutionTakes = false, convolutionGives = false, batchNormTakes = false
     }
 
     func backward(_ dy: Tensor<Float>) -> Tensor<Float> { head.backward(dy) }
@@ -128,74 +95,9 @@ public final class Sequential {
     var headOutput = Tensor<Float>(shape: [0])
 
     /// Whether evaluation hands activations channels last between F(4×4) steps (`evaluationLayouts`), and
-    /// training through the batch norm between them (`trainingLayouts`); tests switch it off to compare.
-    public var channelsLastHandoff = true
-
-    /// The layout of each training step's input and output for a network input of `shape` (N, …), from the
-    /// plans the steps' convolutions take for the shapes they will see. Channels last flows from an F(4×4)
-    /// convolution step without an epilogue into the batch norm step after it (when that runs its
-    /// channels-last kernels), and from that batch norm step, with its epilogue, into the F(4×4) convolution
-    /// step after it; everything else, and so the network's output, is channels first (a batch norm followed
-    /// by anything else gives channels first). All channels first without `channelsLastHandoff`. The
-    /// backward runs on the same layouts: each step's dy comes in its output's, its dx leaves in its input's.
-    public func trainingLayouts(forInput shape: [Int]) -> [StepLayout] {
-        channelsLastHandoff ? Self.trainingLayouts(steps, layers: layers, input: shape)
-            : Array(repeating: .channelsFirst, count: steps.count)
-    }
-
-    /// See the instance method; steps after one whose input shape does not fit stay channels first.
-    static func trainingLayouts(_ steps: [ExecutionStep], layers: [Layer], input: [Int]) -> [StepLayout] {
-        var shape: [Int]? = input
-        var joins: [ExecutionStep.TrainingHandoff] = []
-        for step in steps {
-            let input = shape
-            for i in step.layers { shape = shape.flatMap { layers[i].outputShape(for: $0) } }
-            joins.append(input.flatMap { shape == nil ? nil : step.trainingChannelsLast(forInput: $0) } ?? ExecutionStep.TrainingHandoff())
-        }
-        var layouts: [StepLayout] = []
-        var input = ActivationLayout.channelsFirst
-        for i in steps.indices {
-            let next = i + 1 < steps.count ? joins[i + 1] : ExecutionStep.TrainingHandoff()
-            let handsOn = (joins[i].convolutionGives && next.batchNormTakes)
-                || (joins[i].batchNormTakes && input == .channelsLast && next.convolutionTakes)
-            let output: ActivationLayout = handsOn ? .channelsLast : .channelsFirst
-            layouts.append(StepLayout(input: input, output: output))
-            input = output
-        }
-        return layouts
-    }
-
-    /// The layout of each evaluation step's input and output for a network input of `shape` (N, …): what the
-    /// evaluation rewrite decides once the shapes are known (`evaluationSteps` are built without them).
-    /// Step i's output, and step i + 1's input, are channels last exactly where step i gives channels last
-    /// and step i + 1 takes it (`ExecutionStep.channelsLast`: both run F(4×4) on the shapes they will see);
-    /// everything else, and so the network's output, is channels first. All channels first without
-    /// `channelsLastHandoff`. Plans do not depend on N in evaluation, so chunks of any size share these.
-    public func evaluationLayouts(forInput shape: [Int]) -> [StepLayout] {
-        channelsLastHandoff ? Self.evaluationLayouts(evaluationSteps, layers: layers, input: shape)
-            : Array(repeating: .channelsFirst, count: evaluationSteps.count)
-    }
-
-    /// See the instance method; steps after one whose input shape does not fit stay channels first.
-    static func evaluationLayouts(_ steps: [ExecutionStep], layers: [Layer], input: [Int]) -> [StepLayout] {
-        var shape: [Int]? = input
-        // (takes, gives) per step, from the shape each step's input has
-        var channelsLast: [(takes: Bool, gives: Bool)] = []
-        for step in steps {
-            let input = shape
-            for i in step.layers { shape = shape.flatMap { layers[i].outputShape(for: $0) } }
-            channelsLast.append(input.flatMap { shape == nil ? nil : step.channelsLast(forInput: $0) } ?? (false, false))
-        }
-        var layouts: [StepLayout] = []
-        var input = ActivationLayout.channelsFirst
-        for i in steps.indices {
-            let handsOn = i + 1 < steps.count && channelsLast[i].gives && channelsLast[i + 1].takes
-            let output: ActivationLayout = handsOn ? .channelsLast : .channelsFirst
-            layouts.append(StepLayout(input: input, output: output))
-            input = output
-        }
-        return layouts
-    }
+    /// training through the batch norm between them (`trainingLayouts`; Sequential+Layouts.swift); tests
+    /// switch it off to compare.
+    var channelsLastHandoff = true
 
     /// The evaluation rewrite of `steps` (see `evaluationSteps`); none without fusing.
     static func evaluationSteps(_ steps: [ExecutionStep], fusing: Bool) -> [ExecutionStep] {

@@ -10,13 +10,12 @@
 //  - the elementwise formulas (y = γ·((x − μ)·s) + β, y = x·a + b, dx = k·(m·dy − Σdy − x̂·Σdy·x̂), the ReLU
 //    on the bits, the ReLU's mask) are the same Float operations in the same order, lane by lane;
 //  - a plane sum Σ_p t(p) there is: sixteen accumulators a_ℓ = ((+0 + t(ℓ)) + t(16 + ℓ)) + … over the
-//    positions p ≡ ℓ (mod 16) below 16⌊HW/16⌋, in order; then `SIMD16<Float>.sum()` of them, which in this
-//    toolchain's standard library (Swift 6.3) is the loop `result = −0; for i in indices { result += self[i] }`,
-//    so s = ((−0 + a_0) + a_1) + … + a_15 in lane order (`BatchNormChannelsLastTests` checks it on values that
+//    positions p ≡ ℓ (mod 16) below 16⌊HW/16⌋, in order; then `SIMD16<Float>.sum()` of them, which is the loop
+//    `result = −0; for i in indices { result += self[i] }`, so s = ((−0 + a_0) + a_1) + … + a_15 in lane order (`BatchNormChannelsLastTests` checks it on values that
 //    round differently in reverse order or as a tree); then the tail, s = (s + t(16⌊HW/16⌋)) + … + t(HW − 1) in order.
 //    Here each a_ℓ is a vector over the block's channels and s the same chain of vector additions, so each
-//    lane is its channel's plane sum. s starts as a_0 itself: −0 + a_0 = a_0 (and +0 + a_0, the older
-//    library's start, too), since a sum that starts at +0 is never −0 nor a signalling NaN. The accumulators
+//    lane is its channel's plane sum. s starts as a_0 itself: −0 + a_0 = a_0, since a_0, a sum
+//    that starts at +0, is never −0 nor a signalling NaN. The accumulators
 //    run eight at a time (lanes 0–7, then 8–15), which changes no addition.
 //  - the fused 2×2, stride-2 pooling takes each window's four positions (top left, top right, bottom left,
 //    bottom right: the row kernels' a, b, c, d) through `ReLUPoolEpilogue.reluPoolWindows`, the function every

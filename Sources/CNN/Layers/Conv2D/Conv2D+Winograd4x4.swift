@@ -15,10 +15,10 @@
 
 extension Conv2D {
     /// x (N, C, H, W) → y (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling: the argmax is then
-    /// channels last (Hp, Wp, F) when tile-pooled, else (F, Hp, Wp). In evaluation, x may come channels last
-    /// (N, H, W, C) and y leave channels last, (N, Ho, Wo, F) or (N, Hp, Wp, F), as `layout` says; a
-    /// channels-last y needs an epilogue that the outputs take channels last: none, a ReLU, or a ReLU and 2×2
-    /// pooling.
+    /// channels last (Hp, Wp, F) when tile-pooled, else (F, Hp, Wp). In evaluation and in training, x may come
+    /// channels last (N, H, W, C) and y leave channels last, (N, Ho, Wo, F) or (N, Hp, Wp, F), as `layout`
+    /// says; a channels-last y needs an epilogue that the outputs take channels last: none, a ReLU, or a ReLU
+    /// and 2×2 pooling (in training, none: `Conv2D.forward(_:mode:epilogue:layout:into:)` checks it).
     func winograd4x4Forward(_ x: Tensor<Float>, _ g: ConvGeometry, _ tiling: Winograd4x4.Tiling,
                             _ convShape: [Int], tilePooled: Bool, mode: Mode, layout: StepLayout = .channelsFirst,
                             into destination: UnsafeMutablePointer<Float>? = nil) -> Tensor<Float> {

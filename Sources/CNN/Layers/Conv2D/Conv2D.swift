@@ -244,6 +244,8 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
     }
 
     /// dy (N, F, Ho, Wo), or (N, F, Hp, Wp) with a fused pooling → dx (N, C, H, W); accumulates dW and db.
+    /// dy comes in the training forward's output layout and dx goes out in its input layout (channels last,
+    /// (N, Ho, Wo, F) and (N, H, W, C), where that forward's `layout` said so).
     public func backward(_ dy: Tensor<Float>) -> Tensor<Float> {
         guard let x = input else { preconditionFailure("Conv2D.backward without a training forward") }
         input = nil

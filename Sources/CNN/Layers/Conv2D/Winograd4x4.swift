@@ -29,9 +29,11 @@
 //
 //  The transforms run on 16 channels at a time (one vector), so they need no particular image width; the
 //  image goes to channels last (Hx, Wx, Ci) once, zero-padded to whole tiles, and the outputs come back to
-//  channels first through the blocked transposition. In evaluation, between two F(4×4) layers, neither
-//  transposition is made (ActivationLayout.swift): the outputs leave channels last, (Ho, Wo, Fo) or pooled
-//  (Hp, Wp, Fo), and the next layer copies their rows into its padded input. Tiles past Ho or Wo compute outputs that are dropped,
+//  channels first through the blocked transposition. Where a step's layouts say channels last
+//  (ActivationLayout.swift: in evaluation between two F(4×4) layers; in training from an F(4×4) layer into the
+//  batch norm after it and from a batch norm into the F(4×4) layer after it), that side's transposition is not
+//  made: the outputs leave channels last, (Ho, Wo, Fo) or, in evaluation, pooled (Hp, Wp, Fo), and a
+//  channels-last input's rows are copied into the padded input. Tiles past Ho or Wo compute outputs that are dropped,
 //  and see a zero gradient.
 //
 //  Wrapping arithmetic: the index arithmetic inside the loops uses `&+` and `&*`. Every index it forms is
