@@ -134,10 +134,30 @@ func assertBackendsAgree<L: Layer>(
     }
 }
 
-/// Runs `body` with the fast kernels split over `threads` threads, restoring the previous count afterwards.
-func withThreads(_ threads: Int, _ body: () throws -> Void) rethrows {
+/// Runs `body` with the fast kernels split over `threads` threads, restoring the previous count afterwards;
+/// returns what `body` returns.
+@discardableResult
+func withThreads<T>(_ threads: Int, _ body: () throws -> T) rethrows -> T {
     let previous = Parallel.threads
     Parallel.setThreads(threads)
     defer { Parallel.setThreads(previous) }
-    try body()
+    return try body()
+}
+
+/// A network of `specs` (weights from `seed`) after three SGD training steps on random batches of 8 (so that
+/// batch norm's running statistics and every weight have moved), and a batch of `n` images of shape `image`
+/// (data from `seed + 1`).
+func trainedNetwork(_ specs: [LayerSpec], image: [Int], n: Int, seed: UInt64) -> (Sequential, Tensor<Float>) {
+    var g = RandomGenerator(seed: seed)
+    let net = Sequential(specs: specs, generator: &g)
+    let sgd = SGD(parameters: net.parameters, learningRate: 0.05, momentum: 0.9)
+    let loss = SoftmaxCrossEntropy()
+    var data = RandomGenerator(seed: seed + 1)
+    for step in 0..<3 {
+        let x: Tensor<Float> = randomNormalTensor([8] + image, using: &data)
+        let y = net.forward(x, mode: .training)
+        net.backward(loss(logits: y, labels: (0..<8).map { ($0 + step) % (y.count / 8) }).dLogits)
+        sgd.step()
+    }
+    return (net, randomNormalTensor([n] + image, using: &data))
 }

@@ -147,12 +147,12 @@ final class BatchNormChannelsLastTests: XCTestCase {
         let (first, last) = pair(shape[1], &rng)
         for _ in 0..<2 {
             let x = input(shape, &rng)
-            let y = onThreads(1) { first.forward(x, mode: .training, epilogue: epilogue) }
-            let yLast = onThreads(2) { last.forward(toChannelsLast(x), mode: .training, epilogue: epilogue, layout: Self.channelsLast) }
+            let y = withThreads(1) { first.forward(x, mode: .training, epilogue: epilogue) }
+            let yLast = withThreads(2) { last.forward(toChannelsLast(x), mode: .training, epilogue: epilogue, layout: Self.channelsLast) }
             assertSameBits(yLast, toChannelsLast(y), "output")
             let dy = gradient(y.shape, &rng)
-            let dx = onThreads(1) { first.backward(dy) }
-            let dxLast = onThreads(2) { last.backward(toChannelsLast(dy)) }
+            let dx = withThreads(1) { first.backward(dy) }
+            let dxLast = withThreads(2) { last.backward(toChannelsLast(dy)) }
             assertSameBits(dxLast, toChannelsLast(dx), "dx")
             assertSameBits(last.weight.gradient, first.weight.gradient, "dγ")
             assertSameBits(last.bias.gradient, first.bias.gradient, "dβ")
@@ -284,11 +284,4 @@ final class BatchNormChannelsLastTests: XCTestCase {
         XCTAssertEqual(last.forward(Tensor(shape: [2, 5, 7, 16]), mode: .evaluation, epilogue: .none, layout: Self.channelsLast).shape,
                        [2, 5, 7, 16])
     }
-}
-
-private func onThreads<T>(_ threads: Int, _ body: () -> T) -> T {
-    let previous = Parallel.threads
-    Parallel.setThreads(threads)
-    defer { Parallel.setThreads(previous) }
-    return body()
 }

@@ -55,21 +55,9 @@ final class ChannelsLastHandoffTests: XCTestCase {
          [16, 12, 12], ["F→F", "F→F", "F→F", "F→F", "F→F", "F→L", "L→F", "F→F", "F→F", "F→F", "F→F"]),
     ]
 
-    /// A network of `specs` after three training steps (batch norm's running statistics and every weight
-    /// moved), and a batch of `n` images.
+    /// `trainedNetwork` with this suite's seed.
     private func trained(_ specs: [LayerSpec], image: [Int], n: Int) -> (Sequential, Tensor<Float>) {
-        var g = RandomGenerator(seed: 51)
-        let net = Sequential(specs: specs, generator: &g)
-        let sgd = SGD(parameters: net.parameters, learningRate: 0.05, momentum: 0.9)
-        let loss = SoftmaxCrossEntropy()
-        var data = RandomGenerator(seed: 52)
-        for step in 0..<3 {
-            let x: Tensor<Float> = randomNormalTensor([8] + image, using: &data)
-            let y = net.forward(x, mode: .training)
-            net.backward(loss(logits: y, labels: (0..<8).map { ($0 + step) % (y.count / 8) }).dLogits)
-            sgd.step()
-        }
-        return (net, randomNormalTensor([n] + image, using: &data))
+        trainedNetwork(specs, image: image, n: n, seed: 51)
     }
 
     private func short(_ layouts: [StepLayout]) -> [String] {
