@@ -65,6 +65,18 @@ final class Conv2DTests: XCTestCase {
         Case(n: 2, c: 16, h: 10, w: 18, f: 16, k: 3, s: 1, p: 0),   // 8×16: two by four whole tiles
     ]
 
+    /// Shapes the F(2×2, 5×5) path supports (5×5, stride 1, channels multiples of 16): the default net's second
+    /// layer (12×12 → 8×8, 4×4 tiles; dx 32 → 16 on padding 4), odd outputs whose last tiles reach past the
+    /// edge (7×9), padding 2 (6×8, dx on padding 2), a single output position, and padding 4 (dx on padding 0).
+    /// Three images make groups that share each product where the probe allows it.
+    private let winograd5x5Cases: [Case] = [
+        Case(n: 3, c: 16, h: 12, w: 12, f: 32, k: 5, s: 1, p: 0),   // 8×8
+        Case(n: 2, c: 16, h: 9, w: 11, f: 16, k: 5, s: 1, p: 1),    // 7×9
+        Case(n: 2, c: 32, h: 6, w: 8, f: 16, k: 5, s: 1, p: 2),     // 6×8
+        Case(n: 2, c: 16, h: 3, w: 3, f: 16, k: 5, s: 1, p: 1),     // 1×1 output
+        Case(n: 1, c: 16, h: 4, w: 5, f: 16, k: 5, s: 1, p: 4),     // 8×9
+    ]
+
     /// Shapes the direct path takes with a fused pooling: MNIST's first layers (5×5 and 7×7 on 28×28, F = 6
     /// and 7 for blocks of 4 and a remainder of 2 and 3) and lenet5's second (6 channels, 14×14), padding 0,
     /// an 8×8 kernel, 1×1 and a single filter, and planes of exactly 32 positions (4 rows of 8).
@@ -115,7 +127,7 @@ final class Conv2DTests: XCTestCase {
         var rng = RandomGenerator(seed: 104)
         var refused: Set<Conv2D.Algorithm> = []
         for layout in Conv2D.Algorithm.allCases {
-            for cc in cases + winogradCases + winograd4x4Cases + directCases {
+            for cc in cases + winogradCases + winograd4x4Cases + winograd5x5Cases + directCases {
                 let probe = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, stride: cc.s, padding: cc.p)
                 probe.algorithm = layout
                 do {
@@ -137,7 +149,7 @@ final class Conv2DTests: XCTestCase {
                                     generator: &rng)
             }
         }
-        XCTAssertEqual(refused, [.paddedIm2col, .direct, .winograd2x2, .winograd4x4])
+        XCTAssertEqual(refused, [.paddedIm2col, .direct, .winograd2x2, .winograd4x4, .winograd5x5])
     }
 
     /// The fused epilogues on the padded width (junk columns skipped by the pooling, compacted without it,
@@ -145,7 +157,7 @@ final class Conv2DTests: XCTestCase {
     /// forward, dx, dW and db, with a ReLU and with a ReLU and 2×2 pooling, in training and evaluation.
     func testFusedEpiloguesAgreeAcrossLayouts() {
         var rng = RandomGenerator(seed: 105)
-        for cc in (cases + winogradCases + winograd4x4Cases + directCases) where cc.s == 1 {
+        for cc in (cases + winogradCases + winograd4x4Cases + winograd5x5Cases + directCases) where cc.s == 1 {
             let ho = cc.h + 2 * cc.p - cc.k + 1, wo = cc.w + 2 * cc.p - cc.k + 1
             var pools: [(kernel: Int, stride: Int)?] = ho >= 2 && wo >= 2 ? [nil, (2, 2)] : [nil]
             if ho >= 3 && wo >= 3 { pools.append((3, 2)) }   // overlapping windows: a position can win twice
@@ -191,9 +203,12 @@ final class Conv2DTests: XCTestCase {
         let tiled = winogradCases.map { ($0, Conv2D.Algorithm.winograd2x2) }
             + winograd4x4Cases.filter { ($0.h + 2 * $0.p - 2) % 4 == 0 && ($0.w + 2 * $0.p - 2) % 4 == 0 }
                 .map { ($0, Conv2D.Algorithm.winograd4x4) }
+            + winograd5x5Cases.filter { ($0.h + 2 * $0.p - 4) % 2 == 0 && ($0.w + 2 * $0.p - 4) % 2 == 0 }
+                .map { ($0, Conv2D.Algorithm.winograd5x5) }
+        XCTAssertEqual(tiled.filter { $0.1 == .winograd5x5 }.count, 2)
         for (cc, algorithm) in tiled {
             let convs = (0..<2).map { _ -> Conv2D in
-                let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: 3, padding: cc.p)
+                let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: cc.k, padding: cc.p)
                 conv.algorithm = algorithm
                 return conv
             }
@@ -213,6 +228,101 @@ final class Conv2DTests: XCTestCase {
                            "\(cc): dx")
             XCTAssertEqual(bits(convs[0].weight.gradient), bits(convs[1].weight.gradient), "\(cc): dW")
             XCTAssertEqual(bits(convs[0].bias.gradient), bits(convs[1].bias.gradient), "\(cc): db")
+        }
+    }
+
+    /// Automatic choice takes F(2×2, 5×5) on every 5×5 shape with channels in multiples of 16, and it agrees
+    /// with the reference loops (forward, dx, dW, db, and the gradients accumulated over a second pass) on
+    /// one thread and on two, with a second batch size through the same layer.
+    func testWinograd5x5IsChosenAndMatchesReferenceOnOneAndTwoThreads() throws {
+        var rng = RandomGenerator(seed: 107)
+        for threads in [1, 2] {
+            try withThreads(threads) {
+                for cc in winograd5x5Cases {
+                    let layers = pair(cc, generator: &rng)
+                    let plan = try layers.fast.plan(forInput: [cc.n, cc.c, cc.h, cc.w], mode: .training)
+                    XCTAssertEqual(plan.algorithm, .winograd5x5, "\(cc)")
+                    assertBackendsAgree("\(cc), \(threads) threads", pair: layers,
+                                        inputShapes: [[cc.n, cc.c, cc.h, cc.w], [cc.n + 1, cc.c, cc.h, cc.w]],
+                                        generator: &rng)
+                    XCTAssertEqual(layers.fast.plan?.algorithm, .winograd5x5, "\(cc)")
+                }
+            }
+        }
+    }
+
+    /// F(2×2, 5×5) computes the same bytes every time: two layers with the same weights, on the same input,
+    /// give bitwise the same y, dx, dW and db, plain and with a fused ReLU and 2×2 pooling (where the output
+    /// has a window), on one thread and on two.
+    func testWinograd5x5RepeatsItsBytes() {
+        func bits(_ t: Tensor<Float>) -> [UInt32] { t.scalars.map(\.bitPattern) }
+        var rng = RandomGenerator(seed: 108)
+        for threads in [1, 2] {
+            withThreads(threads) {
+                for cc in winograd5x5Cases {
+                    let pools = cc.h + 2 * cc.p - 4 >= 2 && cc.w + 2 * cc.p - 4 >= 2
+                    for epilogue in [Epilogue.none] + (pools ? [Epilogue(relu: true, pool: (2, 2))] : []) {
+                        let x: Tensor<Float> = randomNormalTensor([cc.n + 2, cc.c, cc.h, cc.w], scale: 1, using: &rng)
+                        let w: Tensor<Float> = randomNormalTensor([cc.f, cc.c, 5, 5], scale: 0.2, using: &rng)
+                        let b: Tensor<Float> = randomNormalTensor([cc.f], scale: 0.2, using: &rng)
+                        var runs: [[[UInt32]]] = []
+                        for _ in 0..<2 {
+                            let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: 5, padding: cc.p)
+                            conv.weight.value = w
+                            conv.bias.value = b
+                            let y = conv.forward(x, mode: .training, epilogue: epilogue)
+                            XCTAssertEqual(conv.plan?.algorithm, .winograd5x5)
+                            let dy = Tensor<Float>(shape: y.shape, scalars: (0..<y.count).map { Float($0 % 7) - 3 })
+                            let dx = conv.backward(dy)
+                            runs.append([bits(y), bits(dx), bits(conv.weight.gradient), bits(conv.bias.gradient)])
+                        }
+                        XCTAssertEqual(runs[0], runs[1], "\(cc), \(epilogue), \(threads) threads")
+                    }
+                }
+            }
+        }
+    }
+
+    /// An input holding a NaN or an infinity leaves F(2×2, 5×5), chosen or forced, for im2col, whose outputs
+    /// see only their own receptive field: the non-finite outputs are where the reference puts them, and the
+    /// others agree with it.
+    func testWinograd5x5LeavesForANonFiniteInput() {
+        var rng = RandomGenerator(seed: 109)
+        let cc = Case(n: 2, c: 16, h: 12, w: 12, f: 32, k: 5, s: 1, p: 0)
+        for forced in [nil, Conv2D.Algorithm.winograd5x5] {
+            for bad in [Float.nan, .infinity] {
+                let layers = pair(cc, generator: &rng)
+                layers.fast.algorithm = forced
+                var x: Tensor<Float> = randomNormalTensor([cc.n, cc.c, cc.h, cc.w], scale: 1, using: &rng)
+                let y0 = layers.fast.forward(x, mode: .training)
+                XCTAssertEqual(layers.fast.plan?.algorithm, .winograd5x5)
+                _ = layers.fast.backward(Tensor(shape: y0.shape, repeating: 0))
+                x[1, 3, 6, 5] = bad
+                let y = layers.fast.forward(x, mode: .training), expected = layers.reference.forward(x, mode: .training)
+                let what = "\(forced?.rawValue ?? "automatic"), \(bad)"
+                XCTAssertEqual(layers.fast.plan?.algorithm, .im2col, what)
+                let nonFinite = expected.scalars.map { !$0.isFinite }
+                XCTAssertEqual(nonFinite.filter { $0 }.count, 32 * 25, what)   // each filter's 5×5 outputs around it
+                XCTAssertEqual(y.scalars.map { !$0.isFinite }, nonFinite, what)
+                XCTAssertTrue(zip(y.scalars, expected.scalars).allSatisfy { !$1.isFinite || abs($0 - $1) <= 1e-4 + 1e-4 * abs($1) }, what)
+            }
+        }
+    }
+
+    /// Forcing F(2×2, 5×5) on a layer it cannot compute throws the typed error, naming the layer, the
+    /// algorithm and what it needs: 3×3 kernels, channels not multiples of 16, stride 2, padding 5.
+    func testWinograd5x5IsRefusedWhereItDoesNotApply() {
+        let needs = "it needs 5×5 kernels, stride 1, padding ≤ 4 and channels in multiples of 16"
+        for (c, f, k, s, p, shape) in [(16, 16, 3, 1, 1, [2, 16, 8, 8]), (8, 16, 5, 1, 0, [2, 8, 12, 12]),
+                                       (16, 24, 5, 1, 0, [2, 16, 12, 12]), (16, 16, 5, 2, 2, [2, 16, 12, 12]),
+                                       (16, 16, 5, 1, 5, [2, 16, 4, 4])] {
+            let conv = Conv2D(inChannels: c, outChannels: f, kernelSize: k, stride: s, padding: p)
+            conv.algorithm = .winograd5x5
+            XCTAssertThrowsError(try conv.plan(forInput: shape, mode: .training)) { error in
+                XCTAssertEqual(error as? Conv2D.PlanError,
+                               .doesNotApply(.winograd5x5, layer: "Conv2D(\(c)→\(f), k\(k), s\(s), p\(p))", reason: needs))
+                XCTAssertEqual("\(error)", "Conv2D(\(c)→\(f), k\(k), s\(s), p\(p)): the winograd-5x5 algorithm cannot compute it: \(needs)")
+            }
         }
     }
 

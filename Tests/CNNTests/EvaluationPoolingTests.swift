@@ -83,7 +83,7 @@ final class EvaluationPoolingTests: XCTestCase {
     /// path with 2×2 and 3×3 pooling, im2col and padded-width im2col, F(2×2) pooled from its output tiles
     /// and after them, F(4×4) pooled from its output tiles (8×8 outputs), from its channels-last outputs
     /// across tiles in evaluation (14×14 and 7×7, where training pools the channels-first planes) and a 3×3
-    /// pooling after the tiles.
+    /// pooling after the tiles; F(2×2, 5×5) likewise (8×8 outputs tile-pooled, 7×9 across tiles, 3×3 after).
     func testEvaluationForwardPoolsAsTraining() throws {
         let layers: [(c: Int, f: Int, k: Int, p: Int, h: Int, w: Int, pool: (Int, Int), algorithm: Conv2D.Algorithm)] = [
             (1, 6, 5, 2, 14, 16, (2, 2), .direct), (2, 5, 3, 1, 9, 8, (3, 2), .direct),
@@ -91,6 +91,8 @@ final class EvaluationPoolingTests: XCTestCase {
             (8, 8, 3, 1, 16, 16, (2, 2), .winograd2x2), (8, 8, 3, 0, 18, 18, (3, 2), .winograd2x2),
             (16, 32, 3, 0, 10, 10, (2, 2), .winograd4x4), (16, 32, 3, 1, 14, 14, (2, 2), .winograd4x4),
             (32, 16, 3, 1, 7, 7, (2, 2), .winograd4x4), (16, 16, 3, 1, 6, 9, (3, 2), .winograd4x4),
+            (16, 32, 5, 0, 12, 12, (2, 2), .winograd5x5), (16, 16, 5, 1, 9, 11, (2, 2), .winograd5x5),
+            (16, 16, 5, 2, 8, 8, (3, 2), .winograd5x5),
         ]
         for threads in [1, 2] {
             try withThreads(threads) {

@@ -34,7 +34,7 @@ final class WorkspaceTests: XCTestCase {
     /// error ends.)
     func testAKernelGivenLessScratchThanItNeedsStopsNamingItself() {
         let winograd = Winograd.Tiling(height: 16, width: 16, padding: 1)   // F(2×2) needs Wo ≥ 16
-        let winograd4 = Winograd4x4.Tiling(height: 8, width: 8, padding: 1)
+        let winograd4 = Winograd6.Tiling(height: 8, width: 8, padding: 1, variant: .f4x4k3)
         let padded = PaddedColumns(ConvGeometry(n: 1, c: 2, h: 6, w: 6, kh: 3, kw: 3, stride: 1, padding: 1))
         let direct = DirectConvolution(ConvGeometry(n: 1, c: 1, h: 12, w: 12, kh: 5, kw: 5, stride: 1, padding: 2))
         let (C, F) = (16, 16)
@@ -51,13 +51,13 @@ final class WorkspaceTests: XCTestCase {
                 Winograd.accumulateFilterGradient(input, input, inChannels: C, outChannels: F, winograd,
                                                   scratch: scratch, into: output)
             }),
-            ("Winograd4x4.convolve", Winograd4x4.scratchCount(inChannels: C, outChannels: F, winograd4), { scratch in
-                Winograd4x4.convolve(input, inChannels: C, outChannels: F, winograd4, filters: weights, bias: nil,
+            ("Winograd6.convolve", Winograd6.scratchCount(inChannels: C, outChannels: F, winograd4), { scratch in
+                Winograd6.convolve(input, inChannels: C, outChannels: F, winograd4, filters: weights, bias: nil,
                                      scratch: scratch, into: output)
             }),
-            ("Winograd4x4.backward", Winograd4x4.backwardScratchCount(inChannels: C, outChannels: F, winograd4), { scratch in
+            ("Winograd6.backward", Winograd6.backwardScratchCount(inChannels: C, outChannels: F, winograd4), { scratch in
                 input.withUnsafeBufferPointer { x in
-                    Winograd4x4.backward(x.baseAddress!, { _ in .plain(x.baseAddress!) }, inChannels: C, outChannels: F, winograd4,
+                    Winograd6.backward(x.baseAddress!, { _ in .plain(x.baseAddress!) }, inChannels: C, outChannels: F, winograd4,
                                          scratch: scratch, biasGradient: output, filterGradient: output + 64,
                                          inputGradient: nil)
                 }

@@ -10,7 +10,7 @@ import XCTest
 final class PresetPlanTests: XCTestCase {
     func testPresetConvolutionsTakeTheirPlans() throws {
         let expected: [String: [String]] = [
-            "default": ["im2col, columns kept", "im2col, columns kept"],
+            "default": ["im2col, columns kept", "winograd-5x5"],
             "cs231n": ["direct"],
             "lenet5": ["direct", "direct"],
             "pytorch-example": ["im2col, columns kept", "winograd-4x4, tile-pooled"],

@@ -2,10 +2,10 @@
 //
 //  How an activation passed from one execution step to the next lays out each image:
 //      channelsFirst   (N, C, H, W)   what every layer takes and gives, and all the network's callers see
-//      channelsLast    (N, H, W, C)   what the F(4×4, 3×3) kernels compute on (Winograd4x4.swift)
+//      channelsLast    (N, H, W, C)   what the F(4×4, 3×3) kernels compute on (Winograd6.swift)
 //  Between two evaluation steps that both run F(4×4), the producer leaves its output channels last (its
 //  tiles' outputs (Ho, Wo, F), or their 2×2 pooling (Hp, Wp, F), without transposing them) and the
-//  consumer pads it by copying rows (instead of transposing it in `Winograd4x4.padInput`). Only the data
+//  consumer pads it by copying rows (instead of transposing it in `Winograd6.padInput`). Only the data
 //  moves, so every value keeps its bits.
 //
 //  In training, channels last flows from an F(4×4) convolution step's output through the batch norm step

@@ -6,6 +6,7 @@
 //
 //  Automatic choice, first that applies (g the input geometry, F filters, e the fused epilogue):
 //    winograd4x4   F(4×4, 3×3), channels last      3×3, stride 1, P ≤ 2, C and F multiples of 16
+//    winograd5x5   F(2×2, 5×5), channels last      5×5, stride 1, P ≤ 4, C and F multiples of 16
 //    winograd2x2   F(2×2, 3×3)                     3×3, stride 1, P ≤ 2, even Ho, Wo ≥ 16, W ≥ 16, C ≥ 8
 //    direct        register-blocked, few channels  stride 1, HH, WW ≤ 8, Ho·Wx ≥ 32, e pools, C ≤ 8
 //    paddedIm2col  im2col on rows of Wx = W + 2P   stride 1, Wx/Wo ≤ 1.5 with a fused pooling (read in place)
@@ -14,8 +15,8 @@
 //                                                  whose product grows by Wx/Wo
 //    im2col        compact columns                 anything (from the padded image at stride 1)
 //  A Winograd tile mixes every input of its window into every output of the tile, so an input holding a NaN
-//  or an infinity leaves both Winograd algorithms (forced or not) for the first of the others that applies:
-//  outputs then see only their own 3×3 receptive field, as the reference and PyTorch.
+//  or an infinity leaves the Winograd algorithms (forced or not) for the first of the others that applies:
+//  outputs then see only their own receptive field, as the reference and PyTorch.
 
 extension Conv2D {
     /// The fast convolution's algorithms, as `cnn-bench --layers` prints them.
@@ -25,6 +26,12 @@ extension Conv2D {
         case direct
         case winograd2x2 = "winograd-2x2"
         case winograd4x4 = "winograd-4x4"
+        /// F(2×2, 5×5)
+        case winograd5x5 = "winograd-5x5"
+
+        /// Whether the algorithm tiles its input (Winograd): a non-finite input value leaves it (see the top
+        /// of this file).
+        var tiles: Bool { self == .winograd2x2 || self == .winograd4x4 || self == .winograd5x5 }
     }
 
     /// One forward's algorithm with the layout it computes on.
@@ -39,7 +46,9 @@ extension Conv2D {
         /// F(2×2, 3×3); `tilePooled`: a fused 2×2 pooling taken from each output tile as it is formed.
         case winograd2x2(Winograd.Tiling, tilePooled: Bool)
         /// F(4×4, 3×3), channels last; `tilePooled` likewise (Ho, Wo multiples of 4).
-        case winograd4x4(Winograd4x4.Tiling, tilePooled: Bool)
+        case winograd4x4(Winograd6.Tiling, tilePooled: Bool)
+        /// F(2×2, 5×5), channels last; `tilePooled` likewise (Ho, Wo even: each 2×2 tile is one window).
+        case winograd5x5(Winograd6.Tiling, tilePooled: Bool)
 
         public var algorithm: Algorithm {
             switch self {
@@ -48,6 +57,7 @@ extension Conv2D {
             case .direct: return .direct
             case .winograd2x2: return .winograd2x2
             case .winograd4x4: return .winograd4x4
+            case .winograd5x5: return .winograd5x5
             }
         }
 
@@ -60,6 +70,7 @@ extension Conv2D {
             case .direct: return "direct"
             case let .winograd2x2(_, pooled): return "winograd-2x2" + (pooled ? ", tile-pooled" : "")
             case let .winograd4x4(_, pooled): return "winograd-4x4" + (pooled ? ", tile-pooled" : "")
+            case let .winograd5x5(_, pooled): return "winograd-5x5" + (pooled ? ", tile-pooled" : "")
             }
         }
     }
@@ -92,18 +103,30 @@ extension Conv2D {
             let columns = PaddedColumns(g.single)
             return .paddedIm2col(columns, keepsColumns: keeps(columns.rowLength))
         }
-        let winograd4x4 = Winograd4x4.supports(g, outChannels: F), winograd2x2 = Winograd.supports(g)
+        let winograd4x4 = Winograd6.supports(g, outChannels: F, variant: .f4x4k3), winograd2x2 = Winograd.supports(g)
+        let winograd5x5 = Winograd6.supports(g, outChannels: F, variant: .f2x2k5)
         let direct = e.pool != nil && DirectConvolution.supports(g)
-        let tilePooled4x4 = e.relu && e.pools2x2 && g.ho % 4 == 0 && g.wo % 4 == 0
+        // An α = 6 tiling, tile-pooled when a fused ReLU and 2×2 pooling has whole windows in whole tiles.
+        func winograd6(_ variant: Winograd6.Variant) -> (Winograd6.Tiling, tilePooled: Bool) {
+            let m = variant.tileSize
+            return (Winograd6.Tiling(height: g.h, width: g.w, padding: g.padding, variant: variant),
+                    e.relu && e.pools2x2 && g.ho % m == 0 && g.wo % m == 0)
+        }
         switch forced {
         case .winograd4x4? where finite:
             guard winograd4x4 else { throw refuse("it needs 3×3 kernels, stride 1, padding ≤ 2 and channels in multiples of 16") }
-            return .winograd4x4(Winograd4x4.Tiling(height: g.h, width: g.w, padding: g.padding), tilePooled: tilePooled4x4)
+            let (tiling, pooled) = winograd6(.f4x4k3)
+            return .winograd4x4(tiling, tilePooled: pooled)
+        case .winograd5x5? where finite:
+            guard winograd5x5 else { throw refuse("it needs 5×5 kernels, stride 1, padding ≤ 4 and channels in multiples of 16") }
+            let (tiling, pooled) = winograd6(.f2x2k5)
+            return .winograd5x5(tiling, tilePooled: pooled)
         case .winograd2x2? where finite:
             guard winograd2x2 else { throw refuse("it needs 3×3 kernels, stride 1, padding ≤ 2, an even output of width ≥ 16 and inputs ≥ 16 wide") }
             return .winograd2x2(Winograd.Tiling(height: g.h, width: g.w, padding: g.padding), tilePooled: e.relu && e.pools2x2)
-        case .winograd4x4?, .winograd2x2?:
-            guard forced == .winograd4x4 ? winograd4x4 : winograd2x2 else { throw refuse("its shape is not supported") }
+        case .winograd4x4?, .winograd5x5?, .winograd2x2?:
+            let applies = forced == .winograd4x4 ? winograd4x4 : forced == .winograd5x5 ? winograd5x5 : winograd2x2
+            guard applies else { throw refuse("its shape is not supported") }
             return try choose(g, outChannels: F, epilogue: e, mode: mode, finite: finite, forced: nil,
                               columnsCacheLimit: columnsCacheLimit, layer: layer)
         case .direct?:
@@ -118,7 +141,12 @@ extension Conv2D {
             break
         }
         if finite && winograd4x4 {
-            return .winograd4x4(Winograd4x4.Tiling(height: g.h, width: g.w, padding: g.padding), tilePooled: tilePooled4x4)
+            let (tiling, pooled) = winograd6(.f4x4k3)
+            return .winograd4x4(tiling, tilePooled: pooled)
+        }
+        if finite && winograd5x5 {
+            let (tiling, pooled) = winograd6(.f2x2k5)
+            return .winograd5x5(tiling, tilePooled: pooled)
         }
         // A one-channel layer's products are too thin for F(2×2) to gain.
         if finite && winograd2x2 && g.c >= 8 {
@@ -132,6 +160,14 @@ extension Conv2D {
         if g.stride == 1, g.c > 1 || (pooled && mode == .evaluation),
            Double(g.w + 2 * g.padding) <= maximumWidthRatio * Double(g.wo) { return padded() }
         return im2col()
+    }
+
+    /// Whether a forward of geometry `g` may take a Winograd algorithm, forced or chosen, and so must first
+    /// check that its input is finite.
+    static func mayTile(_ g: ConvGeometry, outChannels F: Int, forced: Algorithm?) -> Bool {
+        if let forced { return forced.tiles }
+        return Winograd6.supports(g, outChannels: F, variant: .f4x4k3) || Winograd6.supports(g, outChannels: F, variant: .f2x2k5)
+            || Winograd.supports(g)
     }
 
     /// The plan this layer's fast forward would take for an input of `shape` in `mode` with `epilogue` (a

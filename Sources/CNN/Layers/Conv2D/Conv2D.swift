@@ -13,10 +13,10 @@
 //  images with its own cols (small enough to stay in cache) and its own partial dW and db, which are added
 //  up in thread order at the end, so a run repeats exactly for a given thread count.
 //
-//  The algorithm (im2col on compact or padded-width rows, the direct convolution, Winograd F(2×2, 3×3) or
-//  F(4×4, 3×3)) is a `Plan` chosen per forward by `Conv2D.choose` (Conv2D+Plan.swift), the one place that
+//  The algorithm (im2col on compact or padded-width rows, the direct convolution, Winograd F(2×2, 3×3),
+//  F(4×4, 3×3) or F(2×2, 5×5)) is a `Plan` chosen per forward by `Conv2D.choose` (Conv2D+Plan.swift), the one place that
 //  holds the thresholds; backward follows the forward's plan. Each algorithm's forward and backward sit side
-//  by side: im2col here, the others in Conv2D+Direct.swift, Conv2D+Winograd.swift, Conv2D+Winograd4x4.swift.
+//  by side: im2col here, the others in Conv2D+Direct.swift, Conv2D+Winograd.swift, Conv2D+Winograd6.swift.
 //
 //  Fused epilogue. When Sequential's execution steps fuse conv → ReLU or conv → ReLU → MaxPool2D (all fast),
 //  forward is given the `Epilogue` and does their work on each image while its output is in cache (the later
@@ -54,7 +54,8 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
     var fusedPool: (kernel: Int, stride: Int)? { epilogue.pool }
 
     var input: Tensor<Float>?          // x, kept for backward (im2col is recomputed there): in the forward
-                                       // layout's input layout on F(4×4), channels first on the other plans
+                                       // layout's input layout on F(4×4) and F(2×2, 5×5), channels first on
+                                       // the other plans
     /// The last forward's layouts, which the backward after it follows: dy in `output`, dx in `input`.
     private(set) var forwardLayout = StepLayout.channelsFirst
     let filters = Workspace<Float>()   // Winograd: transformed filters U (16 or 36 positions, F, C), or dx's
@@ -73,8 +74,9 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
     let shiftedFilters = Workspace<SIMD8<Float>>() // direct path: the kernels at the offsets of a 2×2 window
     var output = Tensor<Float>(shape: [0])
     var dInput = Tensor<Float>(shape: [0])
-    /// A channels-last input transposed for a plan other than F(4×4), and such a plan's output transposed to
-    /// channels last; in its backward, dy transposed to channels first and dx back (ActivationLayout.swift).
+    /// A channels-last input transposed for a plan other than the α = 6 Winograd ones (F(4×4, 3×3), F(2×2, 5×5)),
+    /// and such a plan's output transposed to channels last; in its backward, dy transposed to channels first
+    /// and dx back (ActivationLayout.swift).
     var layoutInput = Tensor<Float>(shape: [0]), layoutOutput = Tensor<Float>(shape: [0])
     var layoutDOutput = Tensor<Float>(shape: [0]), layoutDInput = Tensor<Float>(shape: [0])
 
@@ -129,7 +131,7 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
 
     /// x in `layout.input`, (N, C, H, W) or (N, H, W, C) → the epilogue of y in `layout.output`; layouts other
     /// than channels first on the fast backend only, and in training a channels-last output only without an
-    /// epilogue (whose backward would mask dy channels first). F(4×4) computes on them; the other plans
+    /// epilogue (whose backward would mask dy channels first). F(4×4) and F(2×2, 5×5) compute on them; the other plans
     /// transpose them (ActivationLayout.swift). The backward after a training forward takes dy in
     /// `layout.output` and returns dx in `layout.input`. Given `destination` (evaluation, channels-first
     /// output), the output is written there, y.count floats, and an empty tensor returned.
@@ -154,8 +156,7 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
         }
         let g = geometry(of: shape)
         // Only the Winograd algorithms need to know whether the input is finite.
-        let mayTile = algorithm == .winograd2x2 || algorithm == .winograd4x4
-            || (algorithm == nil && (Winograd4x4.supports(g, outChannels: outChannels) || Winograd.supports(g)))
+        let mayTile = Self.mayTile(g, outChannels: outChannels, forced: algorithm)
         let finite = !mayTile || x.scalars.withUnsafeBufferPointer { Reductions.allFinite($0.baseAddress!, $0.count) }
         let chosen: Plan
         do {
@@ -165,15 +166,17 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
             preconditionFailure("\(error)")
         }
         plan = chosen
-        if case let .winograd4x4(tiling, tilePooled) = chosen {
-            return winograd4x4Forward(x, g, tiling, convShape, tilePooled: tilePooled, mode: mode, layout: layout, into: destination)
+        switch chosen {
+        case let .winograd4x4(tiling, tilePooled), let .winograd5x5(tiling, tilePooled):
+            return winograd6Forward(x, g, tiling, convShape, tilePooled: tilePooled, mode: mode, layout: layout, into: destination)
+        default: break
         }
         // The other plans compute channels first.
         let xFirst = ActivationLayout.transpose(x, from: layout.input, to: .channelsFirst, into: &layoutInput)
         if mode == .training { input = xFirst }
         let y: Tensor<Float>
         switch chosen {
-        case .winograd4x4: preconditionFailure("taken above")
+        case .winograd4x4, .winograd5x5: preconditionFailure("taken above")
         case let .winograd2x2(tiling, tilePooled):
             y = winogradForward(xFirst, g, tiling, convShape, tilePooled: tilePooled, mode: mode, into: destination)
         case let .direct(direct): y = directForward(xFirst, g, direct, mode: mode, into: destination)
@@ -258,11 +261,14 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
         }
         guard let plan else { preconditionFailure("Conv2D.backward without a fast training forward") }
         let layout = forwardLayout
-        if case let .winograd4x4(tiling, tilePooled) = plan {
-            // F(4×4) computes on the forward's layouts: x and dx in layout.input, dy in layout.output.
+        switch plan {
+        case let .winograd4x4(tiling, tilePooled), let .winograd5x5(tiling, tilePooled):
+            // F(4×4, 3×3) and F(2×2, 5×5) compute on the forward's layouts: x and dx in layout.input, dy in
+            // layout.output.
             precondition(dy.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
-            return winograd4x4Backward(dy, x, geometry(of: layout.input.channelsFirstShape(x.shape)), tiling,
-                                       tilePooled: tilePooled, layout: layout)
+            return winograd6Backward(dy, x, geometry(of: layout.input.channelsFirstShape(x.shape)), tiling,
+                                     tilePooled: tilePooled, layout: layout)
+        default: break
         }
         // The other plans compute channels first: x was kept so, dy and dx are transposed around them.
         let dyFirst = ActivationLayout.transpose(dy, from: layout.output, to: .channelsFirst, into: &layoutDOutput)
@@ -270,7 +276,7 @@ public final class Conv2D: EpilogueFusing, ChannelsLastConvolution {
         precondition(dyFirst.shape == output.shape, "Conv2D.backward: dOutput \(dy.shape) does not match the output \(output.shape)")
         let dx: Tensor<Float>
         switch plan {
-        case .winograd4x4: preconditionFailure("taken above")
+        case .winograd4x4, .winograd5x5: preconditionFailure("taken above")
         case let .winograd2x2(tiling, _): dx = winogradBackward(dyFirst, x, g, tiling)
         case let .direct(direct): dx = directBackward(dyFirst, x, g, direct)
         case let .im2col(columns, keeps): dx = im2colBackward(dyFirst, x, g, columns, keptColumns: keeps)

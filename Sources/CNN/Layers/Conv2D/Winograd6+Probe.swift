@@ -1,6 +1,6 @@
-//  Winograd4x4+Probe.swift
+//  Winograd6+Probe.swift
 //
-//  Whether images may share each ξ's product (`Winograd4x4.Stack`) with this process's BLAS.
+//  Whether images may share each ξ's product (`Winograd6.Stack`) with this process's BLAS.
 //
 //  Stacked rows keep the bits of each image's own product only because of how the BLAS blocks a product's
 //  rows: `Stack` lays them out for OpenBLAS's blocks of 12, 8 and 4 or fewer (see `Stack`), and OpenBLAS picks
@@ -19,7 +19,7 @@
 import CBLAS
 #endif
 
-extension Winograd4x4 {
+extension Winograd6 {
     /// Whether the images of a group may share each product: BLAS runs on one thread (the way the kernels
     /// call it, from each thread's chunk) and the probe found every stacked output bitwise its image's own.
     /// With Accelerate, whose blocking `Stack` is not laid out for, false.
@@ -61,7 +61,7 @@ extension Winograd4x4 {
 
     /// Each image's V (k, T, Ci), image after image, → the same rows in `Stack`'s order (k·T, Ci).
     public static func stackedRows(_ v: [Float], _ stack: Stack, channels C: Int) -> [Float] {
-        precondition(v.count == stack.rows * C, "Winograd4x4.stackedRows: \(v.count) values for \(stack.rows)×\(C)")
+        precondition(v.count == stack.rows * C, "Winograd6.stackedRows: \(v.count) values for \(stack.rows)×\(C)")
         var s = [Float](repeating: 0, count: v.count)
         for j in 0..<stack.images {
             for i in 0..<stack.tiles {
@@ -79,7 +79,7 @@ extension Winograd4x4 {
     public static func stackedOutputsDiffering(_ alone: [Float], stacked: [Float], filters u: [Float], _ stack: Stack,
                                                inChannels C: Int, outChannels F: Int) -> Int {
         precondition(alone.count == stack.rows * C && stacked.count == alone.count && u.count == C * F,
-                     "Winograd4x4.stackedOutputsDiffering: V \(alone.count) and \(stacked.count), U \(u.count) for \(stack.rows)×\(C)×\(F)")
+                     "Winograd6.stackedOutputsDiffering: V \(alone.count) and \(stacked.count), U \(u.count) for \(stack.rows)×\(C)×\(F)")
         var own = [Float](repeating: 0, count: stack.rows * F), shared = own
         alone.withUnsafeBufferPointer { a in
             stacked.withUnsafeBufferPointer { s in

@@ -1,32 +1,36 @@
-//  Winograd4x4Tests.swift
+//  Winograd6Tests.swift
 //
-//  The F(4×4, 3×3) kernels' own contracts, bit for bit: the filter transforms, which run on eight kernels at
-//  once, against the same formulas on one Double at a time; and a group of images sharing each product
-//  (`Winograd4x4.Stack`) against each image alone, forward, pooled forward and backward, where the probe
-//  (`Winograd4x4.stacksImages`) lets images share products; where it does not, that no shape forms a group.
+//  The F(4×4, 3×3) and F(2×2, 5×5) kernels' own contracts, bit for bit: the filter transforms, which run on
+//  eight kernels at once, against the same formulas on one Double at a time; and, for both, a group of images
+//  sharing each product
+//  (`Winograd6.Stack`) against each image alone, forward, pooled forward and backward, where the probe
+//  (`Winograd6.stacksImages`) lets images share products; where it does not, that no shape forms a group.
 //  The convolution on channels-last inputs and outputs (evaluation's handoff between F(4×4) layers) against
 //  the channels-first one, bit for bit. (The whole convolution against the reference loops is in Conv2DTests
 //  and FusionTests.)
 //
-//  Dimension legend: k images, F filters, C channels, T tiles; U (36, C, F), g (F, C, 3, 3).
+//  Dimension legend: k images, F filters, C channels, T tiles, r the kernel's side; U (36, C, F), g (F, C, r, r).
 
 import CNN
 import TestSupport
 import XCTest
 
-final class Winograd4x4Tests: XCTestCase {
+final class Winograd6Tests: XCTestCase {
     /// The kernels run with BLAS on one thread (`Parallel.setThreads` keeps it there), and only then may images
-    /// share a product (`Winograd4x4.stacksImages`).
+    /// share a product (`Winograd6.stacksImages`).
     override func setUp() {
         super.setUp()
         BLAS.setThreads(1)
     }
 
+    /// The two filterings on 6×6 tiles.
+    private let variants: [Winograd6.Variant] = [.f4x4k3, .f2x2k5]
+
     /// (F, C): multiples of 16 as the layers use them, and counts that leave a partial block of eight lanes
     /// in either direction.
     private let filterShapes = [(16, 16), (32, 16), (16, 48), (5, 3), (9, 17), (1, 1)]
 
-    /// G applied to three values, one Double at a time (Winograd4x4.swift's formula).
+    /// G applied to three values, one Double at a time (Winograd6.swift's formula).
     private func timesG(_ g0: Double, _ g1: Double, _ g2: Double) -> [Double] {
         let even = g0 + g2
         return [g0 / 4, -(even + g1) / 6, -(even - g1) / 6, g0 / 24 + g1 / 12 + g2 / 6, g0 / 24 - g1 / 12 + g2 / 6, g2]
@@ -39,18 +43,33 @@ final class Winograd4x4Tests: XCTestCase {
          (d[3] + d[4] - d[1] - d[2]) / 6 + d[5]]
     }
 
-    /// U = G g Gᵀ one kernel at a time, rounded once to Float.
-    private func scalarTransform(_ g: [Float], F: Int, C: Int, flipped: Bool) -> [Float] {
-        let (ci, fo) = flipped ? (F, C) : (C, F)
+    /// G (6×5) of F(2×2, 5×5) applied to five values, one Double at a time (Winograd6+Transforms.swift's formula).
+    private func timesG5(_ g: [Double]) -> [Double] {
+        let even = g[0] + g[2] + g[4], odd = g[1] + g[3]
+        let a = g[0] / 24 + g[2] / 6 + (g[4] + g[4]) / 3, b = g[1] / 12 + g[3] / 3
+        return [g[0] / 4, -(even + odd) / 6, -(even - odd) / 6, a + b, a - b, g[4]]
+    }
+
+    /// Gᵀ (5×6) of F(2×2, 5×5) applied to six values, one Double at a time.
+    private func timesGT5(_ d: [Double]) -> [Double] {
+        let s12 = d[1] + d[2], s34 = d[3] + d[4], m21 = d[2] - d[1], m34 = d[3] - d[4]
+        return [d[0] / 4 - s12 / 6 + s34 / 24, m21 / 6 + m34 / 12, (s34 - s12) / 6, m21 / 6 + m34 / 3,
+                (s34 + s34) / 3 - s12 / 6 + d[5]]
+    }
+
+    /// U = G g Gᵀ one kernel at a time, rounded once to Float, for r×r kernels and `timesG` of r values.
+    private func scalarTransform(_ g: [Float], F: Int, C: Int, r: Int = 3, flipped: Bool,
+                                 timesG: ([Double]) -> [Double]) -> [Float] {
+        let (ci, fo) = flipped ? (F, C) : (C, F), rr = r * r
         var u = [Float](repeating: .nan, count: 36 * ci * fo)
         for f in 0..<F {
             for c in 0..<C {
-                let k = (f * C + c) * 9
-                func at(_ r: Int, _ l: Int) -> Double { Double(g[k + (flipped ? 8 - (3 * r + l) : 3 * r + l)]) }
-                let gg = (0..<3).map { l in timesG(at(0, l), at(1, l), at(2, l)) }   // gg[l][a] = (G g)[a][l]
+                let k = (f * C + c) * rr
+                func at(_ i: Int, _ l: Int) -> Double { Double(g[k + (flipped ? rr - 1 - (r * i + l) : r * i + l)]) }
+                let gg = (0..<r).map { l in timesG((0..<r).map { at($0, l) }) }   // gg[l][a] = (G g)[a][l]
                 let (row, col) = flipped ? (f, c) : (c, f)
                 for a in 0..<6 {
-                    let t = timesG(gg[0][a], gg[1][a], gg[2][a])
+                    let t = timesG((0..<r).map { gg[$0][a] })
                     for s in 0..<6 { u[((6 * a + s) * ci + row) * fo + col] = Float(t[s]) }
                 }
             }
@@ -63,13 +82,13 @@ final class Winograd4x4Tests: XCTestCase {
         (0..<count).map { i in i % 11 == 0 ? 0 : Float(generator.nextNormal()) * Float(1 << (i % 5)) }
     }
 
-    /// `Winograd4x4.transformFilters` of g (F, C, 3, 3) into U (36, C, F), over NaNs (so an output it leaves
+    /// `Winograd6.transformFilters` of g (F, C, 3, 3) into U (36, C, F), over NaNs (so an output it leaves
     /// unwritten shows).
-    private func transformed(_ g: [Float], F: Int, C: Int, flipped: Bool) -> [Float] {
+    private func transformed(_ g: [Float], F: Int, C: Int, variant: Winograd6.Variant = .f4x4k3, flipped: Bool) -> [Float] {
         var u = [Float](repeating: .nan, count: 36 * F * C)
         g.withUnsafeBufferPointer { gp in
             u.withUnsafeMutableBufferPointer {
-                Winograd4x4.transformFilters(gp.baseAddress!, outChannels: F, inChannels: C, flipped: flipped,
+                Winograd6.transformFilters(gp.baseAddress!, outChannels: F, inChannels: C, variant: variant, flipped: flipped,
                                              into: $0.baseAddress!)
             }
         }
@@ -81,10 +100,16 @@ final class Winograd4x4Tests: XCTestCase {
         for (F, C) in filterShapes {
             let g = values(F * C * 9, &generator)
             for flipped in [false, true] {
-                let expected = scalarTransform(g, F: F, C: C, flipped: flipped)
+                let expected = scalarTransform(g, F: F, C: C, flipped: flipped) { self.timesG($0[0], $0[1], $0[2]) }
                 let u = transformed(g, F: F, C: C, flipped: flipped)
                 let differing = zip(u, expected).filter { $0.bitPattern != $1.bitPattern }.count
                 XCTAssertEqual(differing, 0, "F \(F), C \(C), flipped \(flipped): \(differing) of \(u.count) values differ")
+                // F(2×2, 5×5), on 5×5 kernels
+                let g5 = values(F * C * 25, &generator)
+                let expected5 = scalarTransform(g5, F: F, C: C, r: 5, flipped: flipped, timesG: timesG5)
+                let u5 = transformed(g5, F: F, C: C, variant: .f2x2k5, flipped: flipped)
+                let differing5 = zip(u5, expected5).filter { $0.bitPattern != $1.bitPattern }.count
+                XCTAssertEqual(differing5, 0, "5×5: F \(F), C \(C), flipped \(flipped): \(differing5) of \(u5.count) values differ")
             }
         }
     }
@@ -109,11 +134,33 @@ final class Winograd4x4Tests: XCTestCase {
             var dg = start
             du.withUnsafeBufferPointer { dup in
                 dg.withUnsafeMutableBufferPointer {
-                    Winograd4x4.addFilterGradient(dup.baseAddress!, outChannels: F, inChannels: C, into: $0.baseAddress!)
+                    Winograd6.addFilterGradient(dup.baseAddress!, outChannels: F, inChannels: C, variant: .f4x4k3, into: $0.baseAddress!)
                 }
             }
             let differing = zip(dg, expected).filter { $0.bitPattern != $1.bitPattern }.count
             XCTAssertEqual(differing, 0, "F \(F), C \(C): \(differing) of \(dg.count) values differ")
+
+            // F(2×2, 5×5): dg (F, C, 5, 5) += Gᵀ dU G
+            let start5 = values(F * C * 25, &generator)
+            var expected5 = start5
+            for f in 0..<F {
+                for c in 0..<C {
+                    let d = (0..<36).map { Double(du[($0 * C + c) * F + f]) }
+                    let t = (0..<6).map { s in timesGT5((0..<6).map { d[6 * $0 + s] }) }   // t[s][k]
+                    for k in 0..<5 {
+                        let r = timesGT5((0..<6).map { t[$0][k] })
+                        for l in 0..<5 { expected5[(f * C + c) * 25 + 5 * k + l] += Float(r[l]) }
+                    }
+                }
+            }
+            var dg5 = start5
+            du.withUnsafeBufferPointer { dup in
+                dg5.withUnsafeMutableBufferPointer {
+                    Winograd6.addFilterGradient(dup.baseAddress!, outChannels: F, inChannels: C, variant: .f2x2k5, into: $0.baseAddress!)
+                }
+            }
+            let differing5 = zip(dg5, expected5).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTAssertEqual(differing5, 0, "5×5: F \(F), C \(C): \(differing5) of \(dg5.count) values differ")
         }
     }
 
@@ -134,7 +181,7 @@ final class Winograd4x4Tests: XCTestCase {
         var grouped: [String] = []
         for T in 1...64 {
             for C in [16, 32, 64, 128, 256] {
-                for F in [16, 32, 64, 128, 256] where Winograd4x4.imagesPerGroup(tiles: T, inChannels: C, outChannels: F) != 1 {
+                for F in [16, 32, 64, 128, 256] where Winograd6.imagesPerGroup(tiles: T, inChannels: C, outChannels: F) != 1 {
                     grouped.append("T \(T) C \(C) F \(F)")
                 }
             }
@@ -143,18 +190,20 @@ final class Winograd4x4Tests: XCTestCase {
     }
 
     func testImagesSharingAProductAreBitwiseEachImageAlone() {
-        guard Winograd4x4.stacksImages else { return assertNothingStacks() }
+        guard Winograd6.stacksImages else { return assertNothingStacks() }
         var generator = RandomGenerator(seed: 43)
+        for variant in variants {
         for (C, F, H, W, P) in groupShapes {
-            let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
+            let rr = variant.kernelSize * variant.kernelSize, m = variant.tileSize
+            let t = Winograd6.Tiling(height: H, width: W, padding: P, variant: variant)
             let (Ho, Wo) = (t.outHeight, t.outWidth)
-            let groups = Set([2, 3, 4, 5, 7, Winograd4x4.imagesPerGroup(tiles: t.tiles, inChannels: C, outChannels: F)]).sorted()
+            let groups = Set([2, 3, 4, 5, 7, Winograd6.imagesPerGroup(tiles: t.tiles, inChannels: C, outChannels: F)]).sorted()
             let k = groups.max()!
-            let x = values(k * C * H * W, &generator), g = values(F * C * 9, &generator), b = values(F, &generator)
-            let u = transformed(g, F: F, C: C, flipped: false)
+            let x = values(k * C * H * W, &generator), g = values(F * C * rr, &generator), b = values(F, &generator)
+            let u = transformed(g, F: F, C: C, variant: variant, flipped: false)
             let workspace = Workspace<Float>()
-            let scratch = workspace.reserve(Winograd4x4.scratchCount(inChannels: C, outChannels: F, t, images: k))
-            let pools = Ho % 4 == 0 && Wo % 4 == 0
+            let scratch = workspace.reserve(Winograd6.scratchCount(inChannels: C, outChannels: F, t, images: k))
+            let pools = Ho % m == 0 && Wo % m == 0
             let L = F * Ho * Wo, Lp = F * (Ho / 2) * (Wo / 2)
             let alone = UnsafeMutablePointer<Float>.allocate(capacity: k * L), grouped = UnsafeMutablePointer<Float>.allocate(capacity: k * L)
             let winnersAlone = UnsafeMutablePointer<Int32>.allocate(capacity: k * Lp), winners = UnsafeMutablePointer<Int32>.allocate(capacity: k * Lp)
@@ -162,19 +211,19 @@ final class Winograd4x4Tests: XCTestCase {
             x.withUnsafeBufferPointer { xb in
                 let x0 = xb.baseAddress!
                 for n in 0..<k {
-                    Winograd4x4.convolve(x0 + n * C * H * W, inChannels: C, outChannels: F, t, filters: u, bias: b,
+                    Winograd6.convolve(x0 + n * C * H * W, inChannels: C, outChannels: F, t, filters: u, bias: b,
                                          scratch: scratch, into: alone + n * L)
                 }
                 for images in groups {
                     grouped.update(repeating: .nan, count: k * L)
-                    Winograd4x4.convolve(x0, images: images, inChannels: C, outChannels: F, t, filters: u, bias: b,
+                    Winograd6.convolve(x0, images: images, inChannels: C, outChannels: F, t, filters: u, bias: b,
                                          scratch: scratch, into: grouped)
                     let differing = bitsDiffer(grouped, alone, images * L)
-                    XCTAssertEqual(differing, 0, "C \(C) F \(F) \(H)×\(W) P \(P), \(images) images: \(differing) outputs differ")
+                    XCTAssertEqual(differing, 0, "\(variant) C \(C) F \(F) \(H)×\(W) P \(P), \(images) images: \(differing) outputs differ")
                 }
                 // pooled: tile-pooled with winners when Ho and Wo are multiples of 4, else across tiles without
                 for n in 0..<k {
-                    Winograd4x4.convolve(x0 + n * C * H * W, inChannels: C, outChannels: F, t, filters: u, bias: b,
+                    Winograd6.convolve(x0 + n * C * H * W, inChannels: C, outChannels: F, t, filters: u, bias: b,
                                          scratch: scratch, into: alone,
                                          pooled: (alone + n * Lp, pools ? winnersAlone + n * Lp : nil))
                 }
@@ -182,13 +231,14 @@ final class Winograd4x4Tests: XCTestCase {
                     winners.update(repeating: 0, count: k * Lp); winnersAlone.update(repeating: 0, count: k * Lp)
                 }
                 for images in groups {
-                    Winograd4x4.convolve(x0, images: images, inChannels: C, outChannels: F, t, filters: u, bias: b,
+                    Winograd6.convolve(x0, images: images, inChannels: C, outChannels: F, t, filters: u, bias: b,
                                          scratch: scratch, into: grouped, pooled: (grouped, pools ? winners : nil))
                     let differing = bitsDiffer(grouped, alone, images * Lp)
                     let moved = (0..<(images * Lp)).filter { winners[$0] != winnersAlone[$0] }.count
-                    XCTAssertEqual(differing + moved, 0, "pooled, C \(C) F \(F) \(H)×\(W), \(images) images: \(differing) values, \(moved) winners differ")
+                    XCTAssertEqual(differing + moved, 0, "\(variant) pooled, C \(C) F \(F) \(H)×\(W), \(images) images: \(differing) values, \(moved) winners differ")
                 }
             }
+        }
         }
     }
 
@@ -209,16 +259,18 @@ final class Winograd4x4Tests: XCTestCase {
         let shapes = [(16, 32, 15, 15, 1), (32, 48, 13, 11, 0), (48, 16, 6, 6, 1), (16, 16, 6, 6, 0), (16, 16, 10, 10, 0),
                       (32, 16, 16, 16, 1), (16, 48, 8, 8, 1), (48, 32, 4, 4, 2), (16, 32, 7, 7, 1)]
         let first = ActivationLayout.channelsFirst, last = ActivationLayout.channelsLast
+        for variant in variants {
         for (C, F, H, W, P) in shapes {
-            let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
+            let rr = variant.kernelSize * variant.kernelSize
+            let t = Winograd6.Tiling(height: H, width: W, padding: P, variant: variant)
             let (Ho, Wo) = (t.outHeight, t.outWidth)
             for k in [1, 2] {
-                let x = values(k * C * H * W, &generator), g = values(F * C * 9, &generator), b = values(F, &generator)
+                let x = values(k * C * H * W, &generator), g = values(F * C * rr, &generator), b = values(F, &generator)
                 let xLast = transposedImages(x, images: k, rows: C, cols: H * W)
-                let u = transformed(g, F: F, C: C, flipped: false)
+                let u = transformed(g, F: F, C: C, variant: variant, flipped: false)
                 let workspace = Workspace<Float>()
                 defer { withExtendedLifetime(workspace) {} }
-                let scratch = workspace.reserve(Winograd4x4.scratchCount(inChannels: C, outChannels: F, t, images: k))
+                let scratch = workspace.reserve(Winograd6.scratchCount(inChannels: C, outChannels: F, t, images: k))
                 for pooled in [false, true] {
                     let (h, w) = pooled ? (Ho / 2, Wo / 2) : (Ho, Wo)
                     let count = k * F * h * w
@@ -227,7 +279,7 @@ final class Winograd4x4Tests: XCTestCase {
                         var y = [Float](repeating: .nan, count: max(count, k * F * Ho * Wo))
                         (layout.input == .channelsLast ? xLast : x).withUnsafeBufferPointer { xb in
                             y.withUnsafeMutableBufferPointer { yb in
-                                Winograd4x4.convolve(xb.baseAddress!, images: k, inChannels: C, outChannels: F, t, filters: u,
+                                Winograd6.convolve(xb.baseAddress!, images: k, inChannels: C, outChannels: F, t, filters: u,
                                                      bias: b, scratch: scratch, into: yb.baseAddress!,
                                                      pooled: pooled ? (yb.baseAddress!, nil) : nil, layout: layout)
                             }
@@ -236,31 +288,34 @@ final class Winograd4x4Tests: XCTestCase {
                         return layout.output == .channelsLast ? transposedImages(out, images: k, rows: h * w, cols: F) : out
                     }
                     let expected = run(.channelsFirst)
-                    XCTAssertFalse(expected.contains { $0.isNaN }, "C \(C) F \(F) \(H)×\(W) P \(P): outputs not all written")
+                    XCTAssertFalse(expected.contains { $0.isNaN }, "\(variant) C \(C) F \(F) \(H)×\(W) P \(P): outputs not all written")
                     for layout in [StepLayout(input: last, output: last), StepLayout(input: last, output: first),
                                    StepLayout(input: first, output: last)] {
                         let y = run(layout)
                         let differing = zip(y, expected).filter { $0.bitPattern != $1.bitPattern }.count
-                        XCTAssertEqual(differing, 0, "C \(C) F \(F) \(H)×\(W) P \(P), \(k) images, \(pooled ? "pooled" : "plain"), \(layout): \(differing) of \(count) differ")
+                        XCTAssertEqual(differing, 0, "\(variant) C \(C) F \(F) \(H)×\(W) P \(P), \(k) images, \(pooled ? "pooled" : "plain"), \(layout): \(differing) of \(count) differ")
                     }
                 }
             }
         }
+        }
     }
 
     func testBackwardOfImagesSharingAProductIsBitwiseEachImageAlone() {
-        guard Winograd4x4.stacksImages else { return assertNothingStacks() }
+        guard Winograd6.stacksImages else { return assertNothingStacks() }
         var generator = RandomGenerator(seed: 44)
+        for variant in variants {
         for (C, F, H, W, P) in groupShapes {
-            let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
-            let dt = Winograd4x4.inputGradientTiling(t)
-            let groups = Set([2, 3, 4, 7, Winograd4x4.imagesPerGroup(tiles: dt.tiles, inChannels: F, outChannels: C)]).sorted()
+            let rr = variant.kernelSize * variant.kernelSize
+            let t = Winograd6.Tiling(height: H, width: W, padding: P, variant: variant)
+            let dt = Winograd6.inputGradientTiling(t)
+            let groups = Set([2, 3, 4, 7, Winograd6.imagesPerGroup(tiles: dt.tiles, inChannels: F, outChannels: C)]).sorted()
             let k = groups.max()!
             let (chw, L) = (C * H * W, F * t.outHeight * t.outWidth)
-            let x = values(k * chw, &generator), dy = values(k * L, &generator), g = values(F * C * 9, &generator)
-            let uFlipped = transformed(g, F: F, C: C, flipped: true)
+            let x = values(k * chw, &generator), dy = values(k * L, &generator), g = values(F * C * rr, &generator)
+            let uFlipped = transformed(g, F: F, C: C, variant: variant, flipped: true)
             let workspace = Workspace<Float>()
-            let scratch = workspace.reserve(Winograd4x4.backwardScratchCount(inChannels: C, outChannels: F, t, images: k))
+            let scratch = workspace.reserve(Winograd6.backwardScratchCount(inChannels: C, outChannels: F, t, images: k))
             // dU (36, C, F) then db (F), and dx (k, C, H, W): each image alone, then in groups
             let sums = 36 * C * F + F
             func run(_ images: Int) -> [Float] {
@@ -273,7 +328,7 @@ final class Winograd4x4Tests: XCTestCase {
                             var first = 0
                             while first < k {
                                 let count = min(images, k - first)
-                                Winograd4x4.backward(xb.baseAddress! + first * chw, images: count,
+                                Winograd6.backward(xb.baseAddress! + first * chw, images: count,
                                                      { j in .plain(db.baseAddress! + (first + j) * L) },
                                                      inChannels: C, outChannels: F, t, scratch: scratch,
                                                      biasGradient: o0 + 36 * C * F, filterGradient: o0,
@@ -290,40 +345,43 @@ final class Winograd4x4Tests: XCTestCase {
             for images in groups {
                 let grouped = run(images)
                 let differing = zip(grouped, alone).filter { $0.bitPattern != $1.bitPattern }.count
-                XCTAssertEqual(differing, 0, "C \(C) F \(F) \(H)×\(W) P \(P), \(images) images: \(differing) of dU, db, dx differ")
+                XCTAssertEqual(differing, 0, "\(variant) C \(C) F \(F) \(H)×\(W) P \(P), \(images) images: \(differing) of dU, db, dx differ")
             }
+        }
         }
     }
 
     /// Groups only where they keep the bits and save products: T mod 12 = 0, 1 or 4, at most 256 output
     /// channels, and V and M within the group's bytes; none where the probe is false.
     func testGroupsOnlyWhereStackingKeepsTheBitsAndSavesProducts() {
-        guard Winograd4x4.stacksImages else { return assertNothingStacks() }
-        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 4, inChannels: 64, outChannels: 128), 2)    // 7×7
-        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 1, inChannels: 16, outChannels: 16), 3)
-        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 1, inChannels: 16, outChannels: 768), 1)   // wide: other blocking
-        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 9, inChannels: 16, outChannels: 16), 1)    // remainder 9
-        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 49, inChannels: 32, outChannels: 32), 1)   // too big to share
-        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 16, inChannels: 16, outChannels: 16), 6)   // 4 products for 6
-        XCTAssertEqual(Winograd4x4.imagesPerGroup(tiles: 16, inChannels: 32, outChannels: 64), 1)   // 2 for 2: no saving
+        guard Winograd6.stacksImages else { return assertNothingStacks() }
+        XCTAssertEqual(Winograd6.imagesPerGroup(tiles: 4, inChannels: 64, outChannels: 128), 2)    // 7×7
+        XCTAssertEqual(Winograd6.imagesPerGroup(tiles: 1, inChannels: 16, outChannels: 16), 3)
+        XCTAssertEqual(Winograd6.imagesPerGroup(tiles: 1, inChannels: 16, outChannels: 768), 1)   // wide: other blocking
+        XCTAssertEqual(Winograd6.imagesPerGroup(tiles: 9, inChannels: 16, outChannels: 16), 1)    // remainder 9
+        XCTAssertEqual(Winograd6.imagesPerGroup(tiles: 49, inChannels: 32, outChannels: 32), 1)   // too big to share
+        XCTAssertEqual(Winograd6.imagesPerGroup(tiles: 16, inChannels: 16, outChannels: 16), 6)   // 4 products for 6
+        XCTAssertEqual(Winograd6.imagesPerGroup(tiles: 16, inChannels: 32, outChannels: 64), 1)   // 2 for 2: no saving
     }
 
     /// Where the probe holds, it holds on every layout these tests use: the products of each tested tiling
     /// (forward and dx) in the tested group sizes, stacked, are bitwise each image's own.
     func testProbeHoldsOnTheTestedLayoutsWhenItHolds() {
-        guard Winograd4x4.stacksImages else { return assertNothingStacks() }
+        guard Winograd6.stacksImages else { return assertNothingStacks() }
         var generator = RandomGenerator(seed: 45)
         var layouts: [(T: Int, C: Int, F: Int)] = []
-        for (C, F, H, W, P) in groupShapes {
-            let t = Winograd4x4.Tiling(height: H, width: W, padding: P)
-            layouts += [(t.tiles, C, F), (Winograd4x4.inputGradientTiling(t).tiles, F, C)]
+        for variant in variants {
+            for (C, F, H, W, P) in groupShapes {
+                let t = Winograd6.Tiling(height: H, width: W, padding: P, variant: variant)
+                layouts += [(t.tiles, C, F), (Winograd6.inputGradientTiling(t).tiles, F, C)]
+            }
         }
-        layouts += Winograd4x4.probeCases.map { ($0.tiles, $0.inChannels, $0.outChannels) }
+        layouts += Winograd6.probeCases.map { ($0.tiles, $0.inChannels, $0.outChannels) }
         for (T, C, F) in layouts {
             for k in [2, 3, 4, 5, 7] {
-                let stack = Winograd4x4.Stack(tiles: T, images: k)
+                let stack = Winograd6.Stack(tiles: T, images: k)
                 let v = values(stack.rows * C, &generator), u = values(C * F, &generator)
-                let differing = Winograd4x4.stackedOutputsDiffering(v, stacked: Winograd4x4.stackedRows(v, stack, channels: C),
+                let differing = Winograd6.stackedOutputsDiffering(v, stacked: Winograd6.stackedRows(v, stack, channels: C),
                                                                     filters: u, stack, inChannels: C, outChannels: F)
                 XCTAssertEqual(differing, 0, "T \(T) C \(C) F \(F), \(k) images: \(differing) of \(stack.rows * F) outputs differ")
             }
@@ -334,16 +392,16 @@ final class Winograd4x4Tests: XCTestCase {
     /// (all F of them, and only those, where stacking keeps the bits).
     func testProbeComparisonSeesADifferentProduct() {
         var generator = RandomGenerator(seed: 46)
-        for c in Winograd4x4.probeCases {
+        for c in Winograd6.probeCases {
             let (C, F) = (c.inChannels, c.outChannels)
-            let stack = Winograd4x4.Stack(tiles: c.tiles, images: c.images)
+            let stack = Winograd6.Stack(tiles: c.tiles, images: c.images)
             let v = (0..<(stack.rows * C)).map { _ in generator.nextNormal() }
             let u = (0..<(C * F)).map { _ in generator.nextNormal() }
-            var stacked = Winograd4x4.stackedRows(v, stack, channels: C)
+            var stacked = Winograd6.stackedRows(v, stack, channels: C)
             let row = stack.rows - 1, at = row * C + C / 2
             stacked[at] = 2 * stacked[at] + 1
-            let differing = Winograd4x4.stackedOutputsDiffering(v, stacked: stacked, filters: u, stack, inChannels: C, outChannels: F)
-            if Winograd4x4.stacksImages {
+            let differing = Winograd6.stackedOutputsDiffering(v, stacked: stacked, filters: u, stack, inChannels: C, outChannels: F)
+            if Winograd6.stacksImages {
                 XCTAssertEqual(differing, F, "T \(c.tiles) k \(c.images) C \(C) F \(F)")
             } else {
                 XCTAssertGreaterThanOrEqual(differing, F, "T \(c.tiles) k \(c.images) C \(C) F \(F)")

@@ -1,30 +1,36 @@
-//  Winograd4x4.swift
+//  Winograd6.swift
 //
-//  3×3, stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin and Gray, 2016), with the
-//  channels last, for layers whose input and output channels are multiples of 16.
+//  r×r, stride-1 convolution by Winograd's minimal filtering on 6×6 tiles (Lavin and Gray, 2016), with the
+//  channels last, for layers whose input and output channels are multiples of 16: F(4×4, 3×3) and
+//  F(2×2, 5×5), the two filterings with α = m + r − 1 = 6 (m×m output tiles, r×r kernels) on the points
+//  0, ±1, ±2, ∞. They share Bᵀ and everything here; G and Aᵀ are in Winograd6+Transforms.swift, and the
+//  kernels below are generic over them (`Winograd6Transforms`), specialised for each.
 //
-//  Dimensions (the module's legend, Sources/CNN/README.md): Ci input channels, Fo output channels, H×W input, P padding, Ho = H + 2P − 2,
-//  Wo = W + 2P − 2, Th = ⌈Ho/4⌉, Tw = ⌈Wo/4⌉ tiles, T = Th·Tw, ξ = 6a + s in 0..<36 a position of a 6×6
-//  transformed tile (row a, column s).
+//  Dimensions (the module's legend, Sources/CNN/README.md): Ci input channels, Fo output channels, H×W input, P padding,
+//  Ho = H + 2P − (r − 1), Wo = W + 2P − (r − 1), Th = ⌈Ho/m⌉, Tw = ⌈Wo/m⌉ tiles, T = Th·Tw, ξ = 6a + s in 0..<36 a
+//  position of a 6×6 transformed tile (row a, column s).
 //
-//  Each 4×4 output tile comes from the 6×6 input tile d around it (in the zero-padded input):
+//  Each m×m output tile comes from the 6×6 input tile d around it (in the zero-padded input; input tiles
+//  step by m and overlap by r − 1):
 //      Y = Aᵀ [ Σ_c (G g_{f,c} Gᵀ) ⊙ (Bᵀ d_c B) ] A
-//      Bᵀ = [4  0 −5  0 1 0]    G = [ 1/4     0    0 ]    Aᵀ = [1 1  1 1  1 0]
-//           [0 −4 −4  1 1 0]        [−1/6 −1/6 −1/6 ]         [0 1 −1 2 −2 0]
-//           [0  4 −4 −1 1 0]        [−1/6  1/6 −1/6 ]         [0 1  1 4  4 0]
-//           [0 −2 −1  2 1 0]        [1/24 1/12  1/6 ]         [0 1 −1 8 −8 1]
-//           [0  2 −1 −2 1 0]        [1/24 −1/12 1/6 ]
-//           [0  4  0 −5 0 1]        [   0    0    1 ]
-//  36 multiplications per tile and channel pair instead of 144 (F(2×2, 3×3), in Winograd.swift: 64). Over
-//  the tiles of an image the 36 positions become 36 independent products, here with the channels last:
+//      Bᵀ = [4  0 −5  0 1 0]    G (6 × r) and Aᵀ (m × 6): Winograd6+Transforms.swift
+//           [0 −4 −4  1 1 0]
+//           [0  4 −4 −1 1 0]
+//           [0 −2 −1  2 1 0]
+//           [0  2 −1 −2 1 0]
+//           [0  4  0 −5 0 1]
+//  36 multiplications per tile and channel pair instead of m²r²: 144 for F(4×4, 3×3) (F(2×2, 3×3), in
+//  Winograd.swift: 64), 100 for F(2×2, 5×5). Over the tiles of an image the 36 positions become 36
+//  independent products, here with the channels last:
 //      V[ξ] (T, Ci) = (Bᵀ d B)[ξ],   U[ξ] (Ci, Fo) = (G g Gᵀ)[ξ],   M[ξ] (T, Fo) = V[ξ] · U[ξ],   Y = Aᵀ M A + b.
 //  Backward is the adjoint of the same linear maps:
 //      dZ = A dY Aᵀ per tile,   dU[ξ] (Ci, Fo) = V[ξ]ᵀ · dZ[ξ],   dg = Gᵀ dU G;
-//      dx is the 3×3 convolution of dy padded by 2 − P with the kernels flipped and Ci and Fo swapped.
+//      dx is the r×r convolution of dy padded by r − 1 − P with the kernels flipped and Ci and Fo swapped
+//      (so P ≤ r − 1).
 //
 //  Several images can share each ξ's product: their V[ξ] stacked into one (k·T, Ci) matrix (`Stack`), each
 //  output still the dot product of one row of V[ξ] with one column of U[ξ], summed as in the image's own product
-//  under OpenBLAS's row blocking; a probe checks that once per process (Winograd4x4+Probe.swift), and where it
+//  under OpenBLAS's row blocking; a probe checks that once per process (Winograd6+Probe.swift), and where it
 //  fails every product is one image's.
 //
 //  The transforms run on 16 channels at a time (one vector), so they need no particular image width; the
@@ -43,34 +49,53 @@
 //  Sizes computed once per call use checked `+`, `*`. The bit-pattern comparisons use `&-` and `&>>` on Int32 lanes because wrapping is what they compute
 //  (a sign bit spread into a mask); SIMD integers have no other shift.
 
-/// Winograd F(4×4, 3×3) kernels, channels last, for a group of images whose tiles share each ξ's product.
-public enum Winograd4x4 {
-    /// Whether these kernels can compute a convolution: 3×3 kernels, stride 1, padding ≤ 2, and input and
-    /// output channels that are multiples of 16 (the vector width of the transforms; dx swaps them).
-    public static func supports(_ g: ConvGeometry, outChannels F: Int) -> Bool {
-        g.kh == 3 && g.kw == 3 && g.stride == 1 && g.padding <= 2 && g.c % 16 == 0 && F % 16 == 0
+/// Winograd F(4×4, 3×3) and F(2×2, 5×5) kernels, channels last, for a group of images whose tiles share each
+/// ξ's product.
+public enum Winograd6 {
+    /// Which minimal filtering the 6×6 tiles compute, F(m×m, r×r).
+    public enum Variant: Sendable, Equatable {
+        /// F(4×4, 3×3)
+        case f4x4k3
+        /// F(2×2, 5×5)
+        case f2x2k5
+
+        /// m, the side of an output tile.
+        @inlinable public var tileSize: Int { self == .f4x4k3 ? 4 : 2 }
+        /// r = 7 − m, the side of the kernel.
+        @inlinable public var kernelSize: Int { 7 - tileSize }
+    }
+
+    /// Whether these kernels can compute a convolution as `variant`: r×r kernels, stride 1, padding ≤ r − 1,
+    /// and input and output channels that are multiples of 16 (the vector width of the transforms; dx swaps
+    /// them).
+    public static func supports(_ g: ConvGeometry, outChannels F: Int, variant: Variant) -> Bool {
+        let r = variant.kernelSize
+        return g.kh == r && g.kw == r && g.stride == 1 && g.padding <= r - 1 && g.c % 16 == 0 && F % 16 == 0
             && g.ho >= 1 && g.wo >= 1
     }
 
-    /// The 4×4 output tiles of a 3×3 stride-1 convolution of an H×W input with padding P.
+    /// The m×m output tiles of an r×r stride-1 convolution of an H×W input with padding P.
     public struct Tiling {
         public let height, width, padding: Int
+        public let variant: Variant
         /// Ho, Wo
         public let outHeight, outWidth: Int
         /// Th, Tw
         public let tilesHigh, tilesWide: Int
-        public init(height: Int, width: Int, padding: Int) {
-            self.height = height; self.width = width; self.padding = padding
-            outHeight = height + 2 * padding - 2
-            outWidth = width + 2 * padding - 2
-            tilesHigh = (outHeight + 3) / 4
-            tilesWide = (outWidth + 3) / 4
+        public init(height: Int, width: Int, padding: Int, variant: Variant) {
+            self.height = height; self.width = width; self.padding = padding; self.variant = variant
+            let m = variant.tileSize, r = variant.kernelSize
+            outHeight = height + 2 * padding - (r - 1)
+            outWidth = width + 2 * padding - (r - 1)
+            tilesHigh = (outHeight + m - 1) / m
+            tilesWide = (outWidth + m - 1) / m
         }
         /// T
         @inlinable public var tiles: Int { tilesHigh * tilesWide }
-        /// Rows and columns of the padded input, (4Th + 2) × (4Tw + 2); it covers the image and its padding.
-        @inlinable public var paddedHeight: Int { 4 * tilesHigh + 2 }
-        @inlinable public var paddedWidth: Int { 4 * tilesWide + 2 }
+        /// Rows and columns of the padded input, (m·Th + r − 1) × (m·Tw + r − 1) (that is, +5 − m): it covers
+        /// the image and its padding.
+        @inlinable public var paddedHeight: Int { variant.tileSize * tilesHigh + variant.kernelSize - 1 }
+        @inlinable public var paddedWidth: Int { variant.tileSize * tilesWide + variant.kernelSize - 1 }
         /// Floats of the padded input with `channels` channels last.
         @inlinable public func paddedCount(channels: Int) -> Int { paddedHeight * paddedWidth * channels }
     }
@@ -100,7 +125,7 @@ public enum Winograd4x4 {
     /// 4), per three when r = 1 (3 rows, which sum as three single rows). Each output then has the bits of the
     /// image's own product under this blocking, which depends on the CPU OpenBLAS picks its kernel for:
     /// `stacksImages` (the probe) checks it on this process's BLAS before `imagesPerGroup` forms a group, and
-    /// `Winograd4x4Tests` checks it against per-image products. One image is one product of T rows, the
+    /// `Winograd6Tests` checks it against per-image products. One image is one product of T rows, the
     /// image's own.
     public struct Stack {
         /// T, k
@@ -148,7 +173,7 @@ public enum Winograd4x4 {
     /// the images of one remainder product), else 1. Also 1 for Fo > 256: OpenBLAS also blocks the columns
     /// of wider products, and there the stacked rows do not keep their bits. And 1 unless `stacksImages`: the
     /// stacked rows keep their bits only under the row blocking `Stack` is laid out for, which the probe
-    /// checks on this process's BLAS (Winograd4x4+Probe.swift); so with Accelerate, or another blocking, 1.
+    /// checks on this process's BLAS (Winograd6+Probe.swift); so with Accelerate, or another blocking, 1.
     public static func imagesPerGroup(tiles T: Int, inChannels C: Int, outChannels F: Int) -> Int {
         let per = Stack.imagesPerRemainderProduct(T % 12)
         guard F <= 256, T % 12 == 0 || per > 1, stacksImages else { return 1 }
@@ -170,63 +195,51 @@ public enum Winograd4x4 {
     /// kernels at once, each lane computing exactly what the same formula computes on one Double.
     typealias Lanes = SIMD8<Double>
 
-    /// G applied to a column of three values, in double precision (the filter transforms round once).
-    @inline(__always)
-    static func timesG(_ g0: Lanes, _ g1: Lanes, _ g2: Lanes) -> (Lanes, Lanes, Lanes, Lanes, Lanes, Lanes) {
-        let (four, six, twelve, twentyFour): (Double, Double, Double, Double) = (4, 6, 12, 24)
-        let even: Lanes = g0 + g2
-        let a: Lanes = g0 / twentyFour, b: Lanes = g1 / twelve, c: Lanes = g2 / six
-        let minusOdd: Lanes = -(even + g1), minusEven: Lanes = -(even - g1)
-        return (g0 / four, minusOdd / six, minusEven / six, a + b + c, a - b + c, g2)
-    }
-
-    /// Gᵀ applied to a column of six values: the adjoint of `timesG`.
-    @inline(__always)
-    static func timesGT(_ d: UnsafePointer<Lanes>, _ step: Int) -> (Lanes, Lanes, Lanes) {
-        let (d0, d1, d2, d3, d4, d5) = (d[0], d[step], d[2 &* step], d[3 &* step], d[4 &* step], d[5 &* step])
-        let (four, six, twelve, twentyFour): (Double, Double, Double, Double) = (4, 6, 12, 24)
-        let s12: Lanes = d1 + d2, s34: Lanes = d3 + d4
-        let r0: Lanes = d0 / four - s12 / six + s34 / twentyFour
-        let r1: Lanes = (d2 - d1) / six + (d3 - d4) / twelve
-        let r2: Lanes = (s34 - d1 - d2) / six + d5
-        return (r0, r1, r2)
-    }
-
-    /// g (F, C, 3, 3) → U (36, C, F) = G g Gᵀ, for the forward products (Ci = C, Fo = F). With `flipped`, the
-    /// kernels of dx: U (36, F, C) from g[f, c, 2 − k, 2 − l] (Ci = F, Fo = C). Each U[ξ] row is computed
-    /// eight columns at a time (`Lanes`), the last block's missing lanes repeating the last column.
+    /// g (F, C, r, r) → U (36, C, F) = G g Gᵀ, for the forward products (Ci = C, Fo = F). With `flipped`, the
+    /// kernels of dx: U (36, F, C) from g[f, c, r − 1 − k, r − 1 − l] (Ci = F, Fo = C). Each U[ξ] row is
+    /// computed eight columns at a time (`Lanes`), the last block's missing lanes repeating the last column.
     public static func transformFilters(_ g: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
-                                        flipped: Bool, into u: UnsafeMutablePointer<Float>) {
-        let (ci, fo) = flipped ? (F, C) : (C, F), plane = ci * fo
-        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 18) { buffer in
-            let gg = buffer.baseAddress!   // G g (6×3)
-            for row in 0..<ci {
+                                        variant: Variant, flipped: Bool, into u: UnsafeMutablePointer<Float>) {
+        switch variant {
+        case .f4x4k3: transformFilters(F4x4K3.self, g, outChannels: F, inChannels: C, flipped: flipped, into: u)
+        case .f2x2k5: transformFilters(F2x2K5.self, g, outChannels: F, inChannels: C, flipped: flipped, into: u)
+        }
+    }
+
+    static func transformFilters<K: Winograd6Transforms>(_: K.Type, _ g: UnsafePointer<Float>, outChannels F: Int,
+                                                         inChannels C: Int, flipped: Bool,
+                                                         into u: UnsafeMutablePointer<Float>) {
+        let (ci, fo) = flipped ? (F, C) : (C, F), plane = ci * fo, r = K.r, rr = K.r * K.r
+        // G g (6 × r), one kernel column (r), one row of U (6)
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 7 * K.r + 6) { buffer in
+            let gg = buffer.baseAddress!, column = gg + 6 * r, row = column + r
+            for ci0 in 0..<ci {
                 var col = 0
                 while col < fo {
                     let count = min(8, fo &- col)
-                    // the kernel of column col + lane: g[f, c] with (f, c) = (row, col + lane) flipped, else (col + lane, row)
-                    @inline(__always) func at(_ r: Int, _ l: Int) -> Lanes {
-                        var v = Lanes()
-                        for lane in 0..<8 {
-                            let j = min(col &+ lane, fo &- 1)
-                            let kernel: Int = flipped ? row &* C &+ j : j &* C &+ row
-                            let at: Int = flipped ? 8 &- (3 &* r &+ l) : 3 &* r &+ l
-                            v[lane] = Double(g[kernel &* 9 &+ at])
+                    for l in 0..<r {
+                        // column l of the kernels of columns col + lane: g[f, c] with (f, c) = (ci0, col + lane)
+                        // flipped, else (col + lane, ci0)
+                        for k in 0..<r {
+                            var v = Lanes()
+                            for lane in 0..<8 {
+                                let j = min(col &+ lane, fo &- 1)
+                                let kernel: Int = flipped ? ci0 &* C &+ j : j &* C &+ ci0
+                                let at: Int = flipped ? rr &- 1 &- (r &* k &+ l) : r &* k &+ l
+                                v[lane] = Double(g[kernel &* rr &+ at])
+                            }
+                            column[k] = v
                         }
-                        return v
-                    }
-                    for l in 0..<3 {
-                        let t = timesG(at(0, l), at(1, l), at(2, l))
-                        gg[l] = t.0; gg[3 + l] = t.1; gg[6 + l] = t.2; gg[9 + l] = t.3; gg[12 + l] = t.4; gg[15 + l] = t.5
+                        K.timesG(column, 1, into: gg + l, r)
                     }
                     for a in 0..<6 {
-                        let t = timesG(gg[3 &* a], gg[3 &* a &+ 1], gg[3 &* a &+ 2])
-                        let first: Int = (6 &* a &* ci &+ row) &* fo &+ col
+                        K.timesG(gg + r &* a, 1, into: row, 1)
+                        let first: Int = (6 &* a &* ci &+ ci0) &* fo &+ col
                         let o = u + first
                         for lane in 0..<count {
-                            o[lane] = Float(t.0[lane]); o[plane &+ lane] = Float(t.1[lane])
-                            o[2 &* plane &+ lane] = Float(t.2[lane]); o[3 &* plane &+ lane] = Float(t.3[lane])
-                            o[4 &* plane &+ lane] = Float(t.4[lane]); o[5 &* plane &+ lane] = Float(t.5[lane])
+                            o[lane] = Float(row[0][lane]); o[plane &+ lane] = Float(row[1][lane])
+                            o[2 &* plane &+ lane] = Float(row[2][lane]); o[3 &* plane &+ lane] = Float(row[3][lane])
+                            o[4 &* plane &+ lane] = Float(row[4][lane]); o[5 &* plane &+ lane] = Float(row[5][lane])
                         }
                     }
                     col &+= 8
@@ -235,12 +248,22 @@ public enum Winograd4x4 {
         }
     }
 
-    /// dU (36, C, F) → dg (F, C, 3, 3), added: dg += Gᵀ dU G, eight filters f at a time (`Lanes`), the last
+    /// dU (36, C, F) → dg (F, C, r, r), added: dg += Gᵀ dU G, eight filters f at a time (`Lanes`), the last
     /// block's missing lanes repeating the last filter.
     public static func addFilterGradient(_ du: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
-                                         into dg: UnsafeMutablePointer<Float>) {
-        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 54) { buffer in
-            let d = buffer.baseAddress!, t = d + 36   // dU of one pair (6×6), then Gᵀ dU (3×6)
+                                         variant: Variant, into dg: UnsafeMutablePointer<Float>) {
+        switch variant {
+        case .f4x4k3: addFilterGradient(F4x4K3.self, du, outChannels: F, inChannels: C, into: dg)
+        case .f2x2k5: addFilterGradient(F2x2K5.self, du, outChannels: F, inChannels: C, into: dg)
+        }
+    }
+
+    static func addFilterGradient<K: Winograd6Transforms>(_: K.Type, _ du: UnsafePointer<Float>, outChannels F: Int,
+                                                          inChannels C: Int, into dg: UnsafeMutablePointer<Float>) {
+        let r = K.r, rr = K.r * K.r
+        // dU of one pair (6×6), then Gᵀ dU (r×6), then one row of dg (r)
+        withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 36 + 7 * K.r) { buffer in
+            let d = buffer.baseAddress!, t = d + 36, row = t + 6 * r
             for c in 0..<C {
                 var f = 0
                 while f < F {
@@ -252,16 +275,13 @@ public enum Winograd4x4 {
                         for lane in 0..<8 { v[lane] = Double(p[min(f &+ lane, F &- 1)]) }
                         d[x] = v
                     }
-                    for s in 0..<6 {
-                        let r = timesGT(d + s, 6)
-                        t[s] = r.0; t[6 &+ s] = r.1; t[12 &+ s] = r.2
-                    }
-                    for k in 0..<3 {
-                        let r = timesGT(t + 6 &* k, 1)
+                    for s in 0..<6 { K.timesGT(d + s, 6, into: t + s, 6) }
+                    for k in 0..<r {
+                        K.timesGT(t + 6 &* k, 1, into: row, 1)
                         for lane in 0..<count {
-                            let first: Int = ((f &+ lane) &* C &+ c) &* 9 &+ 3 &* k
+                            let first: Int = ((f &+ lane) &* C &+ c) &* rr &+ r &* k
                             let out = dg + first
-                            out[0] += Float(r.0[lane]); out[1] += Float(r.1[lane]); out[2] += Float(r.2[lane])
+                            for l in 0..<r { out[l] += Float(row[l][lane]) }
                         }
                     }
                     f &+= 8
@@ -287,28 +307,8 @@ public enum Winograd4x4 {
                 (d5 + four * d1).addingProduct(minusFive, d3))
     }
 
-    /// Aᵀ applied to a column of six values.
-    @inline(__always)
-    static func timesAT(_ m0: Vector, _ m1: Vector, _ m2: Vector, _ m3: Vector, _ m4: Vector, _ m5: Vector)
-        -> (Vector, Vector, Vector, Vector) {
-        let p12 = m1 + m2, m12 = m1 - m2, p34 = m3 + m4, m34 = m3 - m4
-        return (m0 + p12 + p34,
-                m12.addingProduct(Vector(repeating: 2), m34),
-                p12.addingProduct(Vector(repeating: 4), p34),
-                (m12 + m5).addingProduct(Vector(repeating: 8), m34))
-    }
-
-    /// A applied to a column of four values: the adjoint of `timesAT`.
-    @inline(__always)
-    static func timesA(_ y0: Vector, _ y1: Vector, _ y2: Vector, _ y3: Vector)
-        -> (Vector, Vector, Vector, Vector, Vector, Vector) {
-        let e = y0 + y2, o = y1 + y3, e4 = y0.addingProduct(Vector(repeating: 4), y2)
-        let o8 = (y1 + y1).addingProduct(Vector(repeating: 8), y3)
-        return (y0, e + o, e - o, e4 + o8, e4 - o8, y3)
-    }
-
-    /// x (C, H, W), channels first, or (H, W, C) with `layout` channels last → padded (4Th + 2, 4Tw + 2, C),
-    /// channels last, the image at (P, P) and zeros around it: a transposition, or a copy of rows.
+    /// x (C, H, W), channels first, or (H, W, C) with `layout` channels last → padded (m·Th + r − 1,
+    /// m·Tw + r − 1, C), channels last, the image at (P, P) and zeros around it: a transposition, or a copy of rows.
     public static func padInput(_ x: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
                                 layout: ActivationLayout = .channelsFirst, into padded: UnsafeMutablePointer<Float>) {
         let (Hx, Wx, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
@@ -333,8 +333,8 @@ public enum Winograd4x4 {
         }
     }
 
-    /// Zeros where the image does not go in a padded input (4Th + 2, 4Tw + 2, C): rows above and below,
-    /// then the columns left and right of each image row.
+    /// Zeros where the image does not go in a padded input (m·Th + r − 1, m·Tw + r − 1, C): rows above and
+    /// below, then the columns left and right of each image row.
     static func zeroBorder(_ padded: UnsafeMutablePointer<Float>, channels C: Int, _ t: Tiling) {
         let (Hx, Wx, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
         padded.update(repeating: 0, count: P * Wx * C)
@@ -346,16 +346,25 @@ public enum Winograd4x4 {
         }
     }
 
-    /// The padded input (4Th + 2, 4Tw + 2, C) of image j of `stack` → its rows of V (36, k·T, C) = Bᵀ d B, the
-    /// ξ planes `planeStride(k·T, C)` floats apart.
+    /// The padded input (m·Th + r − 1, m·Tw + r − 1, C) of image j of `stack` → its rows of V (36, k·T, C) =
+    /// Bᵀ d B, the ξ planes `planeStride(k·T, C)` floats apart; tile (ti, tj) is the 6×6 window at (m·ti, m·tj).
     public static func transformInput(_ padded: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
                                       into v: UnsafeMutablePointer<Float>, _ stack: Stack, image j: Int) {
+        switch t.variant {
+        case .f4x4k3: transformInput(F4x4K3.self, padded, channels: C, t, into: v, stack, image: j)
+        case .f2x2k5: transformInput(F2x2K5.self, padded, channels: C, t, into: v, stack, image: j)
+        }
+    }
+
+    static func transformInput<K: Winograd6Transforms>(_: K.Type, _ padded: UnsafePointer<Float>, channels C: Int,
+                                                       _ t: Tiling, into v: UnsafeMutablePointer<Float>, _ stack: Stack,
+                                                       image j: Int) {
         let Wx = t.paddedWidth, vs = planeStride(stack.rows, C), rowStep = Wx * C
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { buffer in
             let c6 = buffer.baseAddress!
             for ti in 0..<t.tilesHigh {
                 for tj in 0..<t.tilesWide {
-                    let corner = padded + (4 &* ti &* Wx &+ 4 &* tj) &* C
+                    let corner = padded + (K.m &* ti &* Wx &+ K.m &* tj) &* C
                     let out = v + stack.row(image: j, tile: ti &* t.tilesWide &+ tj) &* C
                     var cb = 0
                     while cb < C {
@@ -387,39 +396,29 @@ public enum Winograd4x4 {
     @inline(__always)
     static func planeStride(_ tiles: Int, _ channels: Int) -> Int { tiles * channels + 16 }
 
-    /// Aᵀ m A + b for the 16 channels at `p` of one tile of M (36, T, Fo) whose planes are `ms` apart: calls
-    /// `body(p, q, y)` for each output (p, q) of the 4×4 tile.
-    @inline(__always)
-    static func outputTile(_ p: UnsafePointer<Float>, _ ms: Int, bias b: Vector,
-                           _ e: UnsafeMutablePointer<Vector>, _ body: (Int, Int, Vector) -> Void) {
-        // Aᵀ down each column s: e[6p + s] for the four output rows p; then along each row
-        for s in 0..<6 {
-            let q = p + s &* ms
-            let r = timesAT(load(q), load(q + 6 &* ms), load(q + 12 &* ms), load(q + 18 &* ms),
-                            load(q + 24 &* ms), load(q + 30 &* ms))
-            e[s] = r.0; e[6 &+ s] = r.1; e[12 &+ s] = r.2; e[18 &+ s] = r.3
-        }
-        for row in 0..<4 {
-            let q = e + 6 &* row
-            let r = timesAT(q[0], q[1], q[2], q[3], q[4], q[5])
-            body(row, 0, r.0 + b); body(row, 1, r.1 + b); body(row, 2, r.2 + b); body(row, 3, r.3 + b)
+    /// Image j's rows of M (36, k·T, Fo) → its tiles' outputs, channels last, (m·Th, m·Tw, Fo), + b when given.
+    static func transformOutput(_ m: UnsafePointer<Float>, _ stack: Stack, image j: Int, channels F: Int, _ t: Tiling,
+                                bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
+        switch t.variant {
+        case .f4x4k3: transformOutput(F4x4K3.self, m, stack, image: j, channels: F, t, bias: bias, into: y)
+        case .f2x2k5: transformOutput(F2x2K5.self, m, stack, image: j, channels: F, t, bias: bias, into: y)
         }
     }
 
-    /// Image j's rows of M (36, k·T, Fo) → its tiles' outputs, channels last, (4Th, 4Tw, Fo), + b when given.
-    static func transformOutput(_ m: UnsafePointer<Float>, _ stack: Stack, image j: Int, channels F: Int, _ t: Tiling,
-                                bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>) {
-        let ms = planeStride(stack.rows, F), rowStep = 4 * t.tilesWide * F
-        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 24) { buffer in
+    static func transformOutput<K: Winograd6Transforms>(_: K.Type, _ m: UnsafePointer<Float>, _ stack: Stack, image j: Int,
+                                                        channels F: Int, _ t: Tiling, bias: UnsafePointer<Float>?,
+                                                        into y: UnsafeMutablePointer<Float>) {
+        let ms = planeStride(stack.rows, F), rowStep = K.m * t.tilesWide * F
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 6 * K.m) { buffer in
             let e = buffer.baseAddress!
             for ti in 0..<t.tilesHigh {
                 for tj in 0..<t.tilesWide {
                     let tile = stack.row(image: j, tile: ti &* t.tilesWide &+ tj)
-                    let corner = y + (4 &* ti &* rowStep &+ 4 &* tj &* F)
+                    let corner = y + (K.m &* ti &* rowStep &+ K.m &* tj &* F)
                     var fb = 0
                     while fb < F {
                         let b = bias.map { load($0 + fb) } ?? Vector()
-                        outputTile(m + (tile &* F &+ fb), ms, bias: b, e) { p, q, value in
+                        K.outputTile(m + (tile &* F &+ fb), ms, bias: b, e) { p, q, value in
                             store(value, corner + (p &* rowStep &+ q &* F &+ fb))
                         }
                         fb &+= 16
@@ -429,39 +428,54 @@ public enum Winograd4x4 {
         }
     }
 
-    /// Image j's rows of M (36, k·T, Fo) → ReLU and 2×2, stride-2 max pooling of the outputs (Ho and Wo multiples of 4, so that
-    /// each tile holds four whole windows): pooled (Ho/2, Wo/2, Fo) and each winner's index within its
-    /// (Ho, Wo) plane, channels last, or −1 where the pooled value is not positive (no gradient passes: the
-    /// ReLU's mask). Values bit for bit what ReLU then pooling compute (ReLUPoolEpilogue). Without `argmax`
-    /// (evaluation), the values alone.
+    /// Image j's rows of M (36, k·T, Fo) → ReLU and 2×2, stride-2 max pooling of the outputs (Ho and Wo
+    /// multiples of m, so that each tile holds (m/2)² whole windows: four in a 4×4 tile, the tile itself in a
+    /// 2×2 one): pooled (Ho/2, Wo/2, Fo) and each winner's index within its (Ho, Wo) plane, channels last, or −1
+    /// where the pooled value is not positive (no gradient passes: the ReLU's mask). Values bit for bit what
+    /// ReLU then pooling compute (ReLUPoolEpilogue). Without `argmax` (evaluation), the values alone.
     static func transformOutputReLUPool(_ m: UnsafePointer<Float>, _ stack: Stack, image j: Int, channels F: Int,
                                         _ t: Tiling, bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>,
                                         argmax: UnsafeMutablePointer<Int32>?) {
+        switch t.variant {
+        case .f4x4k3:
+            transformOutputReLUPool(F4x4K3.self, m, stack, image: j, channels: F, t, bias: bias, into: out, argmax: argmax)
+        case .f2x2k5:
+            transformOutputReLUPool(F2x2K5.self, m, stack, image: j, channels: F, t, bias: bias, into: out, argmax: argmax)
+        }
+    }
+
+    static func transformOutputReLUPool<K: Winograd6Transforms>(
+        _: K.Type, _ m: UnsafePointer<Float>, _ stack: Stack, image j: Int, channels F: Int, _ t: Tiling,
+        bias: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?
+    ) {
         let ms = planeStride(stack.rows, F), Wo = t.outWidth, pw = Wo / 2, wo32 = Int32(truncatingIfNeeded: Wo)
-        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 40) { buffer in
-            let e = buffer.baseAddress!, y = e + 24
+        let half = K.m / 2
+        // e: the column transforms (6m), y: the tile's outputs (m²)
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 6 * K.m + K.m * K.m) { buffer in
+            let e = buffer.baseAddress!, y = e + 6 * K.m
             for ti in 0..<t.tilesHigh {
                 for tj in 0..<t.tilesWide {
                     let tile = stack.row(image: j, tile: ti &* t.tilesWide &+ tj)
                     var fb = 0
                     while fb < F {
-                        outputTile(m + (tile &* F &+ fb), ms, bias: load(bias + fb), e) { p, q, value in
-                            y[4 &* p &+ q] = value
+                        K.outputTile(m + (tile &* F &+ fb), ms, bias: load(bias + fb), e) { p, q, value in
+                            y[K.m &* p &+ q] = value
                         }
                         @inline(__always) func bits(_ i: Int) -> SIMD16<Int32> { unsafeBitCast(y[i], to: SIMD16<Int32>.self) }
-                        for u in 0..<2 {
-                            for w in 0..<2 {
-                                let first = 8 &* u &+ 2 &* w
-                                let o = ((2 &* ti &+ u) &* pw &+ 2 &* tj &+ w) &* F &+ fb
+                        for u in 0..<half {
+                            for w in 0..<half {
+                                // the window at (2u, 2w) of the tile: outputs first, first + 1, first + m, first + m + 1
+                                let first = 2 &* K.m &* u &+ 2 &* w
+                                let o = ((half &* ti &+ u) &* pw &+ half &* tj &+ w) &* F &+ fb
                                 guard let argmax else {
                                     let best = ReLUPoolEpilogue.reluPoolWindowValues(
-                                        bits(first), bits(first &+ 1), bits(first &+ 4), bits(first &+ 5))
+                                        bits(first), bits(first &+ 1), bits(first &+ K.m), bits(first &+ K.m &+ 1))
                                     UnsafeMutableRawPointer(out + o).storeBytes(of: best, as: SIMD16<Int32>.self)
                                     continue
                                 }
-                                let q0 = (4 &* ti &+ 2 &* u) &* Wo &+ 4 &* tj &+ 2 &* w
+                                let q0 = (K.m &* ti &+ 2 &* u) &* Wo &+ K.m &* tj &+ 2 &* w
                                 let (best, at) = ReLUPoolEpilogue.reluPoolWindows(
-                                    bits(first), bits(first &+ 1), bits(first &+ 4), bits(first &+ 5),
+                                    bits(first), bits(first &+ 1), bits(first &+ K.m), bits(first &+ K.m &+ 1),
                                     at: SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: q0)), rowStride: wo32)
                                 UnsafeMutableRawPointer(out + o).storeBytes(of: best, as: SIMD16<Int32>.self)
                                 // Positive floats are the positive bit patterns; −1 where best ≤ 0 as an integer
@@ -479,33 +493,29 @@ public enum Winograd4x4 {
     }
 
     /// dY of the tiles, read from dy (Ho, Wo, Fo) channels last inside a zero-padded buffer whose rows are
-    /// `rowStride` positions long (zeros past Ho and Wo) → dZ (36, T, Fo) = A dY Aᵀ: the adjoint of
-    /// `transformOutput`.
+    /// `rowStride` positions long (zeros past Ho and Wo, up to m·Th and m·Tw) → dZ (36, T, Fo) = A dY Aᵀ: the
+    /// adjoint of `transformOutput`.
     static func transformOutputGradient(_ dy: UnsafePointer<Float>, rowStride: Int, channels F: Int, _ t: Tiling,
                                         into dz: UnsafeMutablePointer<Float>) {
+        switch t.variant {
+        case .f4x4k3: transformOutputGradient(F4x4K3.self, dy, rowStride: rowStride, channels: F, t, into: dz)
+        case .f2x2k5: transformOutputGradient(F2x2K5.self, dy, rowStride: rowStride, channels: F, t, into: dz)
+        }
+    }
+
+    static func transformOutputGradient<K: Winograd6Transforms>(_: K.Type, _ dy: UnsafePointer<Float>, rowStride: Int,
+                                                                channels F: Int, _ t: Tiling,
+                                                                into dz: UnsafeMutablePointer<Float>) {
         let zs = planeStride(t.tiles, F), rowStep = rowStride * F
         withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { buffer in
             let e = buffer.baseAddress!
             for ti in 0..<t.tilesHigh {
                 for tj in 0..<t.tilesWide {
-                    let corner = dy + (4 &* ti &* rowStep &+ 4 &* tj &* F)
+                    let corner = dy + (K.m &* ti &* rowStep &+ K.m &* tj &* F)
                     let out = dz + (ti &* t.tilesWide &+ tj) &* F
                     var fb = 0
                     while fb < F {
-                        // A down each column q: e[6a + q]
-                        for q in 0..<4 {
-                            let p = corner + (q &* F &+ fb)
-                            let r = timesA(load(p), load(p + rowStep), load(p + 2 &* rowStep), load(p + 3 &* rowStep))
-                            e[q] = r.0; e[6 &+ q] = r.1; e[12 &+ q] = r.2
-                            e[18 &+ q] = r.3; e[24 &+ q] = r.4; e[30 &+ q] = r.5
-                        }
-                        for a in 0..<6 {
-                            let q = e + 6 &* a
-                            let r = timesA(q[0], q[1], q[2], q[3])
-                            let o = out + (6 &* a &* zs &+ fb)
-                            store(r.0, o); store(r.1, o + zs); store(r.2, o + 2 &* zs)
-                            store(r.3, o + 3 &* zs); store(r.4, o + 4 &* zs); store(r.5, o + 5 &* zs)
-                        }
+                        K.outputGradientTile(corner + fb, rowStep: rowStep, channels: F, e, into: out + fb, zs)
                         fb &+= 16
                     }
                 }
@@ -521,16 +531,16 @@ public enum Winograd4x4 {
         t.paddedCount(channels: C) + productsCount(inChannels: C, outChannels: F, t, images: k)
     }
 
-    /// Scratch floats of `multiply` for k images: V, M, one image's outputs (channels last) and their 2×2
-    /// pooling.
+    /// Scratch floats of `multiply` for k images: V, M, one image's outputs (channels last, m² per tile and
+    /// channel) and their 2×2 pooling ((m/2)² per tile and channel).
     static func productsCount(inChannels C: Int, outChannels F: Int, _ t: Tiling, images k: Int) -> Int {
-        let rows = k * t.tiles
-        return 36 * planeStride(rows, C) + 36 * planeStride(rows, F) + 16 * t.tiles * F + 4 * t.tiles * F
+        let rows = k * t.tiles, m = t.variant.tileSize
+        return 36 * planeStride(rows, C) + 36 * planeStride(rows, F) + (m * m + (m / 2) * (m / 2)) * t.tiles * F
     }
 
-    /// y (k, Fo, Ho, Wo) = conv3×3(x (k, Ci, H, W), padding P) + b, from transformed filters U (36, Ci, Fo); or,
+    /// y (k, Fo, Ho, Wo) = conv r×r(x (k, Ci, H, W), padding P) + b, from transformed filters U (36, Ci, Fo); or,
     /// with `pooled`, only relu(y) pooled over 2×2 windows (k, Fo, ⌊Ho/2⌋, ⌊Wo/2⌋) and, when given (Ho and Wo
-    /// multiples of 4), their argmax (k, Ho/2, Wo/2, Fo), channels last, −1 where nothing passes (see
+    /// multiples of m), their argmax (k, Ho/2, Wo/2, Fo), channels last, −1 where nothing passes (see
     /// `transformOutputReLUPool`). Each image's outputs are the bits of its own convolution (k = 1).
     /// `layout.input` channels last takes x as (k, H, W, Ci); `layout.output` channels last gives y as
     /// (k, Ho, Wo, Fo) and the pooled values as (k, ⌊Ho/2⌋, ⌊Wo/2⌋, Fo): the same values, untransposed.
@@ -539,7 +549,7 @@ public enum Winograd4x4 {
                                 scratch slice: WorkspaceSlice<Float>, into y: UnsafeMutablePointer<Float>,
                                 pooled: (out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?)? = nil,
                                 layout: StepLayout = .channelsFirst) {
-        let scratch = slice.pointer(for: scratchCount(inChannels: C, outChannels: F, t, images: k), "Winograd4x4.convolve")
+        let scratch = slice.pointer(for: scratchCount(inChannels: C, outChannels: F, t, images: k), "Winograd6.convolve")
         let stack = Stack(tiles: t.tiles, images: k), chw = C * t.height * t.width
         let padded = scratch, v = scratch + t.paddedCount(channels: C)
         // A channels-last image already is the padded input when there is no padding and the tiles are whole.
@@ -573,12 +583,12 @@ public enum Winograd4x4 {
                            a: v + xi * vs + first * C, lda: C, b: u + xi * C * F, ldb: F, c: m + xi * ms + first * F, ldc: F)
             }
         }
-        let (Ho, Wo) = (t.outHeight, t.outWidth)
+        let (Ho, Wo, mt) = (t.outHeight, t.outWidth, t.variant.tileSize)
         if let pooled, let bias {
             // pooled values (L, Fo) in the scratch, then copied in one sequential pass (channels last) or
             // transposed → (Fo, L), into an output that is not in cache; the argmax stays channels last, for `backward`
             let L = (Ho / 2) * (Wo / 2)
-            if Ho % 4 == 0 && Wo % 4 == 0 {
+            if Ho % mt == 0 && Wo % mt == 0 {
                 for j in 0..<stack.images {
                     let out = pooled.out + j * L * F
                     transformOutputReLUPool(m, stack, image: j, channels: F, t, bias: bias, into: last,
@@ -589,43 +599,43 @@ public enum Winograd4x4 {
             }
             // Windows across tiles, without winners: each image's tiles' outputs, then their pooling (L, Fo)
             // after them.
-            precondition(pooled.argmax == nil, "Winograd4x4: the winners of a pooling across tiles are not kept")
-            let pooledLast = last + 16 * t.tiles * F
+            precondition(pooled.argmax == nil, "Winograd6: the winners of a pooling across tiles are not kept")
+            let pooledLast = last + mt * mt * t.tiles * F
             for j in 0..<stack.images {
                 let out = pooled.out + j * L * F
                 transformOutput(m, stack, image: j, channels: F, t, bias: bias, into: last)
-                ReLUPoolEpilogue.reluMaxPool2x2ChannelsLast(last, height: Ho, width: Wo, rowLength: 4 * t.tilesWide,
+                ReLUPoolEpilogue.reluMaxPool2x2ChannelsLast(last, height: Ho, width: Wo, rowLength: mt * t.tilesWide,
                                                             channels: F, into: pooledLast)
                 if keepsChannelsLast { out.update(from: pooledLast, count: L * F) } else { Transpose.matrix(pooledLast, rows: L, cols: F, into: out) }
             }
             return
         }
-        // The tiles' outputs (4Th, 4Tw, Fo) in the scratch, then each row's first Wo positions copied (channels
-        // last; one copy when Wo = 4Tw) or transposed into y.
-        let rowFloats = 4 * t.tilesWide * F
+        // The tiles' outputs (m·Th, m·Tw, Fo) in the scratch, then each row's first Wo positions copied (channels
+        // last; one copy when Wo = m·Tw) or transposed into y.
+        let rowFloats = mt * t.tilesWide * F
         for j in 0..<stack.images {
             let image = y + j * F * Ho * Wo
             transformOutput(m, stack, image: j, channels: F, t, bias: bias, into: last)
-            if keepsChannelsLast && Wo == 4 * t.tilesWide {
+            if keepsChannelsLast && Wo == mt * t.tilesWide {
                 image.update(from: last, count: Ho * Wo * F)
                 continue
             }
             for h in 0..<Ho {
                 if keepsChannelsLast {
-                    // row h of the tiles' outputs, the first Wo of 4Tw positions → y[h] (Wo, Fo)
+                    // row h of the tiles' outputs, the first Wo of m·Tw positions → y[h] (Wo, Fo)
                     (image + h * Wo * F).update(from: last + h * rowFloats, count: Wo * F)
                     continue
                 }
-                // row h of the tiles' outputs, (Wo, Fo) of (4Tw, Fo) → y[:, h, :], rows Ho·Wo apart
+                // row h of the tiles' outputs, (Wo, Fo) of (m·Tw, Fo) → y[:, h, :], rows Ho·Wo apart
                 Transpose.matrix(last + h * rowFloats, rows: Wo, cols: F, sourceStride: F,
                                  into: image + h * Wo, destinationStride: Ho * Wo)
             }
         }
     }
 
-    /// The dx tiling of a forward tiling: dy (Ho, Wo) padded by 2 − P, whose outputs are H×W.
+    /// The dx tiling of a forward tiling: dy (Ho, Wo) padded by r − 1 − P, whose outputs are H×W.
     public static func inputGradientTiling(_ t: Tiling) -> Tiling {
-        Tiling(height: t.outHeight, width: t.outWidth, padding: 2 - t.padding)
+        Tiling(height: t.outHeight, width: t.outWidth, padding: t.variant.kernelSize - 1 - t.padding, variant: t.variant)
     }
 
     /// Scratch floats for `backward` of k images on C → F channels over the forward tiling `t`: one padded dy,
@@ -682,7 +692,7 @@ public enum Winograd4x4 {
 
     /// The backward of k images, image after image: db (F) += Σ dy over positions in row-major order; dU (36, C,
     /// F) += Σ_tiles V[ξ]ᵀ dZ[ξ] with V from x[j] (C, H, W); and, given dx and the flipped filters (36, F, C), dx
-    /// (k, C, H, W) = the convolution of each dy padded by 2 − P, the k images sharing each product (`Stack`).
+    /// (k, C, H, W) = the convolution of each dy padded by r − 1 − P, the k images sharing each product (`Stack`).
     /// `layout.input` channels last takes x and gives dx as (k, H, W, C); `layout.output` channels last takes a
     /// `.plain` dy as (Ho, Wo, F).
     /// `dy(j)` gives image j's gradient; it is called once per image, in order, and read before the next call.
@@ -694,11 +704,14 @@ public enum Winograd4x4 {
                                 inputGradient: (dx: UnsafeMutablePointer<Float>, filters: UnsafePointer<Float>)?,
                                 layout: StepLayout = .channelsFirst) {
         let scratch = slice.pointer(for: backwardScratchCount(inChannels: C, outChannels: F, t, images: k),
-                                    "Winograd4x4.backward")
+                                    "Winograd6.backward")
         let dt = inputGradientTiling(t), Pd = dt.padding, Wq = dt.paddedWidth, chw = C * t.height * t.width
         let dxStack = Stack(tiles: dt.tiles, images: k), one = Stack(tiles: t.tiles, images: 1)
-        // dy padded for dx, channels last; the forward tiles' dY sits at (2 − P, 2 − P) in it, zeros past
-        // Ho and Wo (4Th + 2 − P ≤ 4⌈(Ho + 2 − 2P)/4⌉ + 2 for P ≤ 2).
+        // dy padded for dx, channels last; the forward tiles' dY sits at (r − 1 − P, r − 1 − P) in it, zeros
+        // past Ho and Wo up to m·Th and m·Tw: r − 1 − P + m·Th ≤ m·⌈H/m⌉ + r − 1, the padded height (and
+        // likewise across), holds for F(2×2, 5×5) with every P ≤ 4 and for F(4×4, 3×3) with P ≤ 1. For
+        // F(4×4, 3×3) with P = 2 the last tiles can read past it; the outputs there (rows ≥ Ho = H + 2) see only
+        // the zero padding of x, so what they read adds nothing to dU but rounding.
         let dyPadded = scratch, dxV = scratch + dt.paddedCount(channels: F)
         let rest = dxV + 36 * planeStride(dxStack.rows, F)
         let T = t.tiles, vs = planeStride(T, C), zs = planeStride(T, F)
