@@ -577,6 +577,12 @@ public enum Winograd6 {
         let vs = planeStride(stack.rows, C), ms = planeStride(stack.rows, F)
         let m = v + 36 * vs, last = m + 36 * ms
         for xi in 0..<36 {
+            if t.variant == .f2x2k5 {
+                // F(2×2, 5×5): M[ξ] (k·T, Fo) = V[ξ] · U[ξ] for all the group's rows at once, each row on its own
+                // (so a group keeps each image's bits whatever the BLAS).
+                product(v + xi * vs, rows: stack.rows, depth: C, u + xi * C * F, columns: F, into: m + xi * ms)
+                continue
+            }
             stack.forEachProduct { first, rows in
                 // M[ξ] (rows, Fo) = V[ξ] (rows, Ci) · U[ξ] (Ci, Fo)
                 BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: F, k: C,
@@ -630,6 +636,45 @@ public enum Winograd6 {
                 Transpose.matrix(last + h * rowFloats, rows: Wo, cols: F, sourceStride: F,
                                  into: image + h * Wo, destinationStride: Ho * Wo)
             }
+        }
+    }
+
+    /// c (rows, N) = a (rows, K) · b (K, N), row-major, N a multiple of 16: sixteen columns at a time, eight rows
+    /// at a time, each output c[i, j] = Σ_k a[i, k]·b[k, j] summed by fused multiply-adds in k order from 0. For the
+    /// shallow products of F(2×2, 5×5) (K = 16 or 32), where a BLAS call packs both operands for little work.
+    static func product(_ a: UnsafePointer<Float>, rows: Int, depth K: Int, _ b: UnsafePointer<Float>, columns N: Int,
+                        into c: UnsafeMutablePointer<Float>) {
+        var nb = 0
+        while nb < N {
+            var i = 0
+            while i &+ 8 <= rows {
+                let r = a + i &* K
+                var c0 = Vector(), c1 = Vector(), c2 = Vector(), c3 = Vector()
+                var c4 = Vector(), c5 = Vector(), c6 = Vector(), c7 = Vector()
+                for k in 0..<K {
+                    let bv = load(b + (k &* N &+ nb))
+                    c0 = c0.addingProduct(Vector(repeating: r[k]), bv)
+                    c1 = c1.addingProduct(Vector(repeating: r[K &+ k]), bv)
+                    c2 = c2.addingProduct(Vector(repeating: r[2 &* K &+ k]), bv)
+                    c3 = c3.addingProduct(Vector(repeating: r[3 &* K &+ k]), bv)
+                    c4 = c4.addingProduct(Vector(repeating: r[4 &* K &+ k]), bv)
+                    c5 = c5.addingProduct(Vector(repeating: r[5 &* K &+ k]), bv)
+                    c6 = c6.addingProduct(Vector(repeating: r[6 &* K &+ k]), bv)
+                    c7 = c7.addingProduct(Vector(repeating: r[7 &* K &+ k]), bv)
+                }
+                let o = c + (i &* N &+ nb)
+                store(c0, o); store(c1, o + N); store(c2, o + 2 &* N); store(c3, o + 3 &* N)
+                store(c4, o + 4 &* N); store(c5, o + 5 &* N); store(c6, o + 6 &* N); store(c7, o + 7 &* N)
+                i &+= 8
+            }
+            while i < rows {
+                let r = a + i &* K
+                var c0 = Vector()
+                for k in 0..<K { c0 = c0.addingProduct(Vector(repeating: r[k]), load(b + (k &* N &+ nb))) }
+                store(c0, c + (i &* N &+ nb))
+                i &+= 1
+            }
+            nb &+= 16
         }
     }
 
