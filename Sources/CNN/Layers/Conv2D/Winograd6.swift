@@ -580,7 +580,8 @@ public enum Winograd6 {
             if t.variant == .f2x2k5 {
                 // F(2×2, 5×5): M[ξ] (k·T, Fo) = V[ξ] · U[ξ] for all the group's rows at once, each row on its own
                 // (so a group keeps each image's bits whatever the BLAS).
-                product(v + xi * vs, rows: stack.rows, depth: C, u + xi * C * F, columns: F, into: m + xi * ms)
+                product(v + xi * vs, rows: stack.rows, depth: C, rowStep: C, depthStep: 1, u + xi * C * F, columns: F,
+                        into: m + xi * ms)
                 continue
             }
             stack.forEachProduct { first, rows in
@@ -639,39 +640,43 @@ public enum Winograd6 {
         }
     }
 
-    /// c (rows, N) = a (rows, K) · b (K, N), row-major, N a multiple of 16: sixteen columns at a time, eight rows
-    /// at a time, each output c[i, j] = Σ_k a[i, k]·b[k, j] summed by fused multiply-adds in k order from 0. For the
-    /// shallow products of F(2×2, 5×5) (K = 16 or 32), where a BLAS call packs both operands for little work.
-    static func product(_ a: UnsafePointer<Float>, rows: Int, depth K: Int, _ b: UnsafePointer<Float>, columns N: Int,
-                        into c: UnsafeMutablePointer<Float>) {
+    /// c (rows, N) = a (rows, K) · b (K, N), or with `accumulate` c += a · b; b and c row-major, N a multiple of
+    /// 16, a[i, k] at a[i·rowStep + k·depthStep] (a row-major: rowStep K, depthStep 1; a transposed: 1 and its row
+    /// length). Sixteen columns and eight rows at a time, each output c[i, j] (+)= Σ_k a[i, k]·b[k, j] by fused
+    /// multiply-adds in k order, from 0 or from c. For the shallow products of F(2×2, 5×5) (K = 16 or 32, or the
+    /// T tiles of dU), where a BLAS call packs both operands for little work.
+    @inline(__always)
+    static func product(_ a: UnsafePointer<Float>, rows: Int, depth K: Int, rowStep: Int, depthStep: Int,
+                        _ b: UnsafePointer<Float>, columns N: Int, into c: UnsafeMutablePointer<Float>,
+                        accumulate: Bool = false) {
+        @inline(__always) func start(_ p: UnsafeMutablePointer<Float>) -> Vector { accumulate ? load(p) : Vector() }
         var nb = 0
         while nb < N {
             var i = 0
             while i &+ 8 <= rows {
-                let r = a + i &* K
-                var c0 = Vector(), c1 = Vector(), c2 = Vector(), c3 = Vector()
-                var c4 = Vector(), c5 = Vector(), c6 = Vector(), c7 = Vector()
+                let r = a + i &* rowStep, o = c + (i &* N &+ nb)
+                var c0 = start(o), c1 = start(o + N), c2 = start(o + 2 &* N), c3 = start(o + 3 &* N)
+                var c4 = start(o + 4 &* N), c5 = start(o + 5 &* N), c6 = start(o + 6 &* N), c7 = start(o + 7 &* N)
                 for k in 0..<K {
-                    let bv = load(b + (k &* N &+ nb))
-                    c0 = c0.addingProduct(Vector(repeating: r[k]), bv)
-                    c1 = c1.addingProduct(Vector(repeating: r[K &+ k]), bv)
-                    c2 = c2.addingProduct(Vector(repeating: r[2 &* K &+ k]), bv)
-                    c3 = c3.addingProduct(Vector(repeating: r[3 &* K &+ k]), bv)
-                    c4 = c4.addingProduct(Vector(repeating: r[4 &* K &+ k]), bv)
-                    c5 = c5.addingProduct(Vector(repeating: r[5 &* K &+ k]), bv)
-                    c6 = c6.addingProduct(Vector(repeating: r[6 &* K &+ k]), bv)
-                    c7 = c7.addingProduct(Vector(repeating: r[7 &* K &+ k]), bv)
+                    let bv = load(b + (k &* N &+ nb)), q = r + k &* depthStep
+                    c0 = c0.addingProduct(Vector(repeating: q[0]), bv)
+                    c1 = c1.addingProduct(Vector(repeating: q[rowStep]), bv)
+                    c2 = c2.addingProduct(Vector(repeating: q[2 &* rowStep]), bv)
+                    c3 = c3.addingProduct(Vector(repeating: q[3 &* rowStep]), bv)
+                    c4 = c4.addingProduct(Vector(repeating: q[4 &* rowStep]), bv)
+                    c5 = c5.addingProduct(Vector(repeating: q[5 &* rowStep]), bv)
+                    c6 = c6.addingProduct(Vector(repeating: q[6 &* rowStep]), bv)
+                    c7 = c7.addingProduct(Vector(repeating: q[7 &* rowStep]), bv)
                 }
-                let o = c + (i &* N &+ nb)
                 store(c0, o); store(c1, o + N); store(c2, o + 2 &* N); store(c3, o + 3 &* N)
                 store(c4, o + 4 &* N); store(c5, o + 5 &* N); store(c6, o + 6 &* N); store(c7, o + 7 &* N)
                 i &+= 8
             }
             while i < rows {
-                let r = a + i &* K
-                var c0 = Vector()
-                for k in 0..<K { c0 = c0.addingProduct(Vector(repeating: r[k]), load(b + (k &* N &+ nb))) }
-                store(c0, c + (i &* N &+ nb))
+                let r = a + i &* rowStep, o = c + (i &* N &+ nb)
+                var c0 = start(o)
+                for k in 0..<K { c0 = c0.addingProduct(Vector(repeating: r[k &* depthStep]), load(b + (k &* N &+ nb))) }
+                store(c0, o)
                 i &+= 1
             }
             nb &+= 16
@@ -782,6 +787,11 @@ public enum Winograd6 {
             transformOutputGradient(image, rowStride: Wq, channels: F, t, into: dz)
             for xi in 0..<36 {
                 // dU[ξ] (C, F) += V[ξ]ᵀ (C, T) · dZ[ξ] (T, F)
+                if t.variant == .f2x2k5 {
+                    product(v + xi * vs, rows: C, depth: T, rowStep: 1, depthStep: C, dz + xi * zs, columns: F,
+                            into: du + xi * C * F, accumulate: true)
+                    continue
+                }
                 BLAS.sgemm(transposeA: true, transposeB: false, m: C, n: F, k: T,
                            a: v + xi * vs, lda: C, b: dz + xi * zs, ldb: F, beta: 1, c: du + xi * C * F, ldc: F)
             }
