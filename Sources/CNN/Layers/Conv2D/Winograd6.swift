@@ -28,10 +28,14 @@
 //      dx is the r×r convolution of dy padded by r − 1 − P with the kernels flipped and Ci and Fo swapped
 //      (so P ≤ r − 1).
 //
+//  The products: OpenBLAS's sgemm for F(4×4, 3×3); for F(2×2, 5×5), whose products are only Ci = 16 or 32
+//  (or T, for dU) deep, `product`, a register-blocked kernel that sums each output in k order by fused
+//  multiply-adds, so that no call packs its operands.
+//
 //  Several images can share each ξ's product: their V[ξ] stacked into one (k·T, Ci) matrix (`Stack`), each
 //  output still the dot product of one row of V[ξ] with one column of U[ξ], summed as in the image's own product
-//  under OpenBLAS's row blocking; a probe checks that once per process (Winograd6+Probe.swift), and where it
-//  fails every product is one image's.
+//  under OpenBLAS's row blocking (and always by `product`, which computes each row on its own); a probe checks
+//  the BLAS once per process (Winograd6+Probe.swift), and where it fails every product is one image's.
 //
 //  The transforms run on 16 channels at a time (one vector), so they need no particular image width; the
 //  image goes to channels last (Hx, Wx, Ci) once, zero-padded to whole tiles, and the outputs come back to
