@@ -251,6 +251,30 @@ final class Conv2DTests: XCTestCase {
         }
     }
 
+    /// F(4×4, 3×3) forced on 3×3 layers with padding 2 whose forward tiles reach past dx's tiling (H = 3, 4, 7,
+    /// 8: ⌈(H + 2)/4⌉ > ⌈H/4⌉) agrees with the reference loops (forward, dx, dW, db), on one thread and on two,
+    /// with a second batch size through the same layer.
+    func testWinograd4x4WithPaddingTwoMatchesReferenceOnOneAndTwoThreads() throws {
+        var rng = RandomGenerator(seed: 110)
+        for threads in [1, 2] {
+            try withThreads(threads) {
+                for (h, w) in [(3, 3), (4, 4), (7, 7), (8, 8), (4, 7)] {
+                    let cc = Case(n: 3, c: 16, h: h, w: w, f: 16, k: 3, s: 1, p: 2)
+                    let layers = BackendPair({ backend -> Conv2D in
+                        let conv = Conv2D(inChannels: cc.c, outChannels: cc.f, kernelSize: 3, padding: 2, backend: backend)
+                        conv.algorithm = .winograd4x4
+                        return conv
+                    }, generator: &rng)
+                    let plan = try layers.fast.plan(forInput: [cc.n, cc.c, cc.h, cc.w], mode: .training)
+                    XCTAssertEqual(plan.algorithm, .winograd4x4, "\(cc)")
+                    assertBackendsAgree("\(cc), \(threads) threads", pair: layers,
+                                        inputShapes: [[cc.n, cc.c, cc.h, cc.w], [cc.n + 2, cc.c, cc.h, cc.w]],
+                                        generator: &rng)
+                }
+            }
+        }
+    }
+
     /// F(2×2, 5×5) computes the same bytes every time: two layers with the same weights, on the same input,
     /// give bitwise the same y, dx, dW and db, plain and with a fused ReLU and 2×2 pooling (where the output
     /// has a window), on one thread and on two.

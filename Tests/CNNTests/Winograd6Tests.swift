@@ -301,6 +301,66 @@ final class Winograd6Tests: XCTestCase {
         }
     }
 
+    /// F(4×4, 3×3) with padding 2, where the forward tiles reach further than dx's tiling (⌈(H + 2)/4⌉ > ⌈H/4⌉
+    /// for H = 3, 4, 7, 8; not for 6): with the backward's scratch filled with NaN first, dg = Gᵀ dU G is finite
+    /// and agrees with the reference sums dg[f, c, i, j] = Σ dy[f, h, w] · x[c, h + i − P, w + j − P] (in
+    /// Double), and db with Σ dy; so every dY a forward tile reads lies in the zeroed dy buffer.
+    func testFilterGradientWithPaddingTwoReadsOnlyTheZeroedOutputGradient() {
+        var generator = RandomGenerator(seed: 46)
+        let (C, F, P) = (16, 16, 2)
+        for (H, W) in [(3, 3), (4, 4), (7, 8), (8, 7), (8, 8), (6, 6), (4, 9)] {
+            let t = Winograd6.Tiling(height: H, width: W, padding: P, variant: .f4x4k3)
+            let (Ho, Wo) = (t.outHeight, t.outWidth)
+            let x = values(C * H * W, &generator), dy = values(F * Ho * Wo, &generator)
+            let g = values(F * C * 9, &generator), uFlipped = transformed(g, F: F, C: C, flipped: true)
+            let workspace = Workspace<Float>()
+            let scratch = workspace.reserve(Winograd6.backwardScratchCount(inChannels: C, outChannels: F, t))
+            for withInputGradient in [false, true] {
+                scratch.start.update(repeating: .nan, count: scratch.count)
+                var du = [Float](repeating: 0, count: 36 * C * F), db = [Float](repeating: 0, count: F)
+                var dg = [Float](repeating: 0, count: F * C * 9), dx = [Float](repeating: .nan, count: C * H * W)
+                x.withUnsafeBufferPointer { xb in
+                    dy.withUnsafeBufferPointer { dyb in
+                        uFlipped.withUnsafeBufferPointer { ub in
+                            dx.withUnsafeMutableBufferPointer { dxb in
+                                Winograd6.backward(xb.baseAddress!, { _ in .plain(dyb.baseAddress!) },
+                                                   inChannels: C, outChannels: F, t, scratch: scratch,
+                                                   biasGradient: &db, filterGradient: &du,
+                                                   inputGradient: withInputGradient ? (dxb.baseAddress!, ub.baseAddress!) : nil)
+                            }
+                        }
+                    }
+                }
+                Winograd6.addFilterGradient(du, outChannels: F, inChannels: C, variant: .f4x4k3, into: &dg)
+                var expected = [Double](repeating: 0, count: F * C * 9)
+                for f in 0..<F {
+                    for c in 0..<C {
+                        for i in 0..<3 {
+                            for j in 0..<3 {
+                                var sum = 0.0
+                                for h in 0..<Ho where (0..<H).contains(h + i - P) {
+                                    for w in 0..<Wo where (0..<W).contains(w + j - P) {
+                                        sum += Double(dy[(f * Ho + h) * Wo + w]) * Double(x[(c * H + h + i - P) * W + w + j - P])
+                                    }
+                                }
+                                expected[((f * C + c) * 3 + i) * 3 + j] = sum
+                            }
+                        }
+                    }
+                }
+                let what = "\(H)×\(W) P \(P)\(withInputGradient ? ", with dx" : "")"
+                let scale = max(1, expected.map { abs($0) }.max()!)
+                let far = zip(dg, expected).filter { !(abs(Double($0) - $1) <= 1e-5 * scale + 1e-4 * abs($1)) }.count
+                XCTAssertEqual(far, 0, "\(what): \(far) of \(dg.count) of dg are not finite or not within tolerance")
+                for f in 0..<F {
+                    let sum = dy[(f * Ho * Wo)..<((f + 1) * Ho * Wo)].reduce(0.0) { $0 + Double($1) }
+                    XCTAssertEqual(Double(db[f]), sum, accuracy: 1e-4 * max(1, abs(sum)), "\(what): db[\(f)]")
+                }
+                if withInputGradient { XCTAssertTrue(dx.allSatisfy(\.isFinite), "\(what): dx not all finite") }
+            }
+        }
+    }
+
     func testBackwardOfImagesSharingAProductIsBitwiseEachImageAlone() {
         guard Winograd6.stacksImages else { return assertNothingStacks() }
         var generator = RandomGenerator(seed: 44)

@@ -86,20 +86,22 @@ public enum Winograd6 {
         public let outHeight, outWidth: Int
         /// Th, Tw
         public let tilesHigh, tilesWide: Int
-        public init(height: Int, width: Int, padding: Int, variant: Variant) {
+        /// Rows and columns of the padded input: max(m·Th + r − 1, `atLeast.rows`) × max(m·Tw + r − 1,
+        /// `atLeast.columns`) (m·Th + r − 1 = m·Th + 5 − m covers the image, its padding and every tile's 6×6
+        /// window); zeros wherever the image is not.
+        public let paddedHeight, paddedWidth: Int
+        public init(height: Int, width: Int, padding: Int, variant: Variant, atLeast: (rows: Int, columns: Int) = (0, 0)) {
             self.height = height; self.width = width; self.padding = padding; self.variant = variant
             let m = variant.tileSize, r = variant.kernelSize
             outHeight = height + 2 * padding - (r - 1)
             outWidth = width + 2 * padding - (r - 1)
             tilesHigh = (outHeight + m - 1) / m
             tilesWide = (outWidth + m - 1) / m
+            paddedHeight = max(m * tilesHigh + r - 1, atLeast.rows)
+            paddedWidth = max(m * tilesWide + r - 1, atLeast.columns)
         }
         /// T
         @inlinable public var tiles: Int { tilesHigh * tilesWide }
-        /// Rows and columns of the padded input, (m·Th + r − 1) × (m·Tw + r − 1) (that is, +5 − m): it covers
-        /// the image and its padding.
-        @inlinable public var paddedHeight: Int { variant.tileSize * tilesHigh + variant.kernelSize - 1 }
-        @inlinable public var paddedWidth: Int { variant.tileSize * tilesWide + variant.kernelSize - 1 }
         /// Floats of the padded input with `channels` channels last.
         @inlinable public func paddedCount(channels: Int) -> Int { paddedHeight * paddedWidth * channels }
     }
@@ -311,8 +313,8 @@ public enum Winograd6 {
                 (d5 + four * d1).addingProduct(minusFive, d3))
     }
 
-    /// x (C, H, W), channels first, or (H, W, C) with `layout` channels last → padded (m·Th + r − 1,
-    /// m·Tw + r − 1, C), channels last, the image at (P, P) and zeros around it: a transposition, or a copy of rows.
+    /// x (C, H, W), channels first, or (H, W, C) with `layout` channels last → padded (paddedHeight,
+    /// paddedWidth, C), channels last, the image at (P, P) and zeros around it: a transposition, or a copy of rows.
     public static func padInput(_ x: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
                                 layout: ActivationLayout = .channelsFirst, into padded: UnsafeMutablePointer<Float>) {
         let (Hx, Wx, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
@@ -337,7 +339,7 @@ public enum Winograd6 {
         }
     }
 
-    /// Zeros where the image does not go in a padded input (m·Th + r − 1, m·Tw + r − 1, C): rows above and
+    /// Zeros where the image does not go in a padded input (paddedHeight, paddedWidth, C): rows above and
     /// below, then the columns left and right of each image row.
     static func zeroBorder(_ padded: UnsafeMutablePointer<Float>, channels C: Int, _ t: Tiling) {
         let (Hx, Wx, P, H, W) = (t.paddedHeight, t.paddedWidth, t.padding, t.height, t.width)
@@ -350,7 +352,7 @@ public enum Winograd6 {
         }
     }
 
-    /// The padded input (m·Th + r − 1, m·Tw + r − 1, C) of image j of `stack` → its rows of V (36, k·T, C) =
+    /// The padded input (paddedHeight, paddedWidth, C) of image j of `stack` → its rows of V (36, k·T, C) =
     /// Bᵀ d B, the ξ planes `planeStride(k·T, C)` floats apart; tile (ti, tj) is the 6×6 window at (m·ti, m·tj).
     public static func transformInput(_ padded: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
                                       into v: UnsafeMutablePointer<Float>, _ stack: Stack, image j: Int) {
@@ -687,9 +689,16 @@ public enum Winograd6 {
         }
     }
 
-    /// The dx tiling of a forward tiling: dy (Ho, Wo) padded by r − 1 − P, whose outputs are H×W.
+    /// The dx tiling of a forward tiling: dy (Ho, Wo) padded by r − 1 − P, whose outputs are H×W. Its padded
+    /// buffer is also where `backward` reads the forward tiles' dY: the image at Pd = r − 1 − P, tile (ti, tj)
+    /// reading the m×m block at (Pd + m·ti, Pd + m·tj). So the buffer has at least Pd + m·Th rows and
+    /// Pd + m·Tw columns (Th, Tw the forward tiles): every dY a forward tile reads lies inside it, in its zeros
+    /// past Ho and Wo. Only F(4×4, 3×3) with P = 2 needs more than dx's own m·⌈H/m⌉ + r − 1 (when
+    /// ⌈(H + 2)/4⌉ > ⌈H/4⌉: H = 3, 4, 7, 8, …); the extra rows and columns are zeros that dx's tiles never read.
     public static func inputGradientTiling(_ t: Tiling) -> Tiling {
-        Tiling(height: t.outHeight, width: t.outWidth, padding: t.variant.kernelSize - 1 - t.padding, variant: t.variant)
+        let Pd = t.variant.kernelSize - 1 - t.padding, m = t.variant.tileSize
+        return Tiling(height: t.outHeight, width: t.outWidth, padding: Pd, variant: t.variant,
+                      atLeast: (Pd + m * t.tilesHigh, Pd + m * t.tilesWide))
     }
 
     /// Scratch floats for `backward` of k images on C → F channels over the forward tiling `t`: one padded dy,
@@ -761,11 +770,9 @@ public enum Winograd6 {
                                     "Winograd6.backward")
         let dt = inputGradientTiling(t), Pd = dt.padding, Wq = dt.paddedWidth, chw = C * t.height * t.width
         let dxStack = Stack(tiles: dt.tiles, images: k), one = Stack(tiles: t.tiles, images: 1)
-        // dy padded for dx, channels last; the forward tiles' dY sits at (r − 1 − P, r − 1 − P) in it, zeros
-        // past Ho and Wo up to m·Th and m·Tw: r − 1 − P + m·Th ≤ m·⌈H/m⌉ + r − 1, the padded height (and
-        // likewise across), holds for F(2×2, 5×5) with every P ≤ 4 and for F(4×4, 3×3) with P ≤ 1. For
-        // F(4×4, 3×3) with P = 2 the last tiles can read past it; the outputs there (rows ≥ Ho = H + 2) see only
-        // the zero padding of x, so what they read adds nothing to dU but rounding.
+        // dy padded for dx, channels last (rows Wq positions long); the forward tiles' dY sits at (Pd, Pd) in it,
+        // zeros past Ho and Wo up to m·Th and m·Tw: every dY a forward tile reads lies inside the zeroed buffer
+        // (`inputGradientTiling` sizes it to Pd + m·Th rows and Pd + m·Tw columns at least).
         let dyPadded = scratch, dxV = scratch + dt.paddedCount(channels: F)
         let rest = dxV + 36 * planeStride(dxStack.rows, F)
         let T = t.tiles, vs = planeStride(T, C), zs = planeStride(T, F)
