@@ -66,15 +66,16 @@ final class Conv2DTests: XCTestCase {
     ]
 
     /// Shapes the F(2×2, 5×5) path supports (5×5, stride 1, channels multiples of 16): the default net's second
-    /// layer (12×12 → 8×8, 4×4 tiles; dx 32 → 16 on padding 4), odd outputs whose last tiles reach past the
-    /// edge (7×9), padding 2 (6×8, dx on padding 2), a single output position, and padding 4 (dx on padding 0).
-    /// Three images make groups that share each product where the probe allows it.
+    /// layer (12×12 → 8×8, 4×4 tiles; dx 32 → 16 by the adjoint on those tiles), odd outputs whose last tiles
+    /// reach past the edge (7×9), paddings 2, 3 and 4 (dx cropped from wider padded buffers), a single output
+    /// position. Three images make forward groups that share each product where the probe allows it.
     private let winograd5x5Cases: [Case] = [
         Case(n: 3, c: 16, h: 12, w: 12, f: 32, k: 5, s: 1, p: 0),   // 8×8
         Case(n: 2, c: 16, h: 9, w: 11, f: 16, k: 5, s: 1, p: 1),    // 7×9
         Case(n: 2, c: 32, h: 6, w: 8, f: 16, k: 5, s: 1, p: 2),     // 6×8
         Case(n: 2, c: 16, h: 3, w: 3, f: 16, k: 5, s: 1, p: 1),     // 1×1 output
         Case(n: 1, c: 16, h: 4, w: 5, f: 16, k: 5, s: 1, p: 4),     // 8×9
+        Case(n: 2, c: 16, h: 5, w: 6, f: 32, k: 5, s: 1, p: 3),     // 7×8
     ]
 
     /// Shapes the direct path takes with a fused pooling: MNIST's first layers (5×5 and 7×7 on 28×28, F = 6

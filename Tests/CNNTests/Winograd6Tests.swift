@@ -6,8 +6,8 @@
 //  (`Winograd6.Stack`) against each image alone, forward, pooled forward and backward, where the probe
 //  (`Winograd6.stacksImages`) lets images share products; where it does not, that no shape forms a group.
 //  The convolution on channels-last inputs and outputs (evaluation's handoff between F(4×4) layers) against
-//  the channels-first one, bit for bit. (The whole convolution against the reference loops is in Conv2DTests
-//  and FusionTests.)
+//  the channels-first one, bit for bit. F(2×2, 5×5)'s dx by the adjoint against the reference sums, in every
+//  layout. (The whole convolution against the reference loops is in Conv2DTests and FusionTests.)
 //
 //  Dimension legend: k images, F filters, C channels, T tiles, r the kernel's side; U (36, C, F), g (F, C, r, r).
 
@@ -90,6 +90,19 @@ final class Winograd6Tests: XCTestCase {
             u.withUnsafeMutableBufferPointer {
                 Winograd6.transformFilters(gp.baseAddress!, outChannels: F, inChannels: C, variant: variant, flipped: flipped,
                                              into: $0.baseAddress!)
+            }
+        }
+        return u
+    }
+
+    /// `Winograd6.transformInputGradientFilters` of g (F, C, r, r) into (36, F, C), over NaNs: the filters
+    /// `backward` takes for dx on the variant's route.
+    private func inputGradientFilters(_ g: [Float], F: Int, C: Int, variant: Winograd6.Variant) -> [Float] {
+        var u = [Float](repeating: .nan, count: 36 * F * C)
+        g.withUnsafeBufferPointer { gp in
+            u.withUnsafeMutableBufferPointer {
+                Winograd6.transformInputGradientFilters(gp.baseAddress!, outChannels: F, inChannels: C, variant: variant,
+                                                        into: $0.baseAddress!)
             }
         }
         return u
@@ -373,7 +386,7 @@ final class Winograd6Tests: XCTestCase {
             let k = groups.max()!
             let (chw, L) = (C * H * W, F * t.outHeight * t.outWidth)
             let x = values(k * chw, &generator), dy = values(k * L, &generator), g = values(F * C * rr, &generator)
-            let uFlipped = transformed(g, F: F, C: C, variant: variant, flipped: true)
+            let uFlipped = inputGradientFilters(g, F: F, C: C, variant: variant)
             let workspace = Workspace<Float>()
             let scratch = workspace.reserve(Winograd6.backwardScratchCount(inChannels: C, outChannels: F, t, images: k))
             // dU (36, C, F) then db (F), and dx (k, C, H, W): each image alone, then in groups
@@ -408,6 +421,96 @@ final class Winograd6Tests: XCTestCase {
                 XCTAssertEqual(differing, 0, "\(variant) C \(C) F \(F) \(H)×\(W) P \(P), \(images) images: \(differing) of dU, db, dx differ")
             }
         }
+        }
+    }
+
+    /// F(2×2, 5×5) takes dx by the adjoint and F(4×4, 3×3) by the full convolution. The adjoint's filters are
+    /// the forward's U[ξ]ᵀ bit for bit. Its dx (k, C, H, W) agrees with the reference sums
+    /// dx[c, h, w] = Σ_{f, i, j} dy[f, h + P − i, w + P − j] · g[f, c, i, j] (in Double, atol 1e-5·max|dx| +
+    /// rtol 1e-4) for P = 0…4, odd outputs and a single output, on a scratch filled with NaN first; every
+    /// combination of channels-first and channels-last x, dx and dy gives the same bits; so do the images one
+    /// call at a time and two per call. (C, F, H, W, P).
+    func testAdjointInputGradientMatchesTheReferenceSums() {
+        XCTAssertEqual(Winograd6.Variant.f2x2k5.inputGradientRoute, .adjoint)
+        XCTAssertEqual(Winograd6.Variant.f4x4k3.inputGradientRoute, .fullConvolution)
+        var generator = RandomGenerator(seed: 47)
+        let first = ActivationLayout.channelsFirst, last = ActivationLayout.channelsLast
+        let shapes = [(16, 32, 12, 12, 0), (32, 16, 9, 11, 1), (16, 16, 6, 8, 2), (16, 16, 5, 4, 3), (16, 32, 4, 5, 4),
+                      (16, 16, 3, 3, 1), (16, 16, 1, 2, 4)]
+        for (C, F, H, W, P) in shapes {
+            let t = Winograd6.Tiling(height: H, width: W, padding: P, variant: .f2x2k5)
+            let (Ho, Wo, k) = (t.outHeight, t.outWidth, 2)
+            let chw = C * H * W, L = F * Ho * Wo
+            let x = values(k * chw, &generator), dy = values(k * L, &generator), g = values(F * C * 25, &generator)
+            let u = inputGradientFilters(g, F: F, C: C, variant: .f2x2k5)
+            let forward = transformed(g, F: F, C: C, variant: .f2x2k5, flipped: false)
+            let transposedDiffer = (0..<(36 * F * C)).filter { i in
+                let (xi, f, c) = (i / (F * C), (i / C) % F, i % C)
+                return u[i].bitPattern != forward[(xi * C + c) * F + f].bitPattern
+            }.count
+            XCTAssertEqual(transposedDiffer, 0, "C \(C) F \(F): the adjoint's filters are not U[ξ]ᵀ")
+            let workspace = Workspace<Float>()
+            let scratch = workspace.reserve(Winograd6.backwardScratchCount(inChannels: C, outChannels: F, t, images: k))
+            // dx (k, C, H, W), channels first, from x, dy and dx in `layout`, `images` per call
+            func run(_ layout: StepLayout, images: Int) -> [Float] {
+                let xs = layout.input == .channelsLast ? transposedImages(x, images: k, rows: C, cols: H * W) : x
+                let dys = layout.output == .channelsLast ? transposedImages(dy, images: k, rows: F, cols: Ho * Wo) : dy
+                scratch.start.update(repeating: .nan, count: scratch.count)
+                var dx = [Float](repeating: .nan, count: k * chw)
+                let du = UnsafeMutablePointer<Float>.allocate(capacity: 36 * C * F + F)
+                defer { du.deallocate() }
+                du.update(repeating: 0, count: 36 * C * F + F)
+                xs.withUnsafeBufferPointer { xb in
+                    dys.withUnsafeBufferPointer { dyb in
+                        u.withUnsafeBufferPointer { ub in
+                            dx.withUnsafeMutableBufferPointer { dxb in
+                                var at = 0
+                                while at < k {
+                                    let count = min(images, k - at), n0 = at
+                                    Winograd6.backward(xb.baseAddress! + n0 * chw, images: count,
+                                                       { j in .plain(dyb.baseAddress! + (n0 + j) * L) },
+                                                       inChannels: C, outChannels: F, t, scratch: scratch,
+                                                       biasGradient: du + 36 * C * F, filterGradient: du,
+                                                       inputGradient: (dxb.baseAddress! + n0 * chw, ub.baseAddress!),
+                                                       layout: layout)
+                                    at += count
+                                }
+                            }
+                        }
+                    }
+                }
+                return layout.input == .channelsLast ? transposedImages(dx, images: k, rows: H * W, cols: C) : dx
+            }
+            let dx = run(.channelsFirst, images: 1)
+            var expected = [Double](repeating: 0, count: k * chw)
+            for n in 0..<k {
+                for c in 0..<C {
+                    for h in 0..<H {
+                        for w in 0..<W {
+                            var sum = 0.0
+                            for f in 0..<F {
+                                for i in 0..<5 where (0..<Ho).contains(h + P - i) {
+                                    for j in 0..<5 where (0..<Wo).contains(w + P - j) {
+                                        sum += Double(dy[((n * F + f) * Ho + h + P - i) * Wo + w + P - j])
+                                            * Double(g[((f * C + c) * 5 + i) * 5 + j])
+                                    }
+                                }
+                            }
+                            expected[((n * C + c) * H + h) * W + w] = sum
+                        }
+                    }
+                }
+            }
+            let what = "C \(C) F \(F) \(H)×\(W) P \(P)"
+            let scale = max(1, expected.map { abs($0) }.max()!)
+            let far = zip(dx, expected).filter { !(abs(Double($0) - $1) <= 1e-5 * scale + 1e-4 * abs($1)) }.count
+            XCTAssertEqual(far, 0, "\(what): \(far) of \(dx.count) of dx are not finite or not within tolerance")
+            for (layout, images) in [(StepLayout(input: last, output: last), 1), (StepLayout(input: last, output: first), 2),
+                                     (StepLayout(input: first, output: last), 1), (StepLayout.channelsFirst, 2)] {
+                let other = run(layout, images: images)
+                let differing = zip(other, dx).filter { $0.bitPattern != $1.bitPattern }.count
+                XCTAssertEqual(differing, 0, "\(what), \(layout), \(images) images per call: \(differing) of dx differ")
+            }
         }
     }
 

@@ -9,8 +9,9 @@
 //
 //  Forward:   y[n] = Aᵀ [V(x[n]) · U] A + b,  U = G g Gᵀ;  with a fused ReLU and 2×2 pooling (Ho, Wo
 //             multiples of the tile side m), each output tile is pooled as it is formed.
-//  Backward:  dU += V(x[n])ᵀ · dZ(dy[n]),  dg = Gᵀ dU G,  db = Σ dy,  dx[n] = the same forward on dy[n]
-//             padded by r − 1 − P, with the flipped kernels, F and C swapped, no bias.
+//  Backward:  dU += V(x[n])ᵀ · dZ(dy[n]),  dg = Gᵀ dU G,  db = Σ dy,  dx[n] by the variant's
+//             `inputGradientRoute`: F(4×4, 3×3) the same forward on dy[n] padded by r − 1 − P, with the flipped
+//             kernels, F and C swapped, no bias; F(2×2, 5×5) the adjoint, Σ_tiles B (dZ[ξ] · U[ξ]ᵀ) Bᵀ.
 //  Layouts: x (and so dx) and y (and so dy) channels first or channels last, as the step's layout says
 //  (ActivationLayout.swift); the kernels pad either into the same channels-last buffers, so only data moves.
 
@@ -51,15 +52,17 @@ extension Conv2D {
         let C = inChannels, F = outChannels, L = g.positions, chw = g.c * g.h * g.w
         let threads = min(Parallel.threads, g.n)
         let wantsInput = computesInputGradient
-        let uFlipped = backwardFilters(positions: 36)
+        // dx's filters (36, F, C): flipped, or the forward's U[ξ]ᵀ for the adjoint
+        let uInput = backwardFilters(positions: 36)
         if wantsInput {
             weight.value.scalars.withUnsafeBufferPointer {
-                Winograd6.transformFilters($0.baseAddress!, outChannels: F, inChannels: C, variant: tiling.variant,
-                                           flipped: true, into: uFlipped)
+                Winograd6.transformInputGradientFilters($0.baseAddress!, outChannels: F, inChannels: C,
+                                                        variant: tiling.variant, into: uInput)
             }
         }
-        // dx: groups of k images share each product
-        let k = Winograd6.imagesPerGroup(tiles: Winograd6.inputGradientTiling(tiling).tiles, inChannels: F, outChannels: C)
+        // dx by the full convolution: groups of k images share each product (the adjoint goes image by image)
+        let k = tiling.variant.inputGradientRoute == .adjoint ? 1
+            : Winograd6.imagesPerGroup(tiles: Winograd6.inputGradientTiling(tiling).tiles, inChannels: F, outChannels: C)
         let perThread = Winograd6.backwardScratchCount(inChannels: C, outChannels: F, tiling, images: k)
         let scratchSlices = paddedImages.reserve(threads * perThread)
         let stride = 36 * F * C + F
@@ -103,7 +106,7 @@ extension Conv2D {
                             }
                             Winograd6.backward(x0 + first * chw, images: count, gradient, inChannels: C, outChannels: F,
                                                  tiling, scratch: work, biasGradient: db, filterGradient: du,
-                                                 inputGradient: dx0.map { ($0 + first * chw, UnsafePointer(uFlipped)) },
+                                                 inputGradient: dx0.map { ($0 + first * chw, UnsafePointer(uInput)) },
                                                  layout: layout)
                         }
                     }

@@ -25,8 +25,10 @@
 //      V[ξ] (T, Ci) = (Bᵀ d B)[ξ],   U[ξ] (Ci, Fo) = (G g Gᵀ)[ξ],   M[ξ] (T, Fo) = V[ξ] · U[ξ],   Y = Aᵀ M A + b.
 //  Backward is the adjoint of the same linear maps:
 //      dZ = A dY Aᵀ per tile,   dU[ξ] (Ci, Fo) = V[ξ]ᵀ · dZ[ξ],   dg = Gᵀ dU G;
-//      dx is the r×r convolution of dy padded by r − 1 − P with the kernels flipped and Ci and Fo swapped
-//      (so P ≤ r − 1).
+//      dx by the route `Variant.inputGradientRoute` says (`InputGradientRoute`): for F(4×4, 3×3), the r×r
+//      convolution of dy padded by r − 1 − P with the kernels flipped and Ci and Fo swapped (so P ≤ r − 1);
+//      for F(2×2, 5×5), the adjoint of the forward on its own tiles,
+//      dV[ξ] (T, Ci) = dZ[ξ] · U[ξ]ᵀ,   dx = Σ_tiles B dV Bᵀ added at each tile's window, then cropped.
 //
 //  The products: OpenBLAS's sgemm for F(4×4, 3×3); for F(2×2, 5×5), whose products are only Ci = 16 or 32
 //  (or T, for dU) deep, `product`, a register-blocked kernel that sums each output in k order by fused
@@ -67,6 +69,20 @@ public enum Winograd6 {
         @inlinable public var tileSize: Int { self == .f4x4k3 ? 4 : 2 }
         /// r = 7 − m, the side of the kernel.
         @inlinable public var kernelSize: Int { 7 - tileSize }
+        /// How `backward` computes dx: the one place that decides it.
+        @inlinable public var inputGradientRoute: InputGradientRoute { self == .f2x2k5 ? .adjoint : .fullConvolution }
+    }
+
+    /// How `backward` computes dx (N, Ci, H, W), and which filters (36, Fo, Ci) it takes for it
+    /// (`transformInputGradientFilters`).
+    public enum InputGradientRoute: Sendable, Equatable {
+        /// The forward algorithm on dy padded by r − 1 − P (the dx tiling, `inputGradientTiling`), with the
+        /// flipped kernels, Ci and Fo swapped: g[f, c, r − 1 − k, r − 1 − l] transformed, U' (36, Fo, Ci).
+        case fullConvolution
+        /// The adjoint of the forward on the forward's own tiles: dV[ξ] (T, Ci) = dZ[ξ] (T, Fo) · U[ξ]ᵀ with
+        /// U[ξ]ᵀ (36, Fo, Ci) the forward's filters transposed, then dx = Σ_tiles B dV Bᵀ added into a zeroed
+        /// padded buffer at each tile's window (`addAdjointInput`) and cropped (`cropPadded`).
+        case adjoint
     }
 
     /// Whether these kernels can compute a convolution as `variant`: r×r kernels, stride 1, padding ≤ r − 1,
@@ -202,20 +218,37 @@ public enum Winograd6 {
     typealias Lanes = SIMD8<Double>
 
     /// g (F, C, r, r) → U (36, C, F) = G g Gᵀ, for the forward products (Ci = C, Fo = F). With `flipped`, the
-    /// kernels of dx: U (36, F, C) from g[f, c, r − 1 − k, r − 1 − l] (Ci = F, Fo = C). Each U[ξ] row is
-    /// computed eight columns at a time (`Lanes`), the last block's missing lanes repeating the last column.
+    /// kernels of dx's full convolution: U (36, F, C) from g[f, c, r − 1 − k, r − 1 − l] (Ci = F, Fo = C). With
+    /// `transposed` (and not `flipped`), the forward's U[ξ]ᵀ (36, F, C), bit for bit the forward's values. Each
+    /// U[ξ] row is computed eight columns at a time (`Lanes`), the last block's missing lanes repeating the last
+    /// column.
     public static func transformFilters(_ g: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
-                                        variant: Variant, flipped: Bool, into u: UnsafeMutablePointer<Float>) {
+                                        variant: Variant, flipped: Bool, transposed: Bool = false,
+                                        into u: UnsafeMutablePointer<Float>) {
         switch variant {
-        case .f4x4k3: transformFilters(F4x4K3.self, g, outChannels: F, inChannels: C, flipped: flipped, into: u)
-        case .f2x2k5: transformFilters(F2x2K5.self, g, outChannels: F, inChannels: C, flipped: flipped, into: u)
+        case .f4x4k3:
+            transformFilters(F4x4K3.self, g, outChannels: F, inChannels: C, flipped: flipped, transposed: transposed, into: u)
+        case .f2x2k5:
+            transformFilters(F2x2K5.self, g, outChannels: F, inChannels: C, flipped: flipped, transposed: transposed, into: u)
+        }
+    }
+
+    /// g (F, C, r, r) → the filters (36, F, C) `backward` takes for dx on `variant`'s route
+    /// (`Variant.inputGradientRoute`): flipped for the full convolution, the forward's U[ξ]ᵀ for the adjoint.
+    public static func transformInputGradientFilters(_ g: UnsafePointer<Float>, outChannels F: Int, inChannels C: Int,
+                                                     variant: Variant, into u: UnsafeMutablePointer<Float>) {
+        switch variant.inputGradientRoute {
+        case .fullConvolution: transformFilters(g, outChannels: F, inChannels: C, variant: variant, flipped: true, into: u)
+        case .adjoint:
+            transformFilters(g, outChannels: F, inChannels: C, variant: variant, flipped: false, transposed: true, into: u)
         }
     }
 
     static func transformFilters<K: Winograd6Transforms>(_: K.Type, _ g: UnsafePointer<Float>, outChannels F: Int,
-                                                         inChannels C: Int, flipped: Bool,
+                                                         inChannels C: Int, flipped: Bool, transposed: Bool,
                                                          into u: UnsafeMutablePointer<Float>) {
-        let (ci, fo) = flipped ? (F, C) : (C, F), plane = ci * fo, r = K.r, rr = K.r * K.r
+        let swapped = flipped || transposed
+        let (ci, fo) = swapped ? (F, C) : (C, F), plane = ci * fo, r = K.r, rr = K.r * K.r
         // G g (6 × r), one kernel column (r), one row of U (6)
         withUnsafeTemporaryAllocation(of: Lanes.self, capacity: 7 * K.r + 6) { buffer in
             let gg = buffer.baseAddress!, column = gg + 6 * r, row = column + r
@@ -225,12 +258,12 @@ public enum Winograd6 {
                     let count = min(8, fo &- col)
                     for l in 0..<r {
                         // column l of the kernels of columns col + lane: g[f, c] with (f, c) = (ci0, col + lane)
-                        // flipped, else (col + lane, ci0)
+                        // flipped or transposed, else (col + lane, ci0)
                         for k in 0..<r {
                             var v = Lanes()
                             for lane in 0..<8 {
                                 let j = min(col &+ lane, fo &- 1)
-                                let kernel: Int = flipped ? ci0 &* C &+ j : j &* C &+ ci0
+                                let kernel: Int = swapped ? ci0 &* C &+ j : j &* C &+ ci0
                                 let at: Int = flipped ? rr &- 1 &- (r &* k &+ l) : r &* k &+ l
                                 v[lane] = Double(g[kernel &* rr &+ at])
                             }
@@ -394,6 +427,87 @@ public enum Winograd6 {
                     }
                 }
             }
+        }
+    }
+
+    /// B applied to a column of six values: the adjoint of `timesBT` (B is Bᵀ's transpose),
+    ///     B v = (4v0,  4(v2 − v1) + 2(v4 − v3) + 4v5,  −5v0 − 4(v1 + v2) − (v3 + v4),
+    ///            (v1 − v2) + 2(v3 − v4) − 5v5,  v0 + v1 + v2 + v3 + v4,  v5).
+    @inline(__always)
+    static func timesB(_ v0: Vector, _ v1: Vector, _ v2: Vector, _ v3: Vector, _ v4: Vector, _ v5: Vector)
+        -> (Vector, Vector, Vector, Vector, Vector, Vector) {
+        let four = Vector(repeating: 4), two = Vector(repeating: 2), minusFive = Vector(repeating: -5)
+        let p12 = v1 + v2, p34 = v3 + v4, m21 = v2 - v1, m43 = v4 - v3
+        return (four * v0,
+                (four * (m21 + v5)).addingProduct(two, m43),
+                (-p34).addingProduct(-four, p12).addingProduct(minusFive, v0),
+                (-m21).addingProduct(-two, m43).addingProduct(minusFive, v5),
+                v0 + p12 + p34,
+                v5)
+    }
+
+    /// The adjoint of `transformInput` for one image (k = 1): dV (36, T, C), the ξ planes `planeStride(T, C)`
+    /// floats apart → padded (paddedHeight, paddedWidth, C) += B dV_tile Bᵀ at each tile's 6×6 window (m·ti,
+    /// m·tj), tiles in row-major order (they overlap by r − 1, so each position sums its tiles in that order,
+    /// after what `padded` held). Per tile, d̄[i][j] = Σ_{a,s} Bᵀ[a][i] Bᵀ[s][j] dV[6a + s]: B down each column s,
+    /// then along each row i.
+    static func addAdjointInput(_ dv: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
+                                into padded: UnsafeMutablePointer<Float>) {
+        switch t.variant {
+        case .f4x4k3: addAdjointInput(F4x4K3.self, dv, channels: C, t, into: padded)
+        case .f2x2k5: addAdjointInput(F2x2K5.self, dv, channels: C, t, into: padded)
+        }
+    }
+
+    static func addAdjointInput<K: Winograd6Transforms>(_: K.Type, _ dv: UnsafePointer<Float>, channels C: Int,
+                                                        _ t: Tiling, into padded: UnsafeMutablePointer<Float>) {
+        let Wx = t.paddedWidth, vs = planeStride(t.tiles, C), rowStep = Wx * C
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: 36) { buffer in
+            let c6 = buffer.baseAddress!
+            for ti in 0..<t.tilesHigh {
+                for tj in 0..<t.tilesWide {
+                    let corner = padded + (K.m &* ti &* Wx &+ K.m &* tj) &* C
+                    let tile = dv + (ti &* t.tilesWide &+ tj) &* C
+                    var cb = 0
+                    while cb < C {
+                        // B down each column s: c6[6i + s]
+                        for s in 0..<6 {
+                            let p = tile + (s &* vs &+ cb), a = 6 &* vs
+                            let r = timesB(load(p), load(p + a), load(p + 2 &* a), load(p + 3 &* a), load(p + 4 &* a),
+                                           load(p + 5 &* a))
+                            c6[s] = r.0; c6[6 &+ s] = r.1; c6[12 &+ s] = r.2
+                            c6[18 &+ s] = r.3; c6[24 &+ s] = r.4; c6[30 &+ s] = r.5
+                        }
+                        // then along each row i, added at (i, j) of the window
+                        for i in 0..<6 {
+                            let q = c6 + 6 &* i
+                            let r = timesB(q[0], q[1], q[2], q[3], q[4], q[5])
+                            let o = corner + (i &* rowStep &+ cb)
+                            store(load(o) + r.0, o); store(load(o + C) + r.1, o + C)
+                            store(load(o + 2 &* C) + r.2, o + 2 &* C); store(load(o + 3 &* C) + r.3, o + 3 &* C)
+                            store(load(o + 4 &* C) + r.4, o + 4 &* C); store(load(o + 5 &* C) + r.5, o + 5 &* C)
+                        }
+                        cb &+= 16
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inverse of `padInput`'s placement: the image at (P, P) of padded (paddedHeight, paddedWidth, C),
+    /// channels last → x (C, H, W), or (H, W, C) with `layout` channels last: the padding is dropped.
+    static func cropPadded(_ padded: UnsafePointer<Float>, channels C: Int, _ t: Tiling,
+                           layout: ActivationLayout = .channelsFirst, into x: UnsafeMutablePointer<Float>) {
+        let (Wx, P, H, W) = (t.paddedWidth, t.padding, t.height, t.width)
+        for h in 0..<H {
+            let row = padded + ((h &+ P) &* Wx &+ P) &* C
+            if layout == .channelsLast {
+                // the padded row h + P from column P, (W, C) → x[h]
+                (x + h &* W &* C).update(from: row, count: W &* C)
+                continue
+            }
+            // (W, C) → the (C, W) slab of row h, rows H·W apart
+            Transpose.matrix(row, rows: W, cols: C, sourceStride: C, into: x + h &* W, destinationStride: H &* W)
         }
     }
 
@@ -702,12 +816,19 @@ public enum Winograd6 {
     }
 
     /// Scratch floats for `backward` of k images on C → F channels over the forward tiling `t`: one padded dy,
-    /// the group's V for dx, then one image's filter-gradient work or the group's M for dx and one image's dx.
+    /// then one image's filter-gradient work (padded x, which the adjoint reuses for the padded dx; V, which
+    /// it reuses for dV; dZ). The full convolution puts the group's V for dx after the padded dy and needs
+    /// room after it for the filter-gradient work or the group's M for dx and one image's dx.
     public static func backwardScratchCount(inChannels C: Int, outChannels F: Int, _ t: Tiling, images k: Int = 1) -> Int {
         let dt = inputGradientTiling(t), rows = k * dt.tiles
         let gradient = t.paddedCount(channels: C) + 36 * planeStride(t.tiles, C) + 36 * planeStride(t.tiles, F)
-        let products = productsCount(inChannels: F, outChannels: C, dt, images: k) - 36 * planeStride(rows, F)
-        return dt.paddedCount(channels: F) + 36 * planeStride(rows, F) + max(gradient, products)
+        switch t.variant.inputGradientRoute {
+        case .adjoint:
+            return dt.paddedCount(channels: F) + gradient
+        case .fullConvolution:
+            let products = productsCount(inChannels: F, outChannels: C, dt, images: k) - 36 * planeStride(rows, F)
+            return dt.paddedCount(channels: F) + 36 * planeStride(rows, F) + max(gradient, products)
+        }
     }
 
     /// The gradient reaching the convolution's output, for `backward`.
@@ -754,8 +875,10 @@ public enum Winograd6 {
     }
 
     /// The backward of k images, image after image: db (F) += Σ dy over positions in row-major order; dU (36, C,
-    /// F) += Σ_tiles V[ξ]ᵀ dZ[ξ] with V from x[j] (C, H, W); and, given dx and the flipped filters (36, F, C), dx
-    /// (k, C, H, W) = the convolution of each dy padded by r − 1 − P, the k images sharing each product (`Stack`).
+    /// F) += Σ_tiles V[ξ]ᵀ dZ[ξ] with V from x[j] (C, H, W); and, given dx and the filters (36, F, C) of
+    /// `transformInputGradientFilters`, dx (k, C, H, W) by the variant's `inputGradientRoute`: the convolution
+    /// of each dy padded by r − 1 − P, the k images sharing each product (`Stack`); or the adjoint, image by
+    /// image, dV[ξ] (T, C) = dZ[ξ] · U[ξ]ᵀ and dx = Σ_tiles B dV Bᵀ cropped.
     /// `layout.input` channels last takes x and gives dx as (k, H, W, C); `layout.output` channels last takes a
     /// `.plain` dy as (Ho, Wo, F).
     /// `dy(j)` gives image j's gradient; it is called once per image, in order, and read before the next call.
@@ -769,12 +892,14 @@ public enum Winograd6 {
         let scratch = slice.pointer(for: backwardScratchCount(inChannels: C, outChannels: F, t, images: k),
                                     "Winograd6.backward")
         let dt = inputGradientTiling(t), Pd = dt.padding, Wq = dt.paddedWidth, chw = C * t.height * t.width
+        let route = t.variant.inputGradientRoute
         let dxStack = Stack(tiles: dt.tiles, images: k), one = Stack(tiles: t.tiles, images: 1)
         // dy padded for dx, channels last (rows Wq positions long); the forward tiles' dY sits at (Pd, Pd) in it,
         // zeros past Ho and Wo up to m·Th and m·Tw: every dY a forward tile reads lies inside the zeroed buffer
         // (`inputGradientTiling` sizes it to Pd + m·Th rows and Pd + m·Tw columns at least).
+        // The full convolution's V for dx (the group's) comes next; the adjoint needs none.
         let dyPadded = scratch, dxV = scratch + dt.paddedCount(channels: F)
-        let rest = dxV + 36 * planeStride(dxStack.rows, F)
+        let rest = dxV + (route == .fullConvolution ? 36 * planeStride(dxStack.rows, F) : 0)
         let T = t.tiles, vs = planeStride(T, C), zs = planeStride(T, F)
         let image = dyPadded + (Pd * Wq + Pd) * F
         for j in 0..<k {
@@ -806,9 +931,23 @@ public enum Winograd6 {
                 BLAS.sgemm(transposeA: true, transposeB: false, m: C, n: F, k: T,
                            a: v + xi * vs, lda: C, b: dz + xi * zs, ldb: F, beta: 1, c: du + xi * C * F, ldc: F)
             }
-            if inputGradient != nil { transformInput(dyPadded, channels: F, dt, into: dxV, dxStack, image: j) }
+            guard let inputGradient else { continue }
+            switch route {
+            case .fullConvolution:
+                transformInput(dyPadded, channels: F, dt, into: dxV, dxStack, image: j)
+            case .adjoint:
+                // dV[ξ] (T, C) = dZ[ξ] (T, F) · U[ξ]ᵀ (F, C), over V (read above); then dx[j] = Σ_tiles B dV Bᵀ in
+                // the zeroed padded buffer (over padded x), cropped to (C, H, W) or (H, W, C).
+                for xi in 0..<36 {
+                    product(dz + xi * zs, rows: T, depth: F, rowStep: F, depthStep: 1, inputGradient.filters + xi * F * C,
+                            columns: C, into: v + xi * vs)
+                }
+                xPadded.update(repeating: 0, count: t.paddedCount(channels: C))
+                addAdjointInput(v, channels: C, t, into: xPadded)
+                cropPadded(xPadded, channels: C, t, layout: layout.input, into: inputGradient.dx + j * chw)
+            }
         }
-        guard let inputGradient else { return }
+        guard let inputGradient, route == .fullConvolution else { return }
         multiply(dxV, dxStack, inChannels: F, outChannels: C, dt, filters: inputGradient.filters, bias: nil,
                  into: inputGradient.dx, pooled: nil, layout: layout.input)
     }
