@@ -11,7 +11,7 @@ let cpuSettings: [SwiftSetting] = ProcessInfo.processInfo.environment["CNN_PORTA
     : []
 
 /// The core layer module is optimized in debug builds too: its vector kernels (the direct convolution, the
-/// Winograd transforms, pooling) run tens of times slower unoptimized, which made `swift test` twice as slow.
+/// Winograd transforms, pooling) are meant to run at -O; unoptimized they dominate `swift test`'s time.
 /// Preconditions stay in (they are kept at -O); only `assert` would go, and the module uses none.
 let alwaysOptimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
@@ -43,7 +43,7 @@ let package = Package(
                        providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
 
         // MARK: Libraries
-        /// The core layer module: tensors, layers (reference and fast), loss, SGD.
+        /// The core layer module: tensors, layers (reference and fast), loss, optimizers, schedules.
         .target(name: "CNN", dependencies: [
             .product(name: "RealModule", package: "swift-numerics"),
             .target(name: "CBLAS", condition: .when(platforms: [.linux])),

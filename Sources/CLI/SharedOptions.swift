@@ -17,7 +17,7 @@ public struct DataOptions: ParsableArguments {
 
 /// `--threads N` for the kernels and BLAS, checked here for every tool.
 public struct ThreadOptions: ParsableArguments {
-    @Option(name: .long, help: "Threads for the kernels and BLAS (default: the number of cores; with --resume, the run's own).")
+    @Option(name: .long, help: "Threads for the kernels and BLAS (default: the number of cores; for cnn-train --resume, the run's own).")
     public var threads: Int?
 
     public init() {}
@@ -32,7 +32,7 @@ public struct ThreadOptions: ParsableArguments {
 
 /// `--batch-size N`, images per step or per forward pass.
 public struct BatchSizeOptions: ParsableArguments {
-    @Option(name: .long, help: "Images per step (default: the recipe's, 64, for training and cnn-bench; 1000 per forward pass for cnn-eval).")
+    @Option(name: .long, help: "Images per training step or evaluation pass (default: 64 for cnn-bench, 1000 for cnn-eval; for cnn-train, the recipe's, 64 with none).")
     public var batchSize: Int?
 
     public init() {}

@@ -81,7 +81,7 @@ final class IDXArrayTests: XCTestCase {
                        mentions: ["garbage.idx", "not gzip and not IDX", "wrong magic 0x68656c6c"])
     }
 
-    /// Almost gzip: the second magic byte is wrong, as in the message the brief asked for.
+    /// Almost gzip: the second magic byte is wrong, which the message must name.
     func testNearlyGzipMagic() throws {
         let path = try directory.write([0x1f, 0x8c, 0x08, 0x03, 0, 0], to: "nearly.gz")
         assertIDXError(try IDXArray.read(contentsOf: path), .badMagic(file: path, magic: 0x1f8c_0803),

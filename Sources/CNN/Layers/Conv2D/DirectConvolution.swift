@@ -14,7 +14,7 @@
 //  three vectors. The last block of a plane is moved back
 //  to end at L, overlapping the one before (its positions are computed twice, the same way). As im2col and
 //  sgemm, a one-channel layer is an (F, HH·WW)·(HH·WW, Ho·Wo) product only HH·WW deep (49 for 7×7), which
-//  OpenBLAS runs slowly: packing its operands costs about as much as the product.
+//  OpenBLAS runs slowly: it packs both operands for so little arithmetic.
 //
 //  Backward. After the ReLU and pooling, dy is zero except at each window's winner a (a stored position t)
 //  where the pooled output out[e] is > 0, so only the windows are visited:

@@ -599,8 +599,8 @@ public enum Winograd6 {
                                     at: SIMD16<Int32>(repeating: Int32(truncatingIfNeeded: q0)), rowStride: wo32)
                                 UnsafeMutableRawPointer(out + o).storeBytes(of: best, as: SIMD16<Int32>.self)
                                 // Positive floats are the positive bit patterns; −1 where best ≤ 0 as an integer
-                                // (the sign of best − 1, or of best itself for −0, Int32.min). Integer shifts:
-                                // `replacing(with:where:)` was compiled to a scalar loop, 5× this whole function.
+                                // (the sign of best − 1, or of best itself for −0, Int32.min): integer shifts,
+                                // which stay vector instructions where `replacing(with:where:)` may not.
                                 let passes = at | ((best &- 1) &>> 31) | (best &>> 31)
                                 UnsafeMutableRawPointer(argmax + o).storeBytes(of: passes, as: SIMD16<Int32>.self)
                             }
