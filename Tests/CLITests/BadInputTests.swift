@@ -56,6 +56,9 @@ final class BadInputTests: XCTestCase {
         try writeSyntheticDataset(to: data, trainCount: 20, testCount: 10)
     }
 
+    /// XCTest keeps each test's instance to the end of the run: release the directory now, so it is removed.
+    override func tearDown() { dir = nil }
+
     /// Runs `command` with `arguments`; asserts the status, one line on standard error starting with
     /// "<command>: error: " and mentioning each of `mentions`. Returns the line.
     @discardableResult

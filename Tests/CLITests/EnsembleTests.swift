@@ -18,6 +18,9 @@ final class EnsembleTests: XCTestCase {
     typealias Fixture = (dir: TemporaryDirectory, data: String, arguments: [String], paths: [String])
     static var trained: Fixture?
 
+    /// After the suite's last test: releases the members' directory, which removes it.
+    override class func tearDown() { trained = nil }
+
     /// Trains the three members once for the whole suite: the data directory, the members as given to
     /// cnn-eval, and the files they stand for.
     func members() throws -> Fixture {

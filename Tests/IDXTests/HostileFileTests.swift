@@ -19,6 +19,8 @@ final class IDXHostileFileTests: XCTestCase {
         directory = try TemporaryDirectory()
     }
 
+    override func tearDown() { directory = nil }
+
     /// A 20-byte file whose header says 2^31 × 2^31 bytes follow (2^62: fits an Int, far over any limit).
     func testTwentyByteFileClaiming2To31By2To31() throws {
         let bytes = idxBytes(dimensions: [1 << 31, 1 << 31], payload: [1, 2, 3, 4, 5, 6, 7, 8])
