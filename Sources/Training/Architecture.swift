@@ -45,7 +45,7 @@ public enum Architecture {
          "the PyTorch MNIST example without dropout"),
         ("speedrun", "conv8k5-relu-pool2-bn-conv32k5-relu-pool2-bn-fc128-relu-fc10",
          "the speedrun recipes' net: two direct-path convolutions, batch norm after the pooling"),
-        ("record", "conv32k3p1-bn-relu-conv32k3p1-bn-relu-pool2-conv64k3p1-bn-relu-conv64k3p1-bn-relu-pool2-conv128k3p1-bn-relu-pool2-fc256-relu-drop0.3-fc10",
+        ("record", "conv48k3p1-bn-relu-conv48k3p1-bn-relu-pool2-conv96k3p1-bn-relu-conv96k3p1-bn-relu-pool2-conv192k3p1-bn-relu-pool2-fc256-relu-drop0.3-fc10",
          "the record recipe's net: two conv-bn-relu pairs per stage in the first two stages, one in the third, pooling after each stage, a classifier with dropout"),
     ]
 

@@ -43,9 +43,9 @@ final class PresetPlanTests: XCTestCase {
             let handing = network.evaluationLayouts(forInput: [1000, 1, 28, 28]).enumerated()
                 .filter { $0.element.output == .channelsLast }.map { network.evaluationSteps[$0.offset].description }
             XCTAssertEqual(handing, preset.name == "record" ? [
-                "conv2d(32→32, k3, s1, p1) + batchnorm2d(32), folded + relu + maxpool2d(k2, s2)",
-                "conv2d(32→64, k3, s1, p1) + batchnorm2d(64), folded + relu",
-                "conv2d(64→64, k3, s1, p1) + batchnorm2d(64), folded + relu + maxpool2d(k2, s2)",
+                "conv2d(48→48, k3, s1, p1) + batchnorm2d(48), folded + relu + maxpool2d(k2, s2)",
+                "conv2d(48→96, k3, s1, p1) + batchnorm2d(96), folded + relu",
+                "conv2d(96→96, k3, s1, p1) + batchnorm2d(96), folded + relu + maxpool2d(k2, s2)",
             ] : [], preset.name)
         }
     }
@@ -62,14 +62,14 @@ final class PresetPlanTests: XCTestCase {
             let handing = network.trainingLayouts(forInput: [64, 1, 28, 28]).enumerated()
                 .filter { $0.element != .channelsFirst }.map { "\(network.steps[$0.offset]): \($0.element)" }
             XCTAssertEqual(handing, preset.name == "record" ? [
-                "conv2d(32→32, k3, s1, p1): channels first → channels last",
-                "batchnorm2d(32) + relu + maxpool2d(k2, s2): channels last → channels last",
-                "conv2d(32→64, k3, s1, p1): channels last → channels last",
-                "batchnorm2d(64) + relu: channels last → channels last",
-                "conv2d(64→64, k3, s1, p1): channels last → channels last",
-                "batchnorm2d(64) + relu + maxpool2d(k2, s2): channels last → channels last",
-                "conv2d(64→128, k3, s1, p1): channels last → channels last",
-                "batchnorm2d(128) + relu + maxpool2d(k2, s2): channels last → channels first",
+                "conv2d(48→48, k3, s1, p1): channels first → channels last",
+                "batchnorm2d(48) + relu + maxpool2d(k2, s2): channels last → channels last",
+                "conv2d(48→96, k3, s1, p1): channels last → channels last",
+                "batchnorm2d(96) + relu: channels last → channels last",
+                "conv2d(96→96, k3, s1, p1): channels last → channels last",
+                "batchnorm2d(96) + relu + maxpool2d(k2, s2): channels last → channels last",
+                "conv2d(96→192, k3, s1, p1): channels last → channels last",
+                "batchnorm2d(192) + relu + maxpool2d(k2, s2): channels last → channels first",
             ] : [], preset.name)
         }
     }
